@@ -1,0 +1,1 @@
+"""draas: Disaster Recovery as a Service for OpenStack workloads, as Mistral actions."""

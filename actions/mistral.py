@@ -1,0 +1,37 @@
+"""Mistral actions of draas: thin adapters over the domain functions.
+
+Each class is registered under a `draas.<area>.<verb>` name through the `mistral.actions`
+entry point (setup.cfg). Its __init__ arguments are the action's inputs (JSON-safe values
+only: Mistral serialises the instance to send it to an executor) and the `:param` lines of
+its docstring describe them.
+"""
+from mistral_lib import actions
+from mistral_lib.actions import types
+
+from actions import sites
+
+
+class SitesCheck(actions.Action):
+    """Check which OpenStack services of the given sites answer.
+
+    Returns {healthy, problems, sites: {name: {healthy, problems, services}}}.
+
+    :param sites: names of clouds.yaml entries to check, e.g. ["site-a", "site-b"]
+    :param require_healthy: when true the task fails if a core service of a site does
+        not answer (the report is the error); when false the report is returned as is
+    :param timeout: seconds to wait for each API call
+    """
+
+    def __init__(self, sites, require_healthy=True, timeout=sites.DEFAULT_TIMEOUT):
+        self.sites = sites
+        self.require_healthy = require_healthy
+        self.timeout = timeout
+
+    def run(self, context):
+        try:
+            report = sites.check_sites(self.sites, timeout=self.timeout)
+        except sites.SiteError as exc:
+            raise actions.ActionException(str(exc)) from None
+        if self.require_healthy and not report['healthy']:
+            return types.Result(error=report)
+        return report

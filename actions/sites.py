@@ -1,0 +1,161 @@
+"""Sites: OpenStack clouds named by clouds.yaml entries, and whether their services answer.
+
+Credentials never come from workflow inputs: a site is only the name of a clouds.yaml entry,
+read from the usual places (OS_CLIENT_CONFIG_FILE, ~/.config/openstack, /etc/openstack).
+"""
+import concurrent.futures
+import time
+
+from keystoneauth1 import exceptions as ks_exc
+import openstack
+from openstack import config as os_config
+from openstack import exceptions as sdk_exc
+
+# Services a site must offer to host or protect a workload, and the cheapest authenticated
+# call that proves each one answers for this user.
+CORE_SERVICES = {
+    'identity': lambda c: c.identity.get_endpoint(),
+    'compute': lambda c: _first(c.compute.flavors(limit=1)),
+    'network': lambda c: _first(c.network.networks(limit=1)),
+    'block-storage': lambda c: _first(c.block_storage.volumes(limit=1)),
+    'image': lambda c: _first(c.image.images(limit=1)),
+}
+# Checked when the site's catalog has them; their absence is not a fault.
+OPTIONAL_SERVICES = {
+    'placement': lambda c: _first(c.placement.resource_providers()),
+    'object-store': lambda c: c.object_store.get_account_metadata(),
+}
+DEFAULT_TIMEOUT = 15
+
+
+class SiteError(Exception):
+    """A site cannot be used; the message names the site and what is wrong."""
+
+
+def _first(iterator):
+    return next(iter(iterator), None)
+
+
+def validate_site_names(sites):
+    """Return `sites` as a list of names, or raise SiteError saying what is wrong."""
+    if isinstance(sites, str):
+        sites = [sites]
+    if not isinstance(sites, list) or not sites:
+        raise SiteError('sites must be a non-empty list of clouds.yaml entry names, '
+                        'got %r' % (sites,))
+    bad = [s for s in sites if not isinstance(s, str) or not s.strip()]
+    if bad:
+        raise SiteError('site names must be non-empty strings, got %r' % (bad,))
+    known = set(os_config.OpenStackConfig().get_cloud_names())
+    unknown = [s for s in sites if s not in known]
+    if unknown:
+        raise SiteError('unknown site %s: no such entry in clouds.yaml (entries: %s)' % (
+            ', '.join(repr(s) for s in unknown), ', '.join(sorted(known)) or 'none'))
+    return sites
+
+
+def connect(site, timeout=DEFAULT_TIMEOUT):
+    """An authenticated openstack.connection.Connection to `site` (a clouds.yaml entry)."""
+    validate_site_names([site])
+    try:
+        conn = openstack.connect(cloud=site, api_timeout=timeout)
+        conn.authorize()
+    except Exception as exc:
+        raise SiteError('site %r: %s' % (site, explain(exc, 'identity'))) from None
+    return conn
+
+
+def explain(exc, service):
+    """One line saying why `service` failed, without secrets or a traceback."""
+    if isinstance(exc, ks_exc.EndpointNotFound) or isinstance(exc, sdk_exc.EndpointNotFound):
+        return '%s: no endpoint in the catalog' % service
+    if isinstance(exc, ks_exc.ConnectFailure):
+        return '%s: unreachable (%s)' % (service, _url_of(exc) or 'connection refused')
+    if isinstance(exc, ks_exc.ConnectTimeout) or isinstance(exc, ks_exc.Timeout):
+        return '%s: timed out (%s)' % (service, _url_of(exc) or 'no answer')
+    if isinstance(exc, ks_exc.Unauthorized):
+        return '%s: authentication failed (check the clouds.yaml credentials)' % service
+    if isinstance(exc, ks_exc.MissingRequiredOptions):
+        return '%s: incomplete clouds.yaml entry (missing %s)' % (
+            service, ', '.join(o.dest for o in exc.options))
+    if isinstance(exc, (sdk_exc.HttpException, ks_exc.HttpError)):
+        code = getattr(exc, 'status_code', None) or getattr(exc, 'http_status', None)
+        return '%s: HTTP %s %s' % (service, code, _short(getattr(exc, 'message', '') or exc))
+    return '%s: %s: %s' % (service, type(exc).__name__, _short(exc))
+
+
+def _url_of(exc):
+    text = str(exc)
+    for token in text.split():
+        if token.startswith('http://') or token.startswith('https://'):
+            return token.rstrip(':,;')
+    return None
+
+
+def _short(value, limit=200):
+    text = ' '.join(str(value).split())
+    return text if len(text) <= limit else text[:limit - 3] + '...'
+
+
+def check_connection(conn):
+    """Probe each service of the site behind `conn`.
+
+    Returns {service_type: {'status': ..., 'seconds': ..., 'detail': ...}} where status is
+    'ok' (answered), 'denied' (answered 401/403: up, but this user may not use it), 'missing'
+    (not in the catalog), or 'error' (did not answer properly; detail says why).
+    """
+    results = {}
+    catalog = {entry.get('type') for entry in conn.service_catalog or ()}
+    for service, probe in list(CORE_SERVICES.items()) + list(OPTIONAL_SERVICES.items()):
+        optional = service in OPTIONAL_SERVICES
+        aliases = {'block-storage': {'block-storage', 'volumev3', 'volume'}}.get(
+            service, {service})
+        if not aliases & catalog:
+            results[service] = {'status': 'missing', 'optional': optional, 'seconds': 0.0,
+                                'detail': 'no endpoint in the catalog'}
+            continue
+        start = time.monotonic()
+        try:
+            probe(conn)
+            status, detail = 'ok', ''
+        except (sdk_exc.ForbiddenException, ks_exc.Forbidden) as exc:
+            status, detail = 'denied', explain(exc, service)
+        except Exception as exc:
+            status, detail = 'error', explain(exc, service)
+        results[service] = {'status': status, 'optional': optional, 'detail': detail,
+                            'seconds': round(time.monotonic() - start, 3)}
+    return results
+
+
+def _healthy(service_results):
+    for result in service_results.values():
+        if result['status'] == 'error':
+            return False
+        if result['status'] == 'missing' and not result['optional']:
+            return False
+    return True
+
+
+def check_site(site, timeout=DEFAULT_TIMEOUT):
+    """Report on one site; never raises for an unhealthy site, only describes it."""
+    try:
+        conn = connect(site, timeout=timeout)
+    except SiteError as exc:
+        return {'healthy': False, 'problems': [str(exc)], 'services': {}}
+    try:
+        services = check_connection(conn)
+    finally:
+        conn.close()
+    problems = ['site %r: %s' % (site, r['detail']) for r in services.values()
+                if r['status'] == 'error' or (r['status'] == 'missing' and not r['optional'])]
+    return {'healthy': _healthy(services), 'problems': problems, 'services': services}
+
+
+def check_sites(sites, timeout=DEFAULT_TIMEOUT):
+    """Check several sites in parallel. Raises SiteError only for bad input (unknown names)."""
+    sites = validate_site_names(sites)
+    with concurrent.futures.ThreadPoolExecutor(len(sites)) as pool:
+        reports = dict(zip(sites, pool.map(lambda s: check_site(s, timeout), sites)))
+    return {'healthy': all(r['healthy'] for r in reports.values()),
+            'problems': [p for r in reports.values() for p in r['problems']],
+            'sites': reports}
