@@ -6,7 +6,7 @@ only: Mistral serialises the instance to send it to an executor) and the `:param
 its docstring describe them.
 """
 from mistral_lib import actions
-from mistral_lib.actions import types
+from mistral_lib import exceptions
 
 from actions import sites
 
@@ -31,7 +31,7 @@ class SitesCheck(actions.Action):
         try:
             report = sites.check_sites(self.sites, timeout=self.timeout)
         except sites.SiteError as exc:
-            raise actions.ActionException(str(exc)) from None
+            raise exceptions.ActionException(str(exc)) from None
         if self.require_healthy and not report['healthy']:
-            return types.Result(error=report)
+            return actions.Result(error=report)
         return report
