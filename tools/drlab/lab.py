@@ -831,8 +831,12 @@ def main(argv):
         print('usage: tools/lab stop-site {%s}' % ','.join(SITE_NAMES), file=sys.stderr)
         return 2
     if cmd == 'up' and sys.prefix != VENV:
-        ensure_debian_packages()
-        ensure_venv()
+        try:
+            ensure_debian_packages()
+            ensure_venv()
+        except LabError as exc:
+            log('ERROR: %s' % exc)
+            return 1
     if sys.prefix != VENV:
         if not os.path.exists(os.path.join(VENV, 'bin', 'python')):
             print('the lab was never set up: run tools/lab up', file=sys.stderr)
