@@ -6,7 +6,6 @@ only: Mistral serialises the instance to send it to an executor) and the `:param
 its docstring describe them.
 """
 from mistral_lib import actions
-from mistral_lib import exceptions
 
 from actions import sites
 
@@ -31,7 +30,9 @@ class SitesCheck(actions.Action):
         try:
             report = sites.check_sites(self.sites, timeout=self.timeout)
         except sites.SiteError as exc:
-            raise exceptions.ActionException(str(exc)) from None
+            # Bad input: the same shape as a report, so workflows publish it alike.
+            return actions.Result(error={'healthy': False, 'problems': [str(exc)],
+                                         'sites': {}})
         if self.require_healthy and not report['healthy']:
             return actions.Result(error=report)
         return report

@@ -46,7 +46,10 @@ def validate_site_names(sites):
     bad = [s for s in sites if not isinstance(s, str) or not s.strip()]
     if bad:
         raise SiteError('site names must be non-empty strings, got %r' % (bad,))
-    known = set(os_config.OpenStackConfig().get_cloud_names())
+    try:
+        known = set(os_config.OpenStackConfig().get_cloud_names())
+    except Exception as exc:
+        raise SiteError('cannot read clouds.yaml: %s: %s' % (type(exc).__name__, _short(exc)))
     unknown = [s for s in sites if s not in known]
     if unknown:
         raise SiteError('unknown site %s: no such entry in clouds.yaml (entries: %s)' % (

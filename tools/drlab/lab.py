@@ -10,7 +10,6 @@ process stops, site-b and Mistral keep running. `down` stops exactly what the la
 
 Runs as root on Debian. Everything lives in $DRAAS_LAB (default /opt/draas-lab).
 """
-import concurrent.futures
 import hashlib
 import json
 import os
@@ -221,6 +220,24 @@ def _signal_group(pid, sig):
             continue
 
 
+def parallel(functions):
+    """Run `functions` in daemon threads; raise the first failure once all have ended."""
+    errors = []
+
+    def call(fn):
+        try:
+            fn()
+        except BaseException as exc:
+            errors.append(exc)
+    threads = [threading.Thread(target=call, args=(fn,), daemon=True) for fn in functions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
 # --------------------------------------------------------------------------------------------
 # Readiness checks.
 
@@ -420,6 +437,7 @@ class Lab:
         d = os.path.join(self.root, 'mistral')
         site = self.sites[self.MISTRAL_SITE]
         conf = os.path.join(d, 'mistral.conf')
+        os.makedirs(os.path.join(d, 'logs'), exist_ok=True)
         self.write(conf, configs.mistral(self, site))
         env = self.env()
         if not self.done('mistral-db'):
@@ -443,9 +461,7 @@ class Lab:
         self.write_clouds_yaml()
         self.mariadb()
         self.rabbitmq()
-        with concurrent.futures.ThreadPoolExecutor(len(self.sites)) as pool:
-            for f in [pool.submit(s.up) for s in self.sites.values()]:
-                f.result()
+        parallel([s.up for s in self.sites.values()])
         marks = os.path.join(VENV, '.draas-lab-marks.json')
         with open(marks) as f:
             state = json.load(f)
@@ -597,18 +613,26 @@ class Site:
                        'draas_lab = draas_lab_ml2:LabMechanismDriver\n')
 
     def swift_rings(self):
-        from swift.common.ring import RingBuilder
-        for kind in ('account', 'container', 'object'):
-            ring = os.path.join(self.etc, 'swift', kind + '.ring.gz')
-            if os.path.exists(ring):
-                continue
-            builder = RingBuilder(8, 1, 1)
-            builder.add_dev({'id': 0, 'region': 1, 'zone': 1, 'ip': '127.0.0.1',
-                             'port': self.port('swift-' + kind), 'device': 'd1',
-                             'weight': 100, 'meta': ''})
-            builder.rebalance()
-            builder.save(os.path.join(self.etc, 'swift', kind + '.builder'))
-            builder.get_ring().save(ring)
+        """One device, one replica per ring. Built in a child process: importing swift
+        (eventlet) in the lab's own process makes its threads impossible to join."""
+        script = """
+import os, sys
+from swift.common.ring import RingBuilder
+etc = sys.argv[1]
+for kind, port in zip(('account', 'container', 'object'), map(int, sys.argv[2:])):
+    ring = os.path.join(etc, kind + '.ring.gz')
+    if os.path.exists(ring):
+        continue
+    builder = RingBuilder(8, 1, 1)
+    builder.add_dev({'id': 0, 'region': 1, 'zone': 1, 'ip': '127.0.0.1', 'port': port,
+                     'device': 'd1', 'weight': 100, 'meta': ''})
+    builder.rebalance()
+    builder.save(os.path.join(etc, kind + '.builder'))
+    builder.get_ring().save(ring)
+"""
+        run([os.path.join(self.lab.venv, 'bin', 'python'), '-c', script,
+             os.path.join(self.etc, 'swift')] +
+            [str(self.port('swift-' + k)) for k in ('account', 'container', 'object')])
 
     def mount_nfs(self):
         os.makedirs(self.nfs_export, exist_ok=True)
@@ -633,12 +657,11 @@ class Site:
         self.mount_nfs()
         self.keystone()
         self.once('catalog', self.register_catalog)
-        with concurrent.futures.ThreadPoolExecutor(2) as pool:
-            for f in [pool.submit(self.once, step, fn) for step, fn in (
-                    ('neutron-db', self.db_neutron), ('nova-db', self.db_nova),
-                    ('glance-db', self.db_glance), ('cinder-db', self.db_cinder),
-                    ('placement-db', self.db_placement))]:
-                f.result()
+        steps = [('neutron-db', self.db_neutron), ('nova-db', self.db_nova),
+                 ('glance-db', self.db_glance), ('cinder-db', self.db_cinder),
+                 ('placement-db', self.db_placement)]
+        parallel([lambda s=s: self.once(*s) for s in steps[:2]])
+        parallel([lambda s=s: self.once(*s) for s in steps[2:]])
         self.start_services()
         self.wait_services()
         self.once('resources', self.create_resources)
@@ -751,7 +774,8 @@ class Site:
                     'PYTHONPATH': os.path.join(self.lab.root, 'neutron-plugins')})
         self.uwsgi('nova-api', self.port('nova'), 'nova.wsgi.osapi_compute:application',
                    {'OS_NOVA_CONFIG_DIR': f'{e}/nova',
-                    'OS_NOVA_CONFIG_FILES': 'nova.conf;nova-api.conf'})
+                    # nova reads its paste pipeline from the first file of the list
+                    'OS_NOVA_CONFIG_FILES': 'api-paste.ini;nova.conf;nova-api.conf'})
         for svc in ('conductor', 'scheduler'):
             self.start('nova-' + svc, ['nova-' + svc, '--config-file', f'{e}/nova/nova.conf'])
         self.start('nova-compute', ['nova-compute', '--config-file', f'{e}/nova/nova-cpu.conf'])

@@ -1,0 +1,143 @@
+import os
+from unittest import mock
+
+import fixtures
+from keystoneauth1 import exceptions as ks_exc
+from openstack import exceptions as sdk_exc
+from oslotest import base
+
+from actions import sites
+
+CLOUDS = """
+clouds:
+  site-a:
+    auth: {auth_url: 'http://127.0.0.1:1/v3', username: u, password: hunter2,
+           project_name: p, user_domain_name: Default, project_domain_name: Default}
+  site-b:
+    auth: {auth_url: 'http://127.0.0.1:1/v3', username: u, password: hunter2,
+           project_name: p, user_domain_name: Default, project_domain_name: Default}
+"""
+
+
+class CloudsYamlFixture(fixtures.Fixture):
+    """A private clouds.yaml for the test, so the machine's own files are never read."""
+
+    def __init__(self, text=CLOUDS):
+        self.text = text
+
+    def _setUp(self):
+        d = self.useFixture(fixtures.TempDir()).path
+        path = os.path.join(d, 'clouds.yaml')
+        with open(path, 'w') as f:
+            f.write(self.text)
+        self.useFixture(fixtures.EnvironmentVariable('OS_CLIENT_CONFIG_FILE', path))
+
+
+def fake_conn(catalog=('identity', 'compute', 'network', 'volumev3', 'image', 'placement',
+                       'object-store'), failures=None):
+    """A Connection stand-in whose probes raise the exceptions named in `failures`."""
+    failures = failures or {}
+    conn = mock.Mock()
+    conn.service_catalog = [{'type': t} for t in catalog]
+
+    def proxy(service, method):
+        m = getattr(getattr(conn, service), method)
+        if service in failures:
+            m.side_effect = failures[service]
+        else:
+            m.return_value = iter([object()])
+    proxy('identity', 'get_endpoint')
+    proxy('compute', 'flavors')
+    proxy('network', 'networks')
+    proxy('block_storage', 'volumes')
+    proxy('image', 'images')
+    proxy('placement', 'resource_providers')
+    proxy('object_store', 'get_account_metadata')
+    return conn
+
+
+class TestSiteNames(base.BaseTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(CloudsYamlFixture())
+
+    def test_known_sites_pass(self):
+        self.assertEqual(['site-a', 'site-b'], sites.validate_site_names(['site-a', 'site-b']))
+
+    def test_single_name_becomes_list(self):
+        self.assertEqual(['site-a'], sites.validate_site_names('site-a'))
+
+    def test_unknown_site_is_named_with_the_known_ones(self):
+        exc = self.assertRaises(sites.SiteError, sites.validate_site_names,
+                                ['site-a', 'site-z'])
+        self.assertIn("'site-z'", str(exc))
+        self.assertIn('site-a, site-b', str(exc))
+
+    def test_empty_and_wrong_types(self):
+        for bad in ([], None, {}, [''], [3]):
+            self.assertRaises(sites.SiteError, sites.validate_site_names, bad)
+
+    def test_unreadable_clouds_yaml(self):
+        self.useFixture(CloudsYamlFixture('clouds: [unclosed'))
+        exc = self.assertRaises(sites.SiteError, sites.validate_site_names, ['site-a'])
+        self.assertIn('cannot read clouds.yaml', str(exc))
+
+    def test_unreachable_keystone_names_site_and_service_without_password(self):
+        report = sites.check_sites(['site-a'], timeout=2)
+        self.assertFalse(report['healthy'])
+        [problem] = report['problems']
+        self.assertIn("site 'site-a'", problem)
+        self.assertIn('identity: unreachable', problem)
+        self.assertNotIn('hunter2', repr(report))
+
+
+class TestCheckConnection(base.BaseTestCase):
+
+    def test_all_services_answer(self):
+        result = sites.check_connection(fake_conn())
+        self.assertEqual({'ok'}, {r['status'] for r in result.values()})
+        self.assertTrue(sites._healthy(result))
+        self.assertEqual(set(sites.CORE_SERVICES) | set(sites.OPTIONAL_SERVICES), set(result))
+
+    def test_refused_service_is_an_error_naming_it(self):
+        conn = fake_conn(failures={'compute': ks_exc.ConnectFailure(
+            'Unable to establish connection to http://127.0.0.1:8774/v2.1/flavors: refused')})
+        result = sites.check_connection(conn)
+        self.assertEqual('error', result['compute']['status'])
+        self.assertEqual('compute: unreachable (http://127.0.0.1:8774/v2.1/flavors)',
+                         result['compute']['detail'])
+        self.assertFalse(sites._healthy(result))
+
+    def test_forbidden_means_answering(self):
+        conn = fake_conn(failures={'placement': sdk_exc.ForbiddenException('policy')})
+        result = sites.check_connection(conn)
+        self.assertEqual('denied', result['placement']['status'])
+        self.assertTrue(sites._healthy(result))
+
+    def test_missing_optional_service_is_healthy_missing_core_is_not(self):
+        result = sites.check_connection(fake_conn(catalog=(
+            'identity', 'compute', 'network', 'block-storage', 'image')))
+        self.assertEqual('missing', result['object-store']['status'])
+        self.assertTrue(sites._healthy(result))
+        result = sites.check_connection(fake_conn(catalog=('identity', 'compute', 'image')))
+        self.assertEqual('missing', result['network']['status'])
+        self.assertFalse(sites._healthy(result))
+
+    def test_server_error_is_reported_with_code(self):
+        conn = fake_conn(failures={'image': sdk_exc.HttpException(
+            message='Internal Server Error', http_status=500)})
+        result = sites.check_connection(conn)
+        self.assertEqual('error', result['image']['status'])
+        self.assertIn('image: HTTP 500', result['image']['detail'])
+
+
+class TestExplain(base.BaseTestCase):
+
+    def test_messages(self):
+        self.assertEqual('identity: authentication failed (check the clouds.yaml credentials)',
+                         sites.explain(ks_exc.Unauthorized(), 'identity'))
+        self.assertEqual('network: no endpoint in the catalog',
+                         sites.explain(ks_exc.EndpointNotFound(), 'network'))
+        self.assertIn('missing auth_url', sites.explain(
+            ks_exc.MissingRequiredOptions([mock.Mock(dest='auth_url')]), 'identity'))
