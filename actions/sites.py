@@ -4,17 +4,19 @@ Credentials never come from workflow inputs: a site is only the name of a clouds
 read from the usual places (OS_CLIENT_CONFIG_FILE, ~/.config/openstack, /etc/openstack).
 """
 import concurrent.futures
+import os
 import time
 
 from keystoneauth1 import exceptions as ks_exc
 import openstack
-from openstack import config as os_config
+from openstack.config import loader as os_loader
 from openstack import exceptions as sdk_exc
+import yaml
 
 # Services a site must offer to host or protect a workload, and the cheapest authenticated
 # call that proves each one answers for this user.
 CORE_SERVICES = {
-    'identity': lambda c: c.identity.get_endpoint(),
+    'identity': lambda c: c.identity.get_user(c.current_user_id),
     'compute': lambda c: _first(c.compute.flavors(limit=1)),
     'network': lambda c: _first(c.network.networks(limit=1)),
     'block-storage': lambda c: _first(c.block_storage.volumes(limit=1)),
@@ -46,15 +48,30 @@ def validate_site_names(sites):
     bad = [s for s in sites if not isinstance(s, str) or not s.strip()]
     if bad:
         raise SiteError('site names must be non-empty strings, got %r' % (bad,))
-    try:
-        known = set(os_config.OpenStackConfig().get_cloud_names())
-    except Exception as exc:
-        raise SiteError('cannot read clouds.yaml: %s: %s' % (type(exc).__name__, _short(exc)))
+    known = set(_read_clouds_yaml().get('clouds') or {})
     unknown = [s for s in sites if s not in known]
     if unknown:
         raise SiteError('unknown site %s: no such entry in clouds.yaml (entries: %s)' % (
             ', '.join(repr(s) for s in unknown), ', '.join(sorted(known)) or 'none'))
     return sites
+
+
+def _read_clouds_yaml():
+    """The clouds.yaml openstacksdk would use; a broken one is an error, not skipped."""
+    env = os.environ.get('OS_CLIENT_CONFIG_FILE')
+    for path in ([env] if env else []) + list(os_loader.CONFIG_FILES):
+        if not os.path.exists(path) or path.endswith('.json'):
+            continue
+        try:
+            with open(path) as f:
+                data = yaml.safe_load(f) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise SiteError('cannot read clouds.yaml %s: %s' % (path, _short(exc))) from None
+        if not isinstance(data, dict) or not isinstance(data.get('clouds', {}), dict):
+            raise SiteError('clouds.yaml %s: expected a mapping "clouds:" of entries' % path)
+        return data
+    raise SiteError('no clouds.yaml found (set OS_CLIENT_CONFIG_FILE or write '
+                    '/etc/openstack/clouds.yaml)')
 
 
 def connect(site, timeout=DEFAULT_TIMEOUT):
@@ -70,11 +87,16 @@ def connect(site, timeout=DEFAULT_TIMEOUT):
 
 def explain(exc, service):
     """One line saying why `service` failed, without secrets or a traceback."""
-    if isinstance(exc, ks_exc.EndpointNotFound) or isinstance(exc, sdk_exc.EndpointNotFound):
+    # openstacksdk wraps keystoneauth's errors: explain the original one.
+    cause = exc
+    while cause is not None and not isinstance(cause, ks_exc.ClientException):
+        cause = cause.__cause__ or cause.__context__
+    exc = cause or exc
+    if isinstance(exc, (ks_exc.EndpointNotFound, sdk_exc.EndpointNotFound)):
         return '%s: no endpoint in the catalog' % service
     if isinstance(exc, ks_exc.ConnectFailure):
         return '%s: unreachable (%s)' % (service, _url_of(exc) or 'connection refused')
-    if isinstance(exc, ks_exc.ConnectTimeout) or isinstance(exc, ks_exc.Timeout):
+    if isinstance(exc, (ks_exc.ConnectTimeout, ks_exc.RequestTimeout)):
         return '%s: timed out (%s)' % (service, _url_of(exc) or 'no answer')
     if isinstance(exc, ks_exc.Unauthorized):
         return '%s: authentication failed (check the clouds.yaml credentials)' % service
@@ -107,27 +129,30 @@ def check_connection(conn):
     'ok' (answered), 'denied' (answered 401/403: up, but this user may not use it), 'missing'
     (not in the catalog), or 'error' (did not answer properly; detail says why).
     """
-    results = {}
     catalog = {entry.get('type') for entry in conn.service_catalog or ()}
-    for service, probe in list(CORE_SERVICES.items()) + list(OPTIONAL_SERVICES.items()):
+    probes = dict(CORE_SERVICES, **OPTIONAL_SERVICES)
+
+    def probe(service):
         optional = service in OPTIONAL_SERVICES
         aliases = {'block-storage': {'block-storage', 'volumev3', 'volume'}}.get(
             service, {service})
         if not aliases & catalog:
-            results[service] = {'status': 'missing', 'optional': optional, 'seconds': 0.0,
-                                'detail': 'no endpoint in the catalog'}
-            continue
+            return {'status': 'missing', 'optional': optional, 'seconds': 0.0,
+                    'detail': 'no endpoint in the catalog'}
         start = time.monotonic()
         try:
-            probe(conn)
+            probes[service](conn)
             status, detail = 'ok', ''
         except (sdk_exc.ForbiddenException, ks_exc.Forbidden) as exc:
             status, detail = 'denied', explain(exc, service)
         except Exception as exc:
             status, detail = 'error', explain(exc, service)
-        results[service] = {'status': status, 'optional': optional, 'detail': detail,
-                            'seconds': round(time.monotonic() - start, 3)}
-    return results
+        return {'status': status, 'optional': optional, 'detail': detail,
+                'seconds': round(time.monotonic() - start, 3)}
+
+    # In parallel: an unreachable service costs its timeout once, not once per service.
+    with concurrent.futures.ThreadPoolExecutor(len(probes)) as pool:
+        return dict(zip(probes, pool.map(probe, probes)))
 
 
 def _healthy(service_results):

@@ -25,7 +25,8 @@ class TestSitesCheckAction(base.BaseTestCase):
         check.return_value = self.report(False)
         result = mistral.SitesCheck(['site-a']).run(mock.Mock())
         self.assertIsInstance(result, ml_actions.Result)
-        self.assertEqual(self.report(False), result.error)
+        self.assertEqual({'healthy': False, 'problems': ["site 'a': compute: x"]},
+                         result.error)
         result = mistral.SitesCheck(['site-a'], require_healthy=False).run(mock.Mock())
         self.assertEqual(self.report(False), result)
 
@@ -38,3 +39,8 @@ class TestSitesCheckAction(base.BaseTestCase):
         # Mistral serialises vars(action) to send it to a remote executor.
         import json
         json.dumps(vars(mistral.SitesCheck(['site-a'], False, 3)))
+
+    @mock.patch.object(sites, 'check_sites', side_effect=KeyError('boom'))
+    def test_unexpected_failure_is_reported_not_raised(self, check):
+        result = mistral.SitesCheck(['site-a']).run(mock.Mock())
+        self.assertIn('internal error: KeyError', result.error['problems'][0])

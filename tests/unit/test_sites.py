@@ -46,7 +46,7 @@ def fake_conn(catalog=('identity', 'compute', 'network', 'volumev3', 'image', 'p
             m.side_effect = failures[service]
         else:
             m.return_value = iter([object()])
-    proxy('identity', 'get_endpoint')
+    proxy('identity', 'get_user')
     proxy('compute', 'flavors')
     proxy('network', 'networks')
     proxy('block_storage', 'volumes')

@@ -430,6 +430,10 @@ class Lab:
                 existing = f.read()
         if not existing or existing.startswith(CLOUDS_MARK):
             self.write(SYSTEM_CLOUDS_YAML, text, 0o600)
+        # Same for the openstack CLI of the lab's virtualenv (with the workflow plugin).
+        cli = '/usr/local/bin/openstack'
+        if not os.path.lexists(cli):
+            os.symlink(os.path.join(self.venv, 'bin', 'openstack'), cli)
 
     # ---- Mistral
     def mistral(self):
