@@ -478,21 +478,20 @@ class Lab:
             '(Keystone of %s)' % (self.clouds_yaml, SYSTEM_CLOUDS_YAML, self.MISTRAL_PORT,
                                   self.MISTRAL_SITE))
 
-    def stop_site(self, name):
-        site = self.sites[name]
-        names = [n for n in self.procs.names() if n.startswith(name + '-')]
-        self.procs.stop(names)
-        for pid, _ in _lab_pids_by_cmdline():
-            if site.root + '/' in open('/proc/%d/cmdline' % pid).read().replace('\0', ' '):
+    def stop_sites(self, names, also=()):
+        """Stop every process of the sites `names` (and the processes `also`) at once."""
+        procs = [n for n in self.procs.names()
+                 if n in also or any(n.startswith(s + '-') for s in names)]
+        # cinder-volume often ignores SIGTERM for more than 15 s: do not wait that long.
+        self.procs.stop(procs, timeout=8)
+        roots = [self.sites[s].root + '/' for s in names]
+        for pid, cmd in _lab_pids_by_cmdline():
+            if any(r in cmd for r in roots):
                 _signal_group(pid, signal.SIGKILL)
-        log('%s stopped (%d processes)' % (name, len(names)))
+        log('%s stopped (%d processes)' % (', '.join(list(names) + list(also)), len(procs)))
 
     def down(self):
-        self.procs.stop(['mistral'])
-        for name in SITE_NAMES:
-            self.stop_site(name)
-        for pid, _ in _lab_pids_by_cmdline():
-            os.kill(pid, signal.SIGKILL)
+        self.stop_sites(SITE_NAMES, also=('mistral',))
         self.procs.stop(['rabbitmq'], timeout=30)
         self.procs.stop(['epmd', 'mariadb'], timeout=30)
         for site in self.sites.values():
@@ -888,7 +887,7 @@ def main(argv):
         elif cmd == 'status':
             lab.status()
         elif cmd == 'stop-site':
-            lab.stop_site(argv[1])
+            lab.stop_sites([argv[1]])
         elif cmd == 'restart-mistral':
             lab.procs.stop(['mistral'])
             lab.mistral()
