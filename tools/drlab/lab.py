@@ -135,8 +135,9 @@ def _proc_start_time(pid):
         return None
 
 
-def _lab_pids_by_cmdline():
-    """PIDs whose command line names a path of the lab (daemons that re-parent to PID 1)."""
+def _lab_pids_by_cmdline(privsep_only=True):
+    """(PID, command line) of processes whose command line names a path of the lab:
+    privsep daemons (they re-parent to PID 1), or with privsep_only=False any leftover."""
     found = []
     for entry in os.listdir('/proc'):
         if not entry.isdigit() or int(entry) == os.getpid():
@@ -146,7 +147,8 @@ def _lab_pids_by_cmdline():
                 cmd = f.read().replace(b'\0', b' ').decode(errors='replace')
         except OSError:
             continue
-        if 'privsep-helper' in cmd and (ROOT + '/') in cmd:
+        if (ROOT + '/') in cmd and 'drlab/lab.py' not in cmd and (
+                'privsep-helper' in cmd or not privsep_only):
             found.append((int(entry), cmd))
     return found
 
@@ -496,10 +498,11 @@ class Lab:
         self.procs.stop(['epmd', 'mariadb'], timeout=30)
         for site in self.sites.values():
             site.unmount()
-        leftover = self.procs.names()
+        leftover = self.procs.names() + [
+            '%d (%s)' % (pid, cmd[:100]) for pid, cmd in _lab_pids_by_cmdline(False)]
         if leftover:
-            raise LabError('still recorded: %s' % ', '.join(leftover))
-        log('lab down')
+            raise LabError('still running: %s' % '; '.join(leftover))
+        log('lab down: no lab process left')
 
     def status(self):
         names = ['mariadb', 'rabbitmq', 'epmd', 'mistral']
