@@ -83,6 +83,12 @@ class TestSiteNames(base.BaseTestCase):
         exc = self.assertRaises(sites.SiteError, sites.validate_site_names, ['site-a'])
         self.assertIn('cannot read clouds.yaml', str(exc))
 
+    def test_entry_without_auth_url_is_named(self):
+        self.useFixture(CloudsYamlFixture('clouds: {bare: {region_name: RegionOne}}'))
+        exc = self.assertRaises(sites.SiteError, sites.connect, 'bare')
+        self.assertEqual("site 'bare': identity: incomplete clouds.yaml entry "
+                         "(missing auth_url)", str(exc))
+
     def test_unreachable_keystone_names_site_and_service_without_password(self):
         report = sites.check_sites(['site-a'], timeout=2)
         self.assertFalse(report['healthy'])
