@@ -116,7 +116,8 @@ backup_swift_project_domain = Default
 backup_swift_user_domain = Default
 backup_swift_container = volumebackups
 [nfs]
-volume_driver = cinder.volume.drivers.nfs.NfsDriver
+# NfsDriver, taking snapshots of attached volumes without Nova's help (see cinder_driver.py)
+volume_driver = draas_lab_cinder.LabNfsDriver
 volume_backend_name = nfs
 nfs_shares_config = {site.etc}/cinder/nfs_shares
 nfs_mount_point_base = {site.nfs_mount_base}

@@ -289,6 +289,7 @@ class Lab:
         self.root = root
         self.venv = VENV
         self.bin = os.path.join(root, 'bin')
+        self.plugins = os.path.join(root, 'plugins')
         self.procs = Processes(root)
         self.secrets = self._load_secrets()
         self.sites = {n: Site(self, n, i) for i, n in enumerate(SITE_NAMES)}
@@ -604,13 +605,16 @@ class Site:
         for kind in ('account', 'container', 'object'):
             w(f'{self.etc}/swift/{kind}-server.conf', configs.swift_server(self, kind))
         w(f'{self.etc}/swift/proxy-server.conf', configs.swift_proxy(self))
-        self._ml2_entry_point()
+        self._plugins()
 
-    def _ml2_entry_point(self):
-        """Make the lab's ML2 driver loadable by name through a hand-made dist-info."""
-        d = os.path.join(self.lab.root, 'neutron-plugins')
+    def _plugins(self):
+        """The lab's own Neutron and Cinder drivers, loadable by the services: the ML2 driver
+        by name through a hand-made dist-info (entry point), the Cinder one by module path."""
+        d = self.lab.plugins
         os.makedirs(d, exist_ok=True)
         shutil.copy(os.path.join(HERE, 'ml2_driver.py'), os.path.join(d, 'draas_lab_ml2.py'))
+        shutil.copy(os.path.join(HERE, 'cinder_driver.py'),
+                    os.path.join(d, 'draas_lab_cinder.py'))
         info = os.path.join(d, 'draas_lab_ml2-1.0.dist-info')
         self.lab.write(os.path.join(info, 'METADATA'),
                        'Metadata-Version: 2.1\nName: draas-lab-ml2\nVersion: 1.0\n')
@@ -777,7 +781,7 @@ for kind, port in zip(('account', 'container', 'object'), map(int, sys.argv[2:])
         self.uwsgi('neutron', self.port('neutron'), 'neutron.wsgi.api:application',
                    {'OS_NEUTRON_CONFIG_DIR': f'{e}/neutron',
                     'OS_NEUTRON_CONFIG_FILES': 'neutron.conf;plugins/ml2/ml2_conf.ini',
-                    'PYTHONPATH': os.path.join(self.lab.root, 'neutron-plugins')})
+                    'PYTHONPATH': self.lab.plugins})
         self.uwsgi('nova-api', self.port('nova'), 'nova.wsgi.osapi_compute:application',
                    {'OS_NOVA_CONFIG_DIR': f'{e}/nova',
                     # nova reads its paste pipeline from the first file of the list
@@ -787,7 +791,8 @@ for kind, port in zip(('account', 'container', 'object'), map(int, sys.argv[2:])
         self.start('nova-compute', ['nova-compute', '--config-file', f'{e}/nova/nova-cpu.conf'])
         for svc in ('api', 'scheduler', 'volume', 'backup'):
             self.start('cinder-' + svc, ['cinder-' + svc, '--config-file',
-                                         f'{e}/cinder/cinder.conf'])
+                                         f'{e}/cinder/cinder.conf'],
+                       self.env(PYTHONPATH=self.lab.plugins))
         for kind in ('account', 'container', 'object', 'proxy'):
             self.start('swift-' + kind, ['swift-%s-server' % kind,
                                          f'{e}/swift/{kind}-server.conf'])

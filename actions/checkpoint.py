@@ -1,0 +1,301 @@
+"""Checkpoints and the checkpoint store at the recovery site.
+
+Layout of a store, per plan:
+    <plan>/lock                          held while a checkpoint of the plan runs
+    <plan>/<checkpoint id>/<part>.json   parts, written first
+    <plan>/<checkpoint id>/manifest.json written last: the checkpoint exists once it does
+A manifest lists every part with its sha256 and size; readers verify them. Checkpoint IDs sort
+by time (UTC timestamp first). Two backends: Swift of the target cloud, and a directory.
+"""
+import datetime
+import hashlib
+import json
+import os
+import secrets
+import time
+
+MANIFEST = 'manifest.json'
+FORMAT = 1
+
+
+class StoreError(Exception):
+    """The store cannot be used, or a checkpoint in it is missing or broken."""
+
+
+class LockedError(StoreError):
+    """Another checkpoint of the same plan is running."""
+
+
+def now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def iso(ts):
+    return ts.strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def new_checkpoint_id():
+    return now().strftime('%Y%m%dT%H%M%SZ') + '-' + secrets.token_hex(3)
+
+
+def checkpoint_time(checkpoint_id):
+    """The creation time encoded in a checkpoint ID."""
+    return datetime.datetime.strptime(checkpoint_id.split('-')[0], '%Y%m%dT%H%M%SZ').replace(
+        tzinfo=datetime.timezone.utc)
+
+
+class FileStore:
+    """A directory (file:///path): for clouds without Swift, and for tests."""
+
+    def __init__(self, root):
+        self.root = root
+        self.url = 'file://' + root
+
+    def _path(self, key):
+        path = os.path.normpath(os.path.join(self.root, key))
+        if not path.startswith(os.path.normpath(self.root) + os.sep):
+            raise StoreError('key %r leaves the store' % key)
+        return path
+
+    def put(self, key, data):
+        path = self._path(key)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = path + '.tmp-' + secrets.token_hex(4)
+        with open(tmp, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+
+    def create(self, key, data):
+        """Write `key` only if it does not exist; False if it does."""
+        path = self._path(key)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+        return True
+
+    def get(self, key):
+        try:
+            with open(self._path(key), 'rb') as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def list(self, prefix):
+        base = self._path(prefix) if prefix else self.root
+        if not os.path.isdir(base):
+            return []
+        out = []
+        for dirpath, _, files in os.walk(base):
+            for name in files:
+                if '.tmp-' not in name:
+                    out.append(os.path.relpath(os.path.join(dirpath, name), self.root))
+        return sorted(out)
+
+    def delete(self, key):
+        try:
+            os.unlink(self._path(key))
+        except FileNotFoundError:
+            pass
+
+
+class SwiftStore:
+    """A container of the target cloud's Swift (the default store)."""
+
+    def __init__(self, conn, container):
+        self.conn = conn
+        self.container = container
+        self.url = 'swift://' + container
+        resp = conn.object_store.put('/' + container)
+        if resp.status_code not in (201, 202):
+            raise StoreError('cannot create container %s in Swift: HTTP %s' % (
+                container, resp.status_code))
+
+    def _obj(self, key):
+        return '/%s/%s' % (self.container, key)
+
+    def put(self, key, data):
+        resp = self.conn.object_store.put(self._obj(key), data=data, headers={
+            'ETag': hashlib.md5(data, usedforsecurity=False).hexdigest()})
+        if resp.status_code != 201:
+            raise StoreError('cannot write %s: HTTP %s' % (key, resp.status_code))
+
+    def create(self, key, data):
+        resp = self.conn.object_store.put(self._obj(key), data=data,
+                                          headers={'If-None-Match': '*'})
+        if resp.status_code == 412:
+            return False
+        if resp.status_code != 201:
+            raise StoreError('cannot write %s: HTTP %s' % (key, resp.status_code))
+        return True
+
+    def get(self, key):
+        resp = self.conn.object_store.get(self._obj(key))
+        if resp.status_code == 404:
+            return None
+        if resp.status_code != 200:
+            raise StoreError('cannot read %s: HTTP %s' % (key, resp.status_code))
+        return resp.content
+
+    def list(self, prefix):
+        names, marker = [], ''
+        while True:
+            resp = self.conn.object_store.get('/' + self.container, params={
+                'prefix': prefix, 'format': 'json', 'marker': marker})
+            if resp.status_code == 404:
+                return []
+            page = [o['name'] for o in resp.json()]
+            if not page:
+                return names
+            names += page
+            marker = page[-1]
+
+    def delete(self, key):
+        resp = self.conn.object_store.delete(self._obj(key))
+        if resp.status_code not in (204, 404):
+            raise StoreError('cannot delete %s: HTTP %s' % (key, resp.status_code))
+
+
+def open_store(url, target_conn=None):
+    """The store named by a plan's `store` option: swift, swift://CONTAINER, file:///PATH."""
+    if url.startswith('file://'):
+        return FileStore(url[len('file://'):])
+    if url == 'swift' or url.startswith('swift://'):
+        container = url[len('swift://'):] if url.startswith('swift://') else 'draas-checkpoints'
+        return SwiftStore(target_conn, container)
+    raise StoreError('unknown store %r (expected swift, swift://CONTAINER or file:///PATH)'
+                     % url)
+
+
+def _dump(obj):
+    return json.dumps(obj, sort_keys=True, indent=1, default=str).encode()
+
+
+class Checkpoints:
+    """The checkpoints of one plan in a store."""
+
+    def __init__(self, store, plan_name):
+        self.store = store
+        self.plan = plan_name
+
+    # ---- lock
+    def lock(self, owner, timeout_minutes):
+        """Take the plan's lock for `owner`, or raise LockedError naming the holder."""
+        key = self.plan + '/lock'
+        expires = now() + datetime.timedelta(minutes=timeout_minutes)
+        body = _dump({'owner': owner, 'acquired_at': iso(now()), 'expires_at': iso(expires)})
+        for _ in range(2):
+            if self.store.create(key, body):
+                return
+            held = self.store.get(key)
+            if held is None:
+                continue
+            info = json.loads(held)
+            if info['expires_at'] > iso(now()):
+                raise LockedError(
+                    'a checkpoint of plan %s is already running (%s, since %s; the lock '
+                    'expires at %s)' % (self.plan, info['owner'], info['acquired_at'],
+                                        info['expires_at']))
+            self.store.delete(key)  # left by a run that died: expired
+        raise LockedError('could not take the lock of plan %s' % self.plan)
+
+    def unlock(self, owner):
+        key = self.plan + '/lock'
+        held = self.store.get(key)
+        if held is not None and json.loads(held).get('owner') == owner:
+            self.store.delete(key)
+
+    # ---- parts and manifest
+    def put_part(self, checkpoint_id, name, obj):
+        """Write a part; returns its manifest entry."""
+        data = _dump(obj)
+        self.store.put('%s/%s/%s.json' % (self.plan, checkpoint_id, name), data)
+        return {'sha256': hashlib.sha256(data).hexdigest(), 'size': len(data)}
+
+    def get_part(self, checkpoint_id, name, expected=None):
+        data = self.store.get('%s/%s/%s.json' % (self.plan, checkpoint_id, name))
+        if data is None:
+            raise StoreError('checkpoint %s of plan %s has no part %s' % (
+                checkpoint_id, self.plan, name))
+        if expected and hashlib.sha256(data).hexdigest() != expected['sha256']:
+            raise StoreError('checkpoint %s of plan %s: part %s does not match its sha256 '
+                             '(tampered or truncated)' % (checkpoint_id, self.plan, name))
+        return json.loads(data)
+
+    def commit(self, checkpoint_id, parts, info):
+        """Write the manifest last: from now on the checkpoint exists."""
+        manifest = dict(info, format=FORMAT, plan=self.plan, checkpoint_id=checkpoint_id,
+                        status='committed', committed_at=iso(now()), parts=parts)
+        self.store.put('%s/%s/%s' % (self.plan, checkpoint_id, MANIFEST), _dump(manifest))
+        return manifest
+
+    def manifest(self, checkpoint_id):
+        data = self.store.get('%s/%s/%s' % (self.plan, checkpoint_id, MANIFEST))
+        if data is None:
+            raise StoreError('no committed checkpoint %s of plan %s in %s' % (
+                checkpoint_id, self.plan, self.store.url))
+        try:
+            manifest = json.loads(data)
+        except ValueError:
+            raise StoreError('checkpoint %s of plan %s: manifest is not valid JSON' % (
+                checkpoint_id, self.plan)) from None
+        if manifest.get('plan') != self.plan or manifest.get('checkpoint_id') != checkpoint_id:
+            raise StoreError('checkpoint %s of plan %s: the manifest belongs to %s/%s' % (
+                checkpoint_id, self.plan, manifest.get('plan'), manifest.get('checkpoint_id')))
+        return manifest
+
+    def verify(self, checkpoint_id):
+        """Check every part against the manifest; returns the manifest or raises StoreError."""
+        manifest = self.manifest(checkpoint_id)
+        for name, entry in manifest['parts'].items():
+            self.get_part(checkpoint_id, name, entry)
+        return manifest
+
+    def list(self):
+        """IDs of committed checkpoints, oldest first."""
+        suffix = '/' + MANIFEST
+        return sorted(k[len(self.plan) + 1:-len(suffix)] for k in self.store.list(self.plan + '/')
+                      if k.endswith(suffix) and k.count('/') == 2)
+
+    def latest(self):
+        ids = self.list()
+        return ids[-1] if ids else None
+
+    def delete(self, checkpoint_id):
+        """Remove a checkpoint: the manifest first, so it stops existing at once."""
+        self.store.delete('%s/%s/%s' % (self.plan, checkpoint_id, MANIFEST))
+        for key in self.store.list('%s/%s/' % (self.plan, checkpoint_id)):
+            self.store.delete(key)
+
+    def prune(self, retention, keep=()):
+        """Apply a policy's retention; returns the IDs removed.
+
+        The newest `count` checkpoints are kept; older ones go once they are older than
+        `max_age_hours`. Parts without a manifest (runs that died) go after the same age.
+        """
+        committed = self.list()
+        limit = now() - datetime.timedelta(hours=retention['max_age_hours'])
+        removed = []
+        for cid in committed[:-retention['count']] if retention['count'] else committed:
+            if cid not in keep and checkpoint_time(cid) < limit:
+                self.delete(cid)
+                removed.append(cid)
+        seen = {k.split('/')[1] for k in self.store.list(self.plan + '/') if k.count('/') == 2}
+        for cid in seen - set(committed) - set(keep):
+            try:
+                old = checkpoint_time(cid) < limit
+            except ValueError:
+                continue
+            if old:
+                self.delete(cid)
+                removed.append(cid)
+        return removed
+
+
+def elapsed(start):
+    return round(time.monotonic() - start, 3)

@@ -1,0 +1,208 @@
+"""Protection plans and DR policies.
+
+A plan names the source and target sites (clouds.yaml entries), the scope of the workload on
+the source, a policy (gold, silver, bronze, or custom) and options. It is validated with a JSON
+schema before anything runs; every error names the field and the form expected.
+"""
+import copy
+import re
+
+import jsonschema
+import yaml
+
+from actions import sites
+
+# The built-in policies. rpo/rto in minutes; schedule is a cron pattern (UTC) for the
+# checkpoint trigger; replication is the volume data mover; retention keeps at least `count`
+# checkpoints and drops those older than `max_age_hours` beyond that count.
+POLICIES = {
+    'gold': {'rpo_minutes': 15, 'rto_minutes': 30, 'schedule': '*/15 * * * *',
+             'replication': 'backup', 'retention': {'count': 8, 'max_age_hours': 24},
+             'standby': 'warm'},
+    'silver': {'rpo_minutes': 240, 'rto_minutes': 240, 'schedule': '0 */4 * * *',
+               'replication': 'backup', 'retention': {'count': 6, 'max_age_hours': 72},
+               'standby': 'cold'},
+    'bronze': {'rpo_minutes': 1440, 'rto_minutes': 1440, 'schedule': '0 2 * * *',
+               'replication': 'image', 'retention': {'count': 7, 'max_age_hours': 336},
+               'standby': 'low-capacity'},
+}
+REPLICATION_METHODS = ('backup', 'replication', 'image')
+NAME = r'^[a-z0-9][a-z0-9_.-]{0,62}$'
+CRON = r'^\S+( \S+){4}$'
+
+_POLICY_FIELDS = {
+    'rpo_minutes': {'type': 'integer', 'minimum': 1,
+                    'description': 'target RPO in minutes (a positive integer)'},
+    'rto_minutes': {'type': 'integer', 'minimum': 1,
+                    'description': 'target RTO in minutes (a positive integer)'},
+    'schedule': {'type': 'string', 'pattern': CRON,
+                 'description': 'a cron pattern of five fields, e.g. "*/15 * * * *"'},
+    'replication': {'enum': list(REPLICATION_METHODS),
+                    'description': 'one of %s' % ', '.join(REPLICATION_METHODS)},
+    'retention': {
+        'type': 'object', 'additionalProperties': False,
+        'description': 'an object {count, max_age_hours}',
+        'properties': {
+            'count': {'type': 'integer', 'minimum': 1, 'maximum': 1000,
+                      'description': 'checkpoints always kept (1-1000)'},
+            'max_age_hours': {'type': 'integer', 'minimum': 1,
+                              'description': 'age in hours past which extra checkpoints '
+                                             'are pruned'}}},
+    'standby': {'enum': ['cold', 'warm', 'low-capacity'],
+                'description': 'one of cold, warm, low-capacity'},
+}
+
+SCHEMA = {
+    'type': 'object',
+    'additionalProperties': False,
+    'required': ['name', 'source', 'target', 'scope', 'policy'],
+    'description': 'a plan object {name, source, target, scope, policy, options}',
+    'properties': {
+        'name': {'type': 'string', 'pattern': NAME,
+                 'description': 'lower-case letters, digits, ".", "_" or "-" (1-63, '
+                                'starting with a letter or digit)'},
+        'description': {'type': 'string', 'maxLength': 1000,
+                        'description': 'free text up to 1000 characters'},
+        'source': {'type': 'string', 'minLength': 1,
+                   'description': 'the clouds.yaml entry of the protected site'},
+        'target': {'type': 'string', 'minLength': 1,
+                   'description': 'the clouds.yaml entry of the recovery site'},
+        'scope': {
+            'type': 'object', 'additionalProperties': False, 'required': ['project'],
+            'description': 'an object {project, servers, tags}',
+            'properties': {
+                'project': {'type': 'string', 'minLength': 1, 'maxLength': 64,
+                            'description': 'the project (name or ID) on the source'},
+                'servers': {'type': 'array', 'minItems': 1, 'maxItems': 1000,
+                            'uniqueItems': True,
+                            'items': {'type': 'string', 'minLength': 1, 'maxLength': 255},
+                            'description': 'a non-empty list of server names or IDs'},
+                'tags': {'type': 'array', 'minItems': 1, 'maxItems': 50, 'uniqueItems': True,
+                         'items': {'type': 'string', 'minLength': 1, 'maxLength': 60},
+                         'description': 'a non-empty list of server tags (all must match)'},
+            }},
+        'policy': {
+            'description': 'a policy name (gold, silver, bronze) or an object {name, ...} '
+                           'overriding its fields',
+            'oneOf': [
+                {'enum': list(POLICIES)},
+                {'type': 'object', 'additionalProperties': False, 'required': ['name'],
+                 'properties': dict(
+                     name={'type': 'string', 'pattern': NAME,
+                           'description': 'a built-in policy to start from, or the name '
+                                          'of a custom policy giving every field'},
+                     **_POLICY_FIELDS)},
+            ]},
+        'options': {
+            'type': 'object', 'additionalProperties': False,
+            'description': 'an object of options',
+            'properties': {
+                'store': {'type': 'string', 'pattern': r'^(swift(://[A-Za-z0-9_.-]+)?|'
+                                                       r'file:///.+)$',
+                          'description': '"swift" (container draas-checkpoints of the '
+                                         'target), "swift://CONTAINER" or "file:///PATH"'},
+                'keep_user_data': {'type': 'boolean',
+                                   'description': 'true to keep servers\' user data in '
+                                                  'checkpoints (may hold secrets)'},
+                'lock_timeout_minutes': {'type': 'integer', 'minimum': 1,
+                                         'description': 'minutes after which a checkpoint '
+                                                        'lock left by a dead run expires'},
+            }},
+    },
+}
+DEFAULT_OPTIONS = {'store': 'swift', 'keep_user_data': False, 'lock_timeout_minutes': 360}
+
+
+class PlanError(ValueError):
+    """The plan is not valid; `errors` lists one message per problem."""
+
+    def __init__(self, errors):
+        self.errors = errors
+        super().__init__('invalid plan: ' + '; '.join(errors))
+
+
+def _describe(error):
+    path = 'plan' + ''.join('[%d]' % p if isinstance(p, int) else '.%s' % p
+                            for p in error.absolute_path)
+    expected = error.schema.get('description')
+    if error.validator == 'additionalProperties':
+        known = sorted(error.schema.get('properties', {}))
+        return '%s: unknown field(s) %s (known: %s)' % (
+            path, ', '.join(sorted(set(error.instance) - set(known))), ', '.join(known))
+    if error.validator == 'required':
+        return '%s: %s' % (path, error.message)
+    got = repr(error.instance)
+    if len(got) > 80:
+        got = got[:77] + '...'
+    return '%s: expected %s, got %s' % (path, expected or error.message, got)
+
+
+def load(document):
+    """A plan from a dict or from YAML/JSON text."""
+    if isinstance(document, str):
+        try:
+            document = yaml.safe_load(document)
+        except yaml.YAMLError as exc:
+            raise PlanError(['plan: not valid YAML/JSON: %s' % exc]) from None
+    if not isinstance(document, dict):
+        raise PlanError(['plan: expected an object, got %s' % type(document).__name__])
+    return document
+
+
+def validate(document, check_sites=True):
+    """Validate a plan; return it normalised (policy resolved, options defaulted).
+
+    Raises PlanError listing every problem. With check_sites the source and target must be
+    entries of clouds.yaml (nothing is contacted).
+    """
+    document = load(document)
+    validator = jsonschema.Draft7Validator(SCHEMA)
+    errors = []
+    for error in sorted(validator.iter_errors(document), key=lambda e: list(e.path)):
+        if error.validator == 'oneOf' and error.context:
+            # Report the branch the user meant: a string policy or an object one.
+            branch = 1 if isinstance(error.instance, dict) else 0
+            sub = [e for e in error.context if e.schema_path and e.schema_path[0] == branch]
+            errors += [_describe(e) for e in sub] or [_describe(error)]
+        else:
+            errors.append(_describe(error))
+    if errors:
+        raise PlanError(errors)
+    plan = copy.deepcopy(document)
+    plan['policy'] = resolve_policy(plan['policy'])
+    plan['options'] = dict(DEFAULT_OPTIONS, **plan.get('options', {}))
+    plan['scope'].setdefault('servers', [])
+    plan['scope'].setdefault('tags', [])
+    if plan['source'] == plan['target']:
+        raise PlanError(['plan.target: expected a site other than the source, got %r'
+                         % plan['target']])
+    if check_sites:
+        try:
+            sites.validate_site_names([plan['source'], plan['target']])
+        except sites.SiteError as exc:
+            raise PlanError(['plan.source/target: %s' % exc]) from None
+    return plan
+
+
+def resolve_policy(policy):
+    """A complete policy dict from a name or an object overriding a built-in one."""
+    if isinstance(policy, str):
+        return dict(copy.deepcopy(POLICIES[policy]), name=policy)
+    base = POLICIES.get(policy['name'])
+    if base is None:
+        missing = sorted(set(_POLICY_FIELDS) - set(policy))
+        if missing:
+            raise PlanError(['plan.policy: custom policy %r must give %s (or start from '
+                             'gold, silver or bronze)' % (policy['name'], ', '.join(missing))])
+        return copy.deepcopy(policy)
+    resolved = dict(copy.deepcopy(base), **copy.deepcopy(policy))
+    resolved['retention'] = dict(base['retention'], **policy.get('retention', {}))
+    return resolved
+
+
+def store_url(plan):
+    return plan['options']['store']
+
+
+def slug(text):
+    return re.sub(r'[^a-z0-9_.-]', '-', text.lower())

@@ -1,0 +1,121 @@
+"""A checkpoint run, in the steps the draas.checkpoint workbook calls.
+
+begin (validate, lock, new ID) -> export (metadata of the workload, as the part "resources")
+-> replicate (images and volume data, as the part "data") -> commit (manifest, prune, unlock).
+abort unlocks and removes the parts of a run that failed. Each step takes the plan and the
+checkpoint ID: nothing large travels through Mistral.
+"""
+import hashlib
+import time
+
+import openstack
+
+from actions import checkpoint
+from actions import discovery
+from actions import plan as plan_mod
+from actions.replication import images
+from actions.replication import volumes
+from actions import sites
+
+
+def _store(plan):
+    target = sites.connect(plan['target'])
+    store = checkpoint.open_store(plan['options']['store'], target)
+    return checkpoint.Checkpoints(store, plan['name']), target
+
+
+def begin(document):
+    plan = plan_mod.validate(document)
+    checkpoints, _ = _store(plan)
+    checkpoint_id = checkpoint.new_checkpoint_id()
+    checkpoints.lock(checkpoint_id, plan['options']['lock_timeout_minutes'])
+    try:
+        checkpoints.put_part(checkpoint_id, 'plan', plan)
+    except Exception:
+        checkpoints.unlock(checkpoint_id)
+        raise
+    return {'checkpoint_id': checkpoint_id, 'plan': plan['name'],
+            'store': checkpoints.store.url}
+
+
+def export(document, checkpoint_id):
+    """Discover the workload on the source; store its documents. Returns counts/requests."""
+    plan = plan_mod.validate(document)
+    checkpoints, _ = _store(plan)
+    sites.validate_site_names([plan['source']])
+    started = time.monotonic()
+    source = openstack.connect(cloud=plan['source'], timing=True,
+                               api_timeout=sites.DEFAULT_TIMEOUT)
+    try:
+        workload = discovery.discover(source, plan)
+    except openstack.exceptions.SDKException as exc:
+        raise discovery.DiscoveryError('source %s: %s' % (
+            plan['source'], sites.explain(exc, 'discovery'))) from None
+    requests = discovery.request_counts(source)
+    checkpoints.put_part(checkpoint_id, 'resources', {
+        'project_id': workload.project_id, 'window': workload.window,
+        'resources': workload.to_dict()})
+    return {'counts': workload.counts(), 'requests': requests,
+            'seconds': checkpoint.elapsed(started)}
+
+
+def replicate(document, checkpoint_id):
+    """Copy images and replicate volume data; store what a restore needs as part "data"."""
+    plan = plan_mod.validate(document)
+    checkpoints, target = _store(plan)
+    resources = checkpoints.get_part(checkpoint_id, 'resources')['resources']
+    source = sites.connect(plan['source'])
+    started = time.monotonic()
+    image_map = images.copy_images(source, target, resources.get('image', []))
+    volume_data, consistency = volumes.replicate(
+        plan['policy']['replication'], source, resources.get('volume', []), checkpoint_id)
+    checkpoints.put_part(checkpoint_id, 'data', {'images': image_map, 'volumes': volume_data,
+                                                 'consistency': consistency})
+    return {'images': len(image_map),
+            'image_bytes_copied': sum(i['bytes_copied'] for i in image_map.values()),
+            'volumes': len(volume_data),
+            'incremental_backups': sum(1 for v in volume_data.values()
+                                       if v.get('incremental')),
+            'consistency': consistency if isinstance(consistency, str)
+            else consistency['level'],
+            'seconds': checkpoint.elapsed(started)}
+
+
+def commit(document, checkpoint_id, summary=None):
+    """Write the manifest (hashes of every part), apply retention, release the lock."""
+    plan = plan_mod.validate(document)
+    checkpoints, _ = _store(plan)
+    parts = {name: _entry(checkpoints, checkpoint_id, name)
+             for name in ('plan', 'resources', 'data')}
+    resources = checkpoints.get_part(checkpoint_id, 'resources')
+    data = checkpoints.get_part(checkpoint_id, 'data')
+    consistency = data['consistency']
+    manifest = checkpoints.commit(checkpoint_id, parts, {
+        'source': plan['source'], 'target': plan['target'], 'policy': plan['policy']['name'],
+        'created_at': checkpoint.iso(checkpoint.checkpoint_time(checkpoint_id)),
+        'window': resources['window'],
+        'consistency': consistency if isinstance(consistency, str) else consistency['level'],
+        'counts': {k: len(v) for k, v in resources['resources'].items()},
+        'summary': summary or {}})
+    removed = checkpoints.prune(plan['policy']['retention'], keep=[checkpoint_id])
+    checkpoints.unlock(checkpoint_id)
+    return {'checkpoint_id': checkpoint_id, 'committed_at': manifest['committed_at'],
+            'counts': manifest['counts'], 'pruned': removed}
+
+
+def _entry(checkpoints, checkpoint_id, name):
+    """The manifest entry of a part as it is in the store now."""
+    data = checkpoints.store.get('%s/%s/%s.json' % (checkpoints.plan, checkpoint_id, name))
+    if data is None:
+        raise checkpoint.StoreError('checkpoint %s: part %s is missing' % (checkpoint_id, name))
+    return {'sha256': hashlib.sha256(data).hexdigest(), 'size': len(data)}
+
+
+def abort(document, checkpoint_id):
+    """Undo a failed run: remove its parts (never a committed checkpoint), unlock."""
+    plan = plan_mod.validate(document)
+    checkpoints, _ = _store(plan)
+    if checkpoint_id not in checkpoints.list():
+        checkpoints.delete(checkpoint_id)
+    checkpoints.unlock(checkpoint_id)
+    return {'checkpoint_id': checkpoint_id, 'aborted': True}

@@ -1,0 +1,62 @@
+"""Resource kinds: one declarative class per kind of OpenStack resource draas protects.
+
+A kind says how to list its resources on a site with one list call (pages aside), which fields
+a checkpoint keeps, and which fields refer to other kinds (by source ID). The modules of this
+package define the kinds per service; KINDS lists them in dependency order (a kind only
+refers to kinds before it).
+"""
+
+
+class Kind:
+    """How draas handles one kind of resource. Subclasses set the class attributes."""
+    name = None          # e.g. 'network'; the key of the kind in checkpoints
+    service = None       # the openstacksdk proxy, e.g. 'network'
+    fields = ()          # attributes of the openstacksdk resource a checkpoint keeps
+    refs = {}            # field -> kind name: the field holds a source ID or a list of IDs
+    secret_fields = ()   # attributes never kept, whatever `fields` says (documentation)
+
+    def export(self, resource, workload):
+        """The checkpoint document of `resource`: its kept fields plus derived ones."""
+        doc = {'id': resource.id}
+        for field in self.fields:
+            value = getattr(resource, field, None)
+            doc[field] = _plain(value)
+        doc.update(self.derived(resource, workload))
+        return doc
+
+    def derived(self, resource, workload):
+        """Fields computed from other resources of the workload (override)."""
+        return {}
+
+    def references(self, doc):
+        """(kind, source ID) pairs this document refers to."""
+        out = []
+        for field, kind in self.refs.items():
+            value = doc.get(field)
+            for ref in value if isinstance(value, list) else [value]:
+                if ref:
+                    out.append((kind, ref))
+        return out
+
+
+def _plain(value):
+    """JSON-safe copy of an openstacksdk attribute value."""
+    if hasattr(value, 'to_dict'):
+        return _plain(value.to_dict(computed=False))
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def all_kinds():
+    """Every kind, in dependency order."""
+    from actions.resources import block_storage
+    from actions.resources import compute
+    from actions.resources import identity
+    from actions.resources import image
+    from actions.resources import network
+    kinds = (identity.KINDS + compute.FIRST_KINDS + block_storage.FIRST_KINDS + image.KINDS +
+             network.KINDS + block_storage.KINDS + compute.KINDS)
+    return {k.name: k for k in kinds}

@@ -1,0 +1,177 @@
+"""A sample workload on a lab site: what the DR tests protect.
+
+In its own project: a keypair, a server group, 2 security groups, 2 networks with subnets, a
+router with an external gateway and interfaces on both, an image, 3 servers (web and app boot
+from the image, db boots from a volume), a floating IP on web, and 2 data volumes with known
+content written into their backing files, attached to app and db.
+
+    python -m tests.functional.workload create site-a NAME   # prints the project's name
+    python -m tests.functional.workload delete site-a NAME
+"""
+import concurrent.futures
+import hashlib
+import os
+import sys
+import time
+
+import openstack
+
+LAB = os.environ.get('DRAAS_LAB', '/opt/draas-lab')
+PUBLIC_KEY = ('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH0l3v8M9nq0r2e3sW1Q8eZ2y6n0fXo5aTq1bq2P'
+              '3K8c draas-sample')
+
+
+def wait_status(fetch, want, timeout=180, what='resource'):
+    deadline = time.monotonic() + timeout
+    while True:
+        res = fetch()
+        status = (res.status or '').lower()
+        if status == want.lower():
+            return res
+        if status == 'error' or time.monotonic() > deadline:
+            raise RuntimeError('%s %s is %s, expected %s' % (what, res.id, res.status, want))
+        time.sleep(1)
+
+
+def backing_file(site, volume_id):
+    """The NFS driver keeps each volume in a plain file of the (bind-mounted) export."""
+    return os.path.join(LAB, site, 'data', 'cinder', 'nfs-export', 'volume-' + volume_id)
+
+
+def content_for(name, size=1 << 20):
+    """Known, distinct bytes for a data volume named `name`."""
+    block = hashlib.sha256(name.encode()).digest()
+    return (block * (size // len(block) + 1))[:size]
+
+
+def project_conn(cloud, project):
+    return openstack.connect(cloud=cloud, project_name=project, project_domain_name='Default')
+
+
+def create(cloud, name, servers=3):
+    """Create the sample workload in a new project `name`; returns a dict of what exists."""
+    admin = openstack.connect(cloud=cloud)
+    project = admin.identity.create_project(name=name, domain_id='default')
+    me = admin.identity.find_user(admin.current_user_id)
+    for role in ('admin', 'member'):
+        admin.identity.assign_project_role_to_user(project, me,
+                                                   admin.identity.find_role(role))
+    c = project_conn(cloud, name)
+    public = c.network.find_network('public')
+    flavor = c.compute.find_flavor('m1.tiny')
+    keypair = c.compute.create_keypair(name=name + '-key', public_key=PUBLIC_KEY)
+    group = c.compute.create_server_group(name=name + '-group', policy='soft-anti-affinity')
+    web_sg = c.network.create_security_group(name=name + '-web')
+    db_sg = c.network.create_security_group(name=name + '-db')
+    c.network.create_security_group_rule(security_group_id=web_sg.id, direction='ingress',
+                                         protocol='tcp', port_range_min=80,
+                                         port_range_max=80, remote_ip_prefix='0.0.0.0/0')
+    c.network.create_security_group_rule(security_group_id=db_sg.id, direction='ingress',
+                                         protocol='tcp', port_range_min=5432,
+                                         port_range_max=5432, remote_group_id=web_sg.id)
+    nets = {}
+    for tier, cidr in (('front', '10.10.1.0/24'), ('back', '10.10.2.0/24')):
+        net = c.network.create_network(name='%s-%s' % (name, tier))
+        subnet = c.network.create_subnet(name='%s-%s-subnet' % (name, tier),
+                                         network_id=net.id, ip_version=4, cidr=cidr)
+        nets[tier] = (net, subnet)
+    router = c.network.create_router(name=name + '-router',
+                                     external_gateway_info={'network_id': public.id})
+    for net, subnet in nets.values():
+        c.network.add_interface_to_router(router, subnet_id=subnet.id)
+    image_file = os.path.join(LAB, 'sample-image.raw')
+    if not os.path.exists(image_file):
+        with open(image_file, 'wb') as f:
+            f.write(content_for('draas-sample-image', 1 << 20))
+    image = c.image.create_image(name=name + '-image', filename=image_file,
+                                 disk_format='raw', container_format='bare', wait=True)
+    boot = c.block_storage.create_volume(size=1, image_id=image.id, name=name + '-db-boot')
+    data = [c.block_storage.create_volume(size=1, name='%s-data-%d' % (name, i))
+            for i in (1, 2)]
+    boot = wait_status(lambda: c.block_storage.get_volume(boot.id), 'available', what='volume')
+    data = [wait_status(lambda v=v: c.block_storage.get_volume(v.id), 'available',
+                        what='volume') for v in data]
+    for vol in data:
+        with open(backing_file(cloud, vol.id), 'r+b') as f:
+            f.write(content_for(vol.name))
+
+    def port(tier, sg):
+        net, subnet = nets[tier]
+        return c.network.create_port(network_id=net.id, security_group_ids=[sg.id])
+
+    specs = [('web', [port('front', web_sg)], {'image_id': image.id}),
+             ('app', [port('front', web_sg), port('back', db_sg)], {'image_id': image.id}),
+             ('db', [port('back', db_sg)], {'block_device_mapping_v2': [{
+                 'boot_index': 0, 'uuid': boot.id, 'source_type': 'volume',
+                 'destination_type': 'volume', 'delete_on_termination': False}]})]
+    specs += [('extra%d' % i, [port('front', web_sg)], {'image_id': image.id})
+              for i in range(servers - 3)]
+    created = []
+    for tier, ports, boot_args in specs:
+        created.append(c.compute.create_server(
+            name='%s-%s' % (name, tier), flavor_id=flavor.id, key_name=keypair.name,
+            networks=[{'port': p.id} for p in ports],
+            scheduler_hints={'group': group.id} if tier in ('web', 'app') else {},
+            metadata={'tier': tier}, **boot_args))
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        created = list(pool.map(lambda s: c.compute.wait_for_server(s, wait=300), created))
+    by_name = {s.name.rsplit('-', 1)[1]: s for s in created}
+    c.compute.create_volume_attachment(by_name['app'], volume_id=data[0].id)
+    c.compute.create_volume_attachment(by_name['db'], volume_id=data[1].id)
+    for vol in data:
+        wait_status(lambda v=vol: c.block_storage.get_volume(v.id), 'in-use', what='volume')
+    web_port = next(c.network.ports(device_id=by_name['web'].id))
+    fip = c.network.create_ip(floating_network_id=public.id, port_id=web_port.id)
+    return {'project': project.id, 'servers': {k: s.id for k, s in by_name.items()},
+            'data_volumes': {v.name: v.id for v in data}, 'boot_volume': boot.id,
+            'image': image.id, 'floating_ip': fip.floating_ip_address,
+            'networks': [n.id for n, _ in nets.values()], 'router': router.id,
+            'security_groups': [web_sg.id, db_sg.id], 'keypair': keypair.name,
+            'server_group': group.id}
+
+
+def delete(cloud, name):
+    """Delete everything of the sample workload and its project (best effort, ordered)."""
+    admin = openstack.connect(cloud=cloud)
+    project = admin.identity.find_project(name)
+    if project is None:
+        return
+    c = project_conn(cloud, name)
+    for fip in c.network.ips(project_id=project.id):
+        c.network.delete_ip(fip)
+    servers = list(c.compute.servers())
+    for s in servers:
+        c.compute.delete_server(s)
+    for s in servers:
+        c.compute.wait_for_delete(s, wait=120)
+    for router in c.network.routers(project_id=project.id):
+        for p in c.network.ports(device_id=router.id):
+            if p.device_owner.startswith('network:router_interface'):
+                c.network.remove_interface_from_router(router, port_id=p.id)
+        c.network.delete_router(router)
+    for p in c.network.ports(project_id=project.id):
+        c.network.delete_port(p)
+    for net in c.network.networks(project_id=project.id):
+        c.network.delete_network(net)
+    for sg in c.network.security_groups(project_id=project.id):
+        if sg.name != 'default':
+            c.network.delete_security_group(sg)
+    for vol in c.block_storage.volumes():
+        wait_status(lambda v=vol: c.block_storage.get_volume(v.id), 'available', 120)
+        c.block_storage.delete_volume(vol)
+    for img in c.image.images(owner=project.id):
+        c.image.delete_image(img)
+    for kp in c.compute.keypairs():
+        if kp.name.startswith(name):
+            c.compute.delete_keypair(kp)
+    for g in c.compute.server_groups():
+        c.compute.delete_server_group(g)
+    admin.identity.delete_project(project)
+
+
+if __name__ == '__main__':
+    action, cloud, name = sys.argv[1:4]
+    if action == 'create':
+        print(create(cloud, name))
+    else:
+        delete(cloud, name)
