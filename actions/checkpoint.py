@@ -14,11 +14,13 @@ import os
 import secrets
 import time
 
+from actions import errors
+
 MANIFEST = 'manifest.json'
 FORMAT = 1
 
 
-class StoreError(Exception):
+class StoreError(errors.DraasError):
     """The store cannot be used, or a checkpoint in it is missing or broken."""
 
 

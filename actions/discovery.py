@@ -8,10 +8,11 @@ import concurrent.futures
 import time
 import urllib.parse
 
+from actions import errors
 from actions import resources
 
 
-class DiscoveryError(ValueError):
+class DiscoveryError(errors.DraasError):
     """The scope cannot be resolved on the source site (message says why)."""
 
 

@@ -9,9 +9,31 @@ import logging
 
 from mistral_lib import actions
 
+from actions import checkpoint
+from actions import errors
+from actions import plan as plan_mod
+from actions import protect
 from actions import sites
 
 LOG = logging.getLogger(__name__)
+
+
+class DraasAction(actions.Action):
+    """Runs `call()`; a DraasError becomes the task's error message, anything else an
+    'internal error' message pointing at the executor log (never a traceback in outputs)."""
+
+    def call(self):
+        raise NotImplementedError
+
+    def run(self, context):
+        try:
+            return self.call()
+        except errors.DraasError as exc:
+            return actions.Result(error=str(exc))
+        except Exception as exc:
+            LOG.exception('%s failed', type(self).__name__)
+            return actions.Result(error='internal error: %s: %s (see the Mistral executor '
+                                        'log)' % (type(exc).__name__, exc))
 
 
 class SitesCheck(actions.Action):
@@ -45,3 +67,138 @@ class SitesCheck(actions.Action):
             # Only the problems: Mistral repeats the error in the execution's state info.
             return actions.Result(error={'healthy': False, 'problems': report['problems']})
         return report
+
+
+class PlanValidate(DraasAction):
+    """Validate a protection plan; returns it normalised (policy resolved, defaults set).
+
+    :param plan: the plan, as an object or as YAML/JSON text
+    """
+
+    def __init__(self, plan):
+        self.plan = plan
+
+    def call(self):
+        return plan_mod.validate(self.plan)
+
+
+class CheckpointBegin(DraasAction):
+    """Start a checkpoint of a plan: validate it, take the plan's lock in the store.
+
+    Returns {checkpoint_id, plan, store}; fails at once if a checkpoint of the plan runs.
+
+    :param plan: the protection plan (object or YAML/JSON text)
+    """
+
+    def __init__(self, plan):
+        self.plan = plan
+
+    def call(self):
+        return protect.begin(self.plan)
+
+
+class CheckpointExport(DraasAction):
+    """Discover the workload on the source and store its metadata in the checkpoint.
+
+    Returns {counts per kind, requests (total, by service), seconds}.
+
+    :param plan: the protection plan (object or YAML/JSON text)
+    :param checkpoint_id: the ID returned by draas.checkpoint.begin
+    """
+
+    def __init__(self, plan, checkpoint_id):
+        self.plan = plan
+        self.checkpoint_id = checkpoint_id
+
+    def call(self):
+        return protect.export(self.plan, self.checkpoint_id)
+
+
+class CheckpointReplicate(DraasAction):
+    """Copy images to the target and replicate volume data per the plan's policy.
+
+    Returns {images, image_bytes_copied, volumes, incremental_backups, consistency, seconds}.
+
+    :param plan: the protection plan (object or YAML/JSON text)
+    :param checkpoint_id: the ID returned by draas.checkpoint.begin
+    """
+
+    def __init__(self, plan, checkpoint_id):
+        self.plan = plan
+        self.checkpoint_id = checkpoint_id
+
+    def call(self):
+        return protect.replicate(self.plan, self.checkpoint_id)
+
+
+class CheckpointCommit(DraasAction):
+    """Commit a checkpoint: write its manifest, apply retention, release the lock.
+
+    :param plan: the protection plan (object or YAML/JSON text)
+    :param checkpoint_id: the ID returned by draas.checkpoint.begin
+    :param summary: a small object recorded in the manifest (e.g. the other steps' results)
+    """
+
+    def __init__(self, plan, checkpoint_id, summary=None):
+        self.plan = plan
+        self.checkpoint_id = checkpoint_id
+        self.summary = summary
+
+    def call(self):
+        return protect.commit(self.plan, self.checkpoint_id, self.summary)
+
+
+class CheckpointAbort(DraasAction):
+    """Abandon a checkpoint run: remove its uncommitted parts, release the lock.
+
+    :param plan: the protection plan (object or YAML/JSON text)
+    :param checkpoint_id: the ID returned by draas.checkpoint.begin
+    """
+
+    def __init__(self, plan, checkpoint_id):
+        self.plan = plan
+        self.checkpoint_id = checkpoint_id
+
+    def call(self):
+        return protect.abort(self.plan, self.checkpoint_id)
+
+
+class CheckpointList(DraasAction):
+    """List the committed checkpoints of a plan, oldest first.
+
+    :param plan: the protection plan (object or YAML/JSON text)
+    """
+
+    def __init__(self, plan):
+        self.plan = plan
+
+    def call(self):
+        checkpoints = protect.checkpoints_of(self.plan)
+        return [{'checkpoint_id': cid,
+                 'created_at': checkpoint.iso(checkpoint.checkpoint_time(cid))}
+                for cid in checkpoints.list()]
+
+
+class CheckpointVerify(DraasAction):
+    """Verify a checkpoint against its manifest (every part's sha256).
+
+    Returns the manifest's summary; fails naming the part that does not match.
+
+    :param plan: the protection plan (object or YAML/JSON text)
+    :param checkpoint_id: the checkpoint to verify (default: the latest committed one)
+    """
+
+    def __init__(self, plan, checkpoint_id=None):
+        self.plan = plan
+        self.checkpoint_id = checkpoint_id
+
+    def call(self):
+        checkpoints = protect.checkpoints_of(self.plan)
+        cid = self.checkpoint_id or checkpoints.latest()
+        if cid is None:
+            raise checkpoint.StoreError('plan %s has no committed checkpoint' %
+                                        checkpoints.plan)
+        manifest = checkpoints.verify(cid)
+        return {'checkpoint_id': cid, 'verified': True,
+                'committed_at': manifest['committed_at'], 'counts': manifest['counts'],
+                'parts': sorted(manifest['parts'])}

@@ -10,6 +10,7 @@ import re
 import jsonschema
 import yaml
 
+from actions import errors
 from actions import sites
 
 # The built-in policies. rpo/rto in minutes; schedule is a cron pattern (UTC) for the
@@ -113,7 +114,7 @@ SCHEMA = {
 DEFAULT_OPTIONS = {'store': 'swift', 'keep_user_data': False, 'lock_timeout_minutes': 360}
 
 
-class PlanError(ValueError):
+class PlanError(errors.DraasError):
     """The plan is not valid; `errors` lists one message per problem."""
 
     def __init__(self, errors):

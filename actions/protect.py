@@ -24,6 +24,11 @@ def _store(plan):
     return checkpoint.Checkpoints(store, plan['name']), target
 
 
+def checkpoints_of(document):
+    """The checkpoints of a plan, in its store at the recovery site."""
+    return _store(plan_mod.validate(document))[0]
+
+
 def begin(document):
     plan = plan_mod.validate(document)
     checkpoints, _ = _store(plan)
@@ -46,11 +51,8 @@ def export(document, checkpoint_id):
     started = time.monotonic()
     source = openstack.connect(cloud=plan['source'], timing=True,
                                api_timeout=sites.DEFAULT_TIMEOUT)
-    try:
+    with sites.calls_to(plan['source'], 'discovery'):
         workload = discovery.discover(source, plan)
-    except openstack.exceptions.SDKException as exc:
-        raise discovery.DiscoveryError('source %s: %s' % (
-            plan['source'], sites.explain(exc, 'discovery'))) from None
     requests = discovery.request_counts(source)
     checkpoints.put_part(checkpoint_id, 'resources', {
         'project_id': workload.project_id, 'window': workload.window,
@@ -66,9 +68,12 @@ def replicate(document, checkpoint_id):
     resources = checkpoints.get_part(checkpoint_id, 'resources')['resources']
     source = sites.connect(plan['source'])
     started = time.monotonic()
-    image_map = images.copy_images(source, target, resources.get('image', []))
-    volume_data, consistency = volumes.replicate(
-        plan['policy']['replication'], source, resources.get('volume', []), checkpoint_id)
+    with sites.calls_to('%s -> %s' % (plan['source'], plan['target']), 'image copy'):
+        image_map = images.copy_images(source, target, resources.get('image', []))
+    with sites.calls_to(plan['source'], 'volume ' + plan['policy']['replication']):
+        volume_data, consistency = volumes.replicate(
+            plan['policy']['replication'], source, resources.get('volume', []),
+            checkpoint_id)
     checkpoints.put_part(checkpoint_id, 'data', {'images': image_map, 'volumes': volume_data,
                                                  'consistency': consistency})
     return {'images': len(image_map),

@@ -4,6 +4,7 @@ Credentials never come from workflow inputs: a site is only the name of a clouds
 read from the usual places (OS_CLIENT_CONFIG_FILE, ~/.config/openstack, /etc/openstack).
 """
 import concurrent.futures
+import contextlib
 import os
 import time
 
@@ -12,6 +13,8 @@ import openstack
 from openstack.config import loader as os_loader
 from openstack import exceptions as sdk_exc
 import yaml
+
+from actions import errors
 
 # Services a site must offer to host or protect a workload, and the cheapest authenticated
 # call that proves each one answers for this user.
@@ -30,7 +33,7 @@ OPTIONAL_SERVICES = {
 DEFAULT_TIMEOUT = 15
 
 
-class SiteError(Exception):
+class SiteError(errors.DraasError):
     """A site cannot be used; the message names the site and what is wrong."""
 
 
@@ -85,6 +88,15 @@ def connect(site, timeout=DEFAULT_TIMEOUT):
     return conn
 
 
+@contextlib.contextmanager
+def calls_to(site, what):
+    """Turn OpenStack API failures inside the block into a SiteError naming the site."""
+    try:
+        yield
+    except (sdk_exc.SDKException, ks_exc.ClientException) as exc:
+        raise SiteError('site %r: %s' % (site, explain(exc, what))) from None
+
+
 def explain(exc, service):
     """One line saying why `service` failed, without secrets or a traceback."""
     # openstacksdk wraps keystoneauth's errors: explain the original one.
@@ -105,7 +117,9 @@ def explain(exc, service):
             service, ', '.join(o.dest for o in exc.options))
     if isinstance(exc, (sdk_exc.HttpException, ks_exc.HttpError)):
         code = getattr(exc, 'status_code', None) or getattr(exc, 'http_status', None)
-        return '%s: HTTP %s %s' % (service, code, _short(getattr(exc, 'message', '') or exc))
+        detail = (getattr(exc, 'details', None) or getattr(exc, 'message', None) or
+                  str(exc))
+        return '%s: HTTP %s %s' % (service, code, _short(detail))
     return '%s: %s: %s' % (service, type(exc).__name__, _short(exc))
 
 

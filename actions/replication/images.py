@@ -4,10 +4,12 @@ import hashlib
 import os
 import tempfile
 
+from actions import errors
+
 SOURCE_PROPERTY = 'draas_source_image_id'
 
 
-class ImageCopyError(Exception):
+class ImageCopyError(errors.DraasError):
     pass
 
 

@@ -7,10 +7,12 @@ it with the primary gone.
 """
 import time
 
+from actions import errors
+
 POLL = 1.0
 
 
-class VolumeReplicationError(Exception):
+class VolumeReplicationError(errors.DraasError):
     pass
 
 

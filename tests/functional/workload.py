@@ -158,7 +158,12 @@ def delete(cloud, name):
             c.network.delete_security_group(sg)
     for vol in c.block_storage.volumes():
         wait_status(lambda v=vol: c.block_storage.get_volume(v.id), 'available', 120)
-        c.block_storage.delete_volume(vol)
+        for attempt in range(30):  # snapshots of a checkpoint may still be going away
+            try:
+                c.block_storage.delete_volume(vol)
+                break
+            except openstack.exceptions.BadRequestException:
+                time.sleep(2)
     for img in c.image.images(owner=project.id):
         c.image.delete_image(img)
     for kp in c.compute.keypairs():

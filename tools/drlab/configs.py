@@ -115,6 +115,12 @@ backup_swift_project = {vault.lab.VAULT_PROJECT}
 backup_swift_project_domain = Default
 backup_swift_user_domain = Default
 backup_swift_container = volumebackups
+# Lab: no quota gets in the way of tests and benchmarks (draas' preflight checks real ones).
+quota_volumes = -1
+quota_snapshots = -1
+quota_gigabytes = -1
+quota_backups = -1
+quota_backup_gigabytes = -1
 [nfs]
 # NfsDriver, taking snapshots of attached volumes without Nova's help (see cinder_driver.py)
 volume_driver = draas_lab_cinder.LabNfsDriver
@@ -195,6 +201,13 @@ send_service_user_token = true
 {section('neutron', 'neutron')}
 [vnc]
 enabled = false
+[quota]
+instances = -1
+cores = -1
+ram = -1
+server_groups = -1
+server_group_members = -1
+key_pairs = -1
 [oslo_policy]
 enforce_new_defaults = true
 enforce_scope = false
@@ -244,6 +257,14 @@ lock_path = {site.data}/neutron/locks
 {_auth(site, 'placement')}
 [agent]
 root_helper = {site.lab.bin}/sudo
+[quotas]
+quota_network = -1
+quota_subnet = -1
+quota_port = -1
+quota_router = -1
+quota_floatingip = -1
+quota_security_group = -1
+quota_security_group_rule = -1
 [oslo_messaging_notifications]
 driver = noop
 """

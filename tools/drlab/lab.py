@@ -675,6 +675,7 @@ for kind, port in zip(('account', 'container', 'object'), map(int, sys.argv[2:])
         self.start_services()
         self.wait_services()
         self.once('resources', self.create_resources)
+        self.once('quotas', self.lift_quotas)
         self.log('ready in %.1f s' % (time.monotonic() - t0))
 
     def manage(self, argv):
@@ -818,6 +819,16 @@ for kind, port in zip(('account', 'container', 'object'), map(int, sys.argv[2:])
                          'cell_v2', 'discover_hosts'])
             return any(True for _ in conn.compute.hypervisors())
         wait_for('%s compute host mapping' % self.name, hypervisor_mapped, 120, 3)
+
+    def lift_quotas(self):
+        """No quota of the lab gets in the way of tests and benchmarks (Cinder's defaults
+        live in its database, so the config alone is not enough)."""
+        conn = self.admin()
+        resp = conn.block_storage.put('/os-quota-class-sets/default', json={
+            'quota_class_set': {k: -1 for k in ('volumes', 'snapshots', 'gigabytes',
+                                                'backups', 'backup_gigabytes')}})
+        if resp.status_code != 200:
+            raise LabError('%s: cannot lift Cinder quotas: %s' % (self.name, resp.text))
 
     def create_resources(self):
         """What every site of the lab offers: an external network, flavors, a demo project."""

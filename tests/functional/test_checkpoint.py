@@ -1,0 +1,174 @@
+"""Checkpoints of the sample workload through the real Mistral (issue 3's acceptance)."""
+import json
+import os
+import time
+
+import openstack
+
+from actions import checkpoint
+from actions import resources
+from tests.functional import base
+from tests.functional import workload
+
+LAB = os.environ.get('DRAAS_LAB', '/opt/draas-lab')
+
+
+def make_plan(project, name):
+    return {'name': name, 'source': 'site-a', 'target': 'site-b',
+            'scope': {'project': project}, 'policy': 'silver'}
+
+
+class TestCheckpoint(base.FunctionalTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.suffix = '%x' % int(time.time())
+        cls.project = 'cp-' + cls.suffix
+        cls.sample = workload.create('site-a', cls.project)
+        cls.addClassCleanup(workload.delete, 'site-a', cls.project)
+        cls.plan = make_plan(cls.project, 'cp-' + cls.suffix)
+        cls.target = openstack.connect(cloud='site-b')
+        cls.checkpoints = checkpoint.Checkpoints(
+            checkpoint.SwiftStore(cls.target, 'draas-checkpoints'), cls.plan['name'])
+        cls.addClassCleanup(cls.delete_checkpoints, cls.checkpoints)
+
+    @staticmethod
+    def delete_checkpoints(checkpoints):
+        """Remove the test's checkpoints and their backups on site-a (newest first, so
+        incremental backups go before the ones they build on)."""
+        source = openstack.connect(cloud='site-a')
+        for cid in reversed(checkpoints.list()):
+            data = checkpoints.get_part(cid, 'data')
+            for vol in data['volumes'].values():
+                source.block_storage.delete_backup(vol['backup_id'], ignore_missing=True)
+                for _ in range(60):
+                    if not source.block_storage.find_backup(vol['backup_id']):
+                        break
+                    time.sleep(1)
+            checkpoints.delete(cid)
+
+    def create(self, plan=None):
+        execution = self.run_workflow('draas.checkpoint.create', {'plan': plan or self.plan})
+        return execution, self.output(execution)
+
+    def test_1_checkpoint_holds_the_workload_and_its_data_at_the_target(self):
+        execution, out = self.create()
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        cid = out['checkpoint_id']
+        counts = out['summary']['commit']['counts']
+        expected = {'server': 3, 'router': 1, 'floating_ip': 1, 'security_group': 2,
+                    'volume': 3, 'keypair': 1, 'server_group': 1, 'flavor': 1, 'image': 1,
+                    'subnet': 2, 'project': 1}
+        for kind, n in expected.items():
+            self.assertEqual(n, counts.get(kind), kind)
+        self.assertEqual(3, counts['network'])  # front, back and the external "public"
+        print('export requests (3 servers): %s' % out['summary']['export']['requests'])
+
+        manifest = self.checkpoints.verify(cid)
+        docs = self.checkpoints.get_part(cid, 'resources', manifest['parts']['resources'])
+        docs = docs['resources']
+        ids = {kind: {d['id'] for d in items} for kind, items in docs.items()}
+        kinds = resources.all_kinds()
+        for kind, items in docs.items():
+            for doc in items:
+                for ref_kind, ref in kinds[kind].references(doc):
+                    self.assertIn(ref, ids.get(ref_kind, ()),
+                                  '%s %s refers to missing %s %s' % (kind, doc['id'],
+                                                                     ref_kind, ref))
+        servers = {d['name'].rsplit('-', 1)[1]: d for d in docs['server']}
+        self.assertEqual(self.sample['boot_volume'], servers['db']['boot_volume_id'])
+        self.assertIsNone(servers['db']['image_id'])
+        self.assertEqual(self.sample['image'], servers['web']['image_id'])
+        router = docs['router'][0]
+        self.assertEqual(2, len(router['interfaces']))
+        self.assertTrue(router['gateway_network_id'])
+        self.assertEqual(self.sample['floating_ip'],
+                         docs['floating_ip'][0]['floating_ip_address'])
+        [keypair] = docs['keypair']
+        self.assertEqual(workload.PUBLIC_KEY, keypair['public_key'])
+
+        data = self.checkpoints.get_part(cid, 'data', manifest['parts']['data'])
+        copy = self.target.image.get_image(data['images'][self.sample['image']]['target_id'])
+        self.assertEqual('active', copy.status)
+        self.assertEqual(docs['image'][0]['hash_value'], copy.hash_value)
+        self.assertEqual(set(self.sample['data_volumes'].values()) |
+                         {self.sample['boot_volume']}, set(data['volumes']))
+        # A backup record is importable at the target (site-b's cinder-backup reads the
+        # vault there), then removed again.
+        record = data['volumes'][self.sample['boot_volume']]['record']
+        resp = self.target.block_storage.post('/backups/import_record',
+                                              json={'backup-record': record})
+        self.assertEqual(201, resp.status_code, resp.text)
+        imported = resp.json()['backup']['id']
+        workload.wait_status(lambda: self.target.block_storage.get_backup(imported),
+                             'available', what='backup')
+        self.target.block_storage.delete_backup(imported)
+        self.assertEqual('crash-consistent', manifest['consistency'])
+
+        # The second checkpoint of the unchanged workload copies no image byte and takes
+        # incremental backups only.
+        execution, out = self.create()
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        self.assertEqual(0, out['summary']['replicate']['image_bytes_copied'])
+        self.assertEqual(3, out['summary']['replicate']['incremental_backups'])
+        self.assertEqual([cid, out['checkpoint_id']], self.checkpoints.list()[-2:])
+
+    def test_2_no_secret_in_checkpoints_or_executions(self):
+        with open(os.path.join(LAB, 'lab.json')) as f:
+            lab = json.load(f)
+        secrets = [lab['db'], lab['rabbit']] + [v for site in ('site-a', 'site-b')
+                                                 for v in lab[site].values()]
+        secrets += [openstack.connect(cloud='site-a').auth_token, self.target.auth_token,
+                    self.mistral.executions.http_client.session.get_token()]
+        texts = [self.checkpoints.store.get(k) or b''
+                 for k in self.checkpoints.store.list(self.plan['name'] + '/')]
+        for ex in self.mistral.executions.list(workflow_name='draas.checkpoint.create'):
+            full = self.mistral.executions.get(ex.id)
+            texts += [(full.input or '').encode(), (full.output or '').encode()]
+            for task in self.mistral.tasks.list(workflow_execution_id=ex.id):
+                texts.append((self.mistral.tasks.get(task.id).result or '').encode())
+        self.assertGreater(len(texts), 5)
+        blob = b'\n'.join(texts)
+        for secret in secrets:
+            self.assertNotIn(secret.encode(), blob)
+        self.assertNotIn(b'PRIVATE KEY', blob)
+
+    def test_3_concurrent_run_fails_fast(self):
+        self.checkpoints.lock('held-by-test', 10)
+        self.addCleanup(self.checkpoints.unlock, 'held-by-test')
+        start = time.monotonic()
+        execution, out = self.create()
+        self.assertEqual('ERROR', execution.state)
+        self.assertLess(time.monotonic() - start, 30)
+        self.assertIn('already running (held-by-test', out['error'])
+
+    def test_4_tampered_part_fails_verify(self):
+        cid = self.checkpoints.latest()
+        self.assertIsNotNone(cid, 'test_1 leaves committed checkpoints')
+        key = '%s/%s/resources.json' % (self.plan['name'], cid)
+        original = self.checkpoints.store.get(key)
+        self.addCleanup(self.checkpoints.store.put, key, original)
+        self.checkpoints.store.put(key, original.replace(b'"name"', b'"nAme"', 1))
+        execution = self.run_workflow('draas.checkpoint.verify',
+                                      {'plan': self.plan, 'checkpoint_id': cid})
+        self.assertEqual('ERROR', execution.state)
+        self.assertIn('part resources does not match its sha256',
+                      self.output(execution)['error'])
+
+    def test_5_export_requests_do_not_grow_with_servers(self):
+        project = 'cp30-' + self.suffix
+        workload.create('site-a', project, servers=30)
+        self.addCleanup(workload.delete, 'site-a', project)
+        big_plan = make_plan(project, project)
+        self.addCleanup(self.delete_checkpoints, checkpoint.Checkpoints(
+            self.checkpoints.store, project))
+        execution, out = self.create(big_plan)
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        self.assertEqual(30, out['summary']['commit']['counts']['server'])
+        big = out['summary']['export']['requests']
+        _, first = self.create()
+        print('export requests: 3 servers %s, 30 servers %s' % (
+            first['summary']['export']['requests'], big))
+        self.assertLessEqual(abs(big['total'] -
+                                 first['summary']['export']['requests']['total']), 2)
