@@ -86,7 +86,7 @@ SCHEMA = {
             'description': 'a policy name (gold, silver, bronze) or an object {name, ...} '
                            'overriding its fields',
             'oneOf': [
-                {'enum': list(POLICIES)},
+                {'enum': list(POLICIES), 'description': ' or '.join(POLICIES)},
                 {'type': 'object', 'additionalProperties': False, 'required': ['name'],
                  'properties': dict(
                      name={'type': 'string', 'pattern': NAME,

@@ -1,0 +1,100 @@
+import datetime
+import json
+from unittest import mock
+
+import fixtures
+from oslotest import base
+
+from actions import checkpoint
+
+
+class TestFileStoreCheckpoints(base.BaseTestCase):
+
+    def setUp(self):
+        super().setUp()
+        root = self.useFixture(fixtures.TempDir()).path
+        self.store = checkpoint.open_store('file://' + root)
+        self.cps = checkpoint.Checkpoints(self.store, 'shop')
+
+    def commit(self, cid, payload='x'):
+        parts = {'resources': self.cps.put_part(cid, 'resources', {'v': payload})}
+        return self.cps.commit(cid, parts, {'counts': {}})
+
+    def test_parts_then_manifest_make_a_checkpoint(self):
+        cid = checkpoint.new_checkpoint_id()
+        self.cps.put_part(cid, 'resources', {'v': 1})
+        self.assertEqual([], self.cps.list())  # no manifest: does not exist
+        self.commit(cid)
+        self.assertEqual([cid], self.cps.list())
+        self.assertEqual('committed', self.cps.verify(cid)['status'])
+
+    def test_tampered_truncated_and_missing(self):
+        cid = checkpoint.new_checkpoint_id()
+        self.commit(cid)
+        key = 'shop/%s/resources.json' % cid
+        good = self.store.get(key)
+        self.store.put(key, good[:-3])
+        exc = self.assertRaises(checkpoint.StoreError, self.cps.verify, cid)
+        self.assertIn('part resources does not match its sha256', str(exc))
+        self.store.delete(key)
+        self.assertIn('has no part resources',
+                      str(self.assertRaises(checkpoint.StoreError, self.cps.verify, cid)))
+        self.store.delete('shop/%s/manifest.json' % cid)
+        self.assertIn('no committed checkpoint',
+                      str(self.assertRaises(checkpoint.StoreError, self.cps.verify, cid)))
+
+    def test_manifest_of_another_plan_is_refused(self):
+        cid = checkpoint.new_checkpoint_id()
+        other = checkpoint.Checkpoints(self.store, 'other')
+        other.commit(cid, {}, {})
+        self.store.put('shop/%s/manifest.json' % cid,
+                       self.store.get('other/%s/manifest.json' % cid))
+        exc = self.assertRaises(checkpoint.StoreError, self.cps.verify, cid)
+        self.assertIn('belongs to other/', str(exc))
+
+    def test_lock_is_exclusive_and_expires(self):
+        self.cps.lock('run-1', 10)
+        exc = self.assertRaises(checkpoint.LockedError, self.cps.lock, 'run-2', 10)
+        self.assertIn('already running (run-1', str(exc))
+        self.cps.unlock('run-2')  # not the owner: no effect
+        self.assertRaises(checkpoint.LockedError, self.cps.lock, 'run-2', 10)
+        self.cps.unlock('run-1')
+        self.cps.lock('run-2', 10)
+        # A lock left by a dead run is taken over once expired.
+        info = json.loads(self.store.get('shop/lock'))
+        info['expires_at'] = '2000-01-01T00:00:00Z'
+        self.store.put('shop/lock', json.dumps(info).encode())
+        self.cps.lock('run-3', 10)
+        self.assertEqual('run-3', json.loads(self.store.get('shop/lock'))['owner'])
+
+    def test_prune_keeps_count_and_young_ones(self):
+        old = [(datetime.datetime(2020, 1, d, tzinfo=datetime.timezone.utc)
+                .strftime('%Y%m%dT%H%M%SZ') + '-aaaaaa') for d in (1, 2, 3, 4)]
+        for cid in old:
+            self.commit(cid)
+        new = checkpoint.new_checkpoint_id()
+        self.commit(new)
+        dead = old[0].replace('aaaaaa', 'dddddd')
+        self.cps.put_part(dead, 'resources', {})  # a run that died long ago
+        removed = self.cps.prune({'count': 2, 'max_age_hours': 24})
+        self.assertEqual(sorted(old[:3] + [dead]), sorted(removed))
+        self.assertEqual([old[3], new], self.cps.list())
+
+    def test_keys_cannot_leave_the_store(self):
+        self.assertRaises(checkpoint.StoreError, self.store.put, '../x', b'')
+
+    def test_unknown_store_url(self):
+        exc = self.assertRaises(checkpoint.StoreError, checkpoint.open_store, 'ftp://x')
+        self.assertIn("unknown store 'ftp://x'", str(exc))
+
+
+class TestSwiftStore(base.BaseTestCase):
+
+    def test_exclusive_create_uses_if_none_match(self):
+        conn = mock.Mock()
+        conn.object_store.put.return_value = mock.Mock(status_code=201)
+        store = checkpoint.SwiftStore(conn, 'c')
+        conn.object_store.put.return_value = mock.Mock(status_code=412)
+        self.assertFalse(store.create('k', b'v'))
+        conn.object_store.put.assert_called_with('/c/k', data=b'v',
+                                                 headers={'If-None-Match': '*'})

@@ -1,0 +1,79 @@
+from oslotest import base
+
+from actions import plan
+from tests.unit.test_sites import CloudsYamlFixture
+
+
+def doc(**changes):
+    d = {'name': 'shop', 'source': 'site-a', 'target': 'site-b',
+         'scope': {'project': 'demo'}, 'policy': 'gold'}
+    d.update(changes)
+    return d
+
+
+class TestPlanValidation(base.BaseTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(CloudsYamlFixture())
+
+    def errors(self, document):
+        return self.assertRaises(plan.PlanError, plan.validate, document).errors
+
+    def test_minimal_plan_is_normalised(self):
+        p = plan.validate(doc())
+        self.assertEqual('gold', p['policy']['name'])
+        self.assertEqual(15, p['policy']['rpo_minutes'])
+        self.assertEqual('swift', p['options']['store'])
+        self.assertEqual([], p['scope']['servers'])
+
+    def test_yaml_text_is_accepted(self):
+        text = ('name: shop\nsource: site-a\ntarget: site-b\nscope: {project: demo}\n'
+                'policy: silver\n')
+        self.assertEqual('silver', plan.validate(text)['policy']['name'])
+
+    def test_policy_override_keeps_the_rest(self):
+        p = plan.validate(doc(policy={'name': 'gold', 'rpo_minutes': 5,
+                                      'retention': {'count': 3}}))
+        self.assertEqual(5, p['policy']['rpo_minutes'])
+        self.assertEqual(30, p['policy']['rto_minutes'])
+        self.assertEqual({'count': 3, 'max_age_hours': 24}, p['policy']['retention'])
+
+    def test_custom_policy_needs_every_field(self):
+        [err] = self.errors(doc(policy={'name': 'platinum', 'rpo_minutes': 1}))
+        self.assertIn("custom policy 'platinum' must give replication, retention", err)
+
+    def test_each_error_names_field_and_expected_form(self):
+        errs = self.errors({'name': 'Bad Name', 'source': 'site-a', 'target': 'site-b',
+                            'scope': {'project': 3, 'servers': []}, 'policy': 'tin',
+                            'extra': 1})
+        text = '\n'.join(errs)
+        self.assertIn("plan: unknown field(s) extra", text)
+        self.assertIn('plan.name: expected lower-case letters', text)
+        self.assertIn('plan.scope.project: expected the project (name or ID) on the source, '
+                      'got 3', text)
+        self.assertIn('plan.scope.servers: expected a non-empty list', text)
+        self.assertIn("plan.policy: expected gold or silver or bronze, got 'tin'", text)
+        self.assertEqual(5, len(errs), errs)
+
+    def test_missing_fields_and_wrong_types(self):
+        errs = self.errors({'name': 'x'})
+        self.assertIn("plan: 'source' is a required property", errs)
+        self.assertIn(['plan: expected an object, got list'], [self.errors([1])])
+        self.assertIn('not valid YAML', self.errors('name: [')[0])
+
+    def test_bad_options(self):
+        errs = self.errors(doc(options={'store': 'ftp://x', 'lock_timeout_minutes': 0}))
+        self.assertEqual(2, len(errs), errs)
+        self.assertIn('plan.options.store: expected "swift"', errs[0] + errs[1])
+
+    def test_sites(self):
+        self.assertIn('expected a site other than the source',
+                      self.errors(doc(target='site-a'))[0])
+        self.assertIn("unknown site 'site-z'", self.errors(doc(target='site-z'))[0])
+
+    def test_huge_values_are_refused(self):
+        errs = self.errors(doc(description='x' * 5000,
+                               scope={'project': 'p', 'servers': ['s%d' % i
+                                                                  for i in range(2000)]}))
+        self.assertEqual(2, len(errs), errs)
