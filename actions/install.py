@@ -1,10 +1,12 @@
-"""draas-install: put draas' workflows and workbooks into a Mistral.
+"""draas-install: put draas' workflows, workbooks and cron triggers into a Mistral.
 
-    draas-install --cloud site-b
+    draas-install --cloud site-b [--plans plans.yaml]
 
 uploads (creates or updates) every workflow of workflows/ and every workbook of workbooks/
 through python-mistralclient, authenticated as the clouds.yaml entry given (Mistral is found
-in its Keystone catalog, or at --mistral-url). Run it after installing or upgrading draas and
+in its Keystone catalog, or at --mistral-url). With --plans (a YAML list of plans, or one
+plan) it validates every plan first, then creates or replaces each plan's cron triggers as
+triggers/<policy>.yaml defines them. Run it after installing or upgrading draas and
 restarting Mistral (which loads draas' Python actions at start).
 """
 import argparse
@@ -15,6 +17,8 @@ import sys
 from mistralclient.api import client as mistral_client
 import yaml
 
+from actions import errors
+from actions import plan as plan_mod
 from actions import sites
 
 
@@ -54,16 +58,70 @@ def upload(client):
     return names
 
 
+def trigger_specs(plan):
+    """(name, workflow, pattern) of the cron triggers of a validated plan."""
+    policy = plan['policy']['name']
+    base = policy if policy in plan_mod.POLICIES else 'custom'
+    with open(os.path.join(definitions_dir('triggers'), base + '.yaml')) as f:
+        spec = yaml.safe_load(f)
+    for trig in spec['triggers']:
+        pattern = trig['pattern']
+        if pattern == 'policy':
+            pattern = plan['policy']['schedule']
+        yield 'draas.%s.%s' % (plan['name'], trig['name']), trig['workflow'], pattern
+
+
+def load_plans(path):
+    """Validated plans from a YAML file holding one plan or a list of plans."""
+    with open(path) as f:
+        try:
+            docs = yaml.safe_load(f)
+        except yaml.YAMLError as exc:
+            raise plan_mod.PlanError(['%s: not valid YAML: %s' % (path, exc)]) from None
+    docs = docs if isinstance(docs, list) else [docs]
+    plans, errors = [], []
+    for i, doc in enumerate(docs):
+        try:
+            plans.append(plan_mod.validate(doc))
+        except plan_mod.PlanError as exc:
+            errors += ['%s plan #%d: %s' % (path, i + 1, e) for e in exc.errors]
+    names = [p['name'] for p in plans]
+    errors += ['%s: plan name %r is used twice' % (path, n)
+               for n in sorted({n for n in names if names.count(n) > 1})]
+    if errors:
+        raise plan_mod.PlanError(errors)
+    return plans
+
+
+def install_triggers(client, plans):
+    """Create (replacing any of the same name) the cron triggers of `plans`."""
+    existing = {t.name for t in client.cron_triggers.list()}
+    made = []
+    for plan in plans:
+        for name, workflow, pattern in trigger_specs(plan):
+            if name in existing:
+                client.cron_triggers.delete(name)
+            client.cron_triggers.create(name, workflow, workflow_input={'plan': plan},
+                                        pattern=pattern)
+            made.append('%s (%s, %s)' % (name, workflow, pattern))
+    return made
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog='draas-install', description=__doc__.split('\n')[0])
     parser.add_argument('--cloud', required=True,
                         help='clouds.yaml entry to authenticate to Mistral with')
     parser.add_argument('--mistral-url', help='Mistral API URL (default: from the catalog)')
+    parser.add_argument('--plans', help='YAML file with the plans to schedule (one plan or '
+                                        'a list): their cron triggers are created')
     args = parser.parse_args(argv)
     try:
-        names = upload(mistral_for(args.cloud, args.mistral_url))
-    except sites.SiteError as exc:
+        plans = load_plans(args.plans) if args.plans else []  # all valid, or nothing done
+        client = mistral_for(args.cloud, args.mistral_url)
+        print('uploaded: %s' % ', '.join(upload(client)))
+        for made in install_triggers(client, plans):
+            print('cron trigger: %s' % made)
+    except errors.DraasError as exc:
         print('draas-install: %s' % exc, file=sys.stderr)
         return 1
-    print('uploaded: %s' % ', '.join(names))
     return 0

@@ -172,8 +172,6 @@ def validate(document, check_sites=True):
     plan = copy.deepcopy(document)
     plan['policy'] = resolve_policy(plan['policy'])
     plan['options'] = dict(DEFAULT_OPTIONS, **plan.get('options', {}))
-    plan['scope'].setdefault('servers', [])
-    plan['scope'].setdefault('tags', [])
     if plan['source'] == plan['target']:
         raise PlanError(['plan.target: expected a site other than the source, got %r'
                          % plan['target']])

@@ -6,6 +6,8 @@ import time
 import openstack
 
 from actions import checkpoint
+from actions import install
+from actions import plan as plan_mod
 from actions import resources
 from tests.functional import base
 from tests.functional import workload
@@ -172,3 +174,16 @@ class TestCheckpoint(base.FunctionalTestCase):
             first['summary']['export']['requests'], big))
         self.assertLessEqual(abs(big['total'] -
                                  first['summary']['export']['requests']['total']), 2)
+
+    def test_6_installed_cron_trigger_takes_checkpoints(self):
+        """draas-install's trigger of a plan fires in Mistral's periodic server."""
+        plan = dict(self.plan, policy={'name': 'silver', 'schedule': '* * * * *'})
+        before = set(self.checkpoints.list())
+        made = install.install_triggers(self.mistral, [plan_mod.validate(plan)])
+        name = 'draas.%s.checkpoint' % plan['name']
+        self.addCleanup(self.mistral.cron_triggers.delete, name)
+        self.assertEqual(['%s (draas.checkpoint.create, * * * * *)' % name], made)
+        deadline = time.monotonic() + 150
+        while not set(self.checkpoints.list()) - before:
+            self.assertLess(time.monotonic(), deadline, 'the trigger took no checkpoint')
+            time.sleep(3)

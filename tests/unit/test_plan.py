@@ -25,7 +25,12 @@ class TestPlanValidation(base.BaseTestCase):
         self.assertEqual('gold', p['policy']['name'])
         self.assertEqual(15, p['policy']['rpo_minutes'])
         self.assertEqual('swift', p['options']['store'])
-        self.assertEqual([], p['scope']['servers'])
+
+    def test_a_validated_plan_validates_to_itself(self):
+        # Workflows and cron triggers receive validated plans and validate them again.
+        for policy in ('gold', {'name': 'bronze', 'rpo_minutes': 60}):
+            p = plan.validate(doc(policy=policy, scope={'project': 'p', 'tags': ['dr']}))
+            self.assertEqual(p, plan.validate(p))
 
     def test_yaml_text_is_accepted(self):
         text = ('name: shop\nsource: site-a\ntarget: site-b\nscope: {project: demo}\n'
