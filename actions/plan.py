@@ -24,7 +24,7 @@ POLICIES = {
                'replication': 'backup', 'retention': {'count': 6, 'max_age_hours': 72},
                'standby': 'cold'},
     'bronze': {'rpo_minutes': 1440, 'rto_minutes': 1440, 'schedule': '0 2 * * *',
-               'replication': 'image', 'retention': {'count': 7, 'max_age_hours': 336},
+               'replication': 'backup', 'retention': {'count': 7, 'max_age_hours': 336},
                'standby': 'low-capacity'},
 }
 REPLICATION_METHODS = ('backup', 'replication', 'image')
