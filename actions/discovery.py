@@ -154,6 +154,15 @@ def discover(conn, plan):
     for name, kind in kinds.items():
         for res in chosen[name]:
             wl.add(name, kind.export(res, wl))
+    dangling = ['%s %s refers to %s %s' % (name, doc['id'], ref_kind, ref)
+                for name, kind in kinds.items() for doc in wl.docs(name)
+                for ref_kind, ref in kind.references(doc)
+                if ref not in wl.resources.get(ref_kind, {})]
+    if dangling:
+        # e.g. an image deleted while servers still run from it: such a checkpoint could
+        # not be restored, so it is refused now rather than found out on the worst day.
+        raise DiscoveryError('the workload refers to resources missing on %s: %s' % (
+            plan['source'], '; '.join(sorted(dangling))))
     wl.window = {'started_at': started, 'listed_at': finished}
     return wl
 

@@ -5,7 +5,6 @@ the source, a policy (gold, silver, bronze, or custom) and options. It is valida
 schema before anything runs; every error names the field and the form expected.
 """
 import copy
-import re
 
 import jsonschema
 import yaml
@@ -197,11 +196,3 @@ def resolve_policy(policy):
     resolved = dict(copy.deepcopy(base), **copy.deepcopy(policy))
     resolved['retention'] = dict(base['retention'], **policy.get('retention', {}))
     return resolved
-
-
-def store_url(plan):
-    return plan['options']['store']
-
-
-def slug(text):
-    return re.sub(r'[^a-z0-9_.-]', '-', text.lower())

@@ -1,0 +1,148 @@
+"""Discovery's selection, on a fake connection: what belongs to the workload and what not."""
+from types import SimpleNamespace as R
+from unittest import mock
+
+from oslotest import base
+
+from actions import discovery
+from actions import resources
+
+
+def res(**kw):
+    """An openstacksdk-like resource: missing attributes read as None."""
+    class Res(R):
+        def __getattr__(self, name):
+            return None
+    return Res(**kw)
+
+
+def fake_conn():
+    c = mock.Mock()
+    project = res(id='p1', name='shop', domain_id='default')
+    c.identity.find_project.return_value = project
+    c.identity.users.return_value = [res(id='u1', name='alice'), res(id='u2', name='bob')]
+    c.identity.role_assignments.return_value = [res(user={'id': 'u1'},
+                                                    role={'id': 'r1', 'name': 'member'})]
+    c.compute.servers.return_value = [
+        res(id='s1', name='web', flavor={'original_name': 'small'}, image={'id': 'i1'},
+            key_name='k', user_id='u1', attached_volumes=[{'id': 'v1'}]),
+        res(id='s2', name='other', flavor={'original_name': 'big'}, image={'id': 'i2'},
+            user_id='u1', attached_volumes=[])]
+    c.compute.flavors.return_value = [res(id='f1', name='small'), res(id='f2', name='big')]
+    c.compute.keypairs.return_value = [res(id='k', name='k', public_key='ssh-ed25519 A')]
+    c.compute.server_groups.return_value = [res(id='g1', name='g', member_ids=['s1']),
+                                            res(id='g2', name='h', member_ids=['s9'])]
+    c.image.images.return_value = [res(id='i1', name='img'), res(id='i2', name='img2')]
+    c.block_storage.types.return_value = [res(id='t1', name='fast'), res(id='t2', name='x')]
+    c.block_storage.volumes.return_value = [
+        res(id='v1', volume_type='fast', attachments=[{'server_id': 's1', 'device': '/dev/vdb'}]),
+        res(id='v2', volume_type='x', attachments=[{'server_id': 's2'}])]
+    c.network.networks.side_effect = lambda **q: {
+        'project_id': [res(id='n1', name='front'), res(id='n2', name='unused')],
+        'is_router_external': [res(id='ext', name='public', is_router_external=True)],
+        'is_shared': []}[list(q)[0]]
+    c.network.subnets.return_value = [res(id='sn1', network_id='n1'),
+                                      res(id='sn2', network_id='n2')]
+    c.network.ports.return_value = [
+        res(id='port1', device_id='s1', network_id='n1', security_group_ids=['sg1'],
+            fixed_ips=[{'subnet_id': 'sn1', 'ip_address': '10.0.0.5'}]),
+        res(id='port2', device_id='s2', network_id='n2', security_group_ids=['sg3'],
+            fixed_ips=[{'subnet_id': 'sn2', 'ip_address': '10.1.0.5'}]),
+        res(id='rport', device_id='rt1', device_owner='network:router_interface',
+            network_id='n1', fixed_ips=[{'subnet_id': 'sn1', 'ip_address': '10.0.0.1'}])]
+    c.network.routers.return_value = [
+        res(id='rt1', name='r', external_gateway_info={'network_id': 'ext'}),
+        res(id='rt2', name='r2')]
+    c.network.security_groups.return_value = [
+        res(id='sg1', name='web', security_group_rules=[{'remote_group_id': 'sg2'}]),
+        res(id='sg2', name='db', security_group_rules=[]),
+        res(id='sg3', name='other', security_group_rules=[])]
+    c.network.ips.return_value = [res(id='fip1', port_id='port1', floating_network_id='ext'),
+                                  res(id='fip2', port_id='port2', floating_network_id='ext')]
+    return c
+
+
+class TestDiscovery(base.BaseTestCase):
+
+    def discover(self, servers=None, **scope):
+        scope = dict(scope, project='shop')
+        if servers:
+            scope['servers'] = servers
+        return discovery.discover(self.conn, {'scope': scope, 'source': 'site-a',
+                                              'options': {}})
+
+    def setUp(self):
+        super().setUp()
+        self.conn = fake_conn()
+
+    def ids(self, wl, kind):
+        return sorted(wl.resources.get(kind, {}))
+
+    def test_selects_what_the_chosen_servers_use(self):
+        wl = self.discover(servers=['web'])
+        self.assertEqual(['s1'], self.ids(wl, 'server'))
+        self.assertEqual(['port1'], self.ids(wl, 'port'))
+        self.assertEqual(['ext', 'n1'], self.ids(wl, 'network'))
+        self.assertEqual(['sn1'], self.ids(wl, 'subnet'))
+        self.assertEqual(['rt1'], self.ids(wl, 'router'))
+        self.assertEqual(['sg1', 'sg2'], self.ids(wl, 'security_group'))  # remote group too
+        self.assertEqual(['fip1'], self.ids(wl, 'floating_ip'))
+        self.assertEqual(['v1'], self.ids(wl, 'volume'))
+        self.assertEqual(['t1'], self.ids(wl, 'volume_type'))
+        self.assertEqual(['f1'], self.ids(wl, 'flavor'))
+        self.assertEqual(['g1'], self.ids(wl, 'server_group'))
+        self.assertEqual(['k'], self.ids(wl, 'keypair'))
+        self.assertEqual(['u1'], self.ids(wl, 'user'))
+        server = wl.resources['server']['s1']
+        self.assertEqual(['port1'], server['port_ids'])
+        self.assertEqual('g1', server['server_group_id'])
+        self.assertEqual('f1', server['flavor_id'])
+        router = wl.resources['router']['rt1']
+        self.assertEqual([{'port_id': 'rport', 'subnet_id': 'sn1', 'ip_address': '10.0.0.1'}],
+                         router['interfaces'])
+        self.assertEqual('ext', router['gateway_network_id'])
+
+    def test_every_reference_resolves_inside_the_workload(self):
+        wl = self.discover()
+        kinds = resources.all_kinds()
+        for kind, docs in wl.to_dict().items():
+            for doc in docs:
+                for ref_kind, ref in kinds[kind].references(doc):
+                    self.assertIn(ref, wl.resources.get(ref_kind, {}), (kind, doc['id']))
+
+    def test_one_list_call_per_kind_whatever_the_size(self):
+        self.discover()
+        self.conn.network.ports.assert_called_once_with(project_id='p1')
+        self.conn.compute.servers.assert_called_once_with(details=True, all_projects=True,
+                                                          project_id='p1')
+        self.conn.image.images.assert_called_once_with(id='in:i1,i2')
+
+    def test_tags_are_a_server_side_filter(self):
+        self.discover(tags=['dr', 'prod'])
+        self.conn.compute.servers.assert_called_once_with(
+            details=True, all_projects=True, project_id='p1', tags='dr,prod')
+
+    def test_unknown_server_and_empty_scope_are_errors(self):
+        exc = self.assertRaises(discovery.DiscoveryError, self.discover,
+                                servers=['web', 'nope'])
+        self.assertEqual("scope.servers: no server 'nope' in the project", str(exc))
+        self.conn.compute.servers.return_value = []
+        exc = self.assertRaises(discovery.DiscoveryError, self.discover)
+        self.assertIn('scope matches no server (project shop', str(exc))
+        self.conn.identity.find_project.return_value = None
+        exc = self.assertRaises(discovery.DiscoveryError, self.discover)
+        self.assertEqual("scope.project: no project 'shop' on site-a", str(exc))
+
+    def test_no_secret_fields_are_kept(self):
+        self.conn.compute.servers.return_value[0].user_data = 'cGFzc3dvcmQ='
+        self.conn.compute.servers.return_value[0].admin_password = 'pw'
+        self.conn.compute.keypairs.return_value[0].private_key = 'PRIVATE KEY'
+        text = repr(self.discover().to_dict())
+        for secret in ('cGFzc3dvcmQ=', "'pw'", 'PRIVATE KEY'):
+            self.assertNotIn(secret, text)
+
+    def test_dangling_reference_is_refused(self):
+        self.conn.image.images.return_value = [res(id='i1', name='img')]  # i2 was deleted
+        exc = self.assertRaises(discovery.DiscoveryError, self.discover)
+        self.assertEqual('the workload refers to resources missing on site-a: server s2 '
+                         'refers to image i2', str(exc))
