@@ -274,29 +274,32 @@ class Checkpoints:
         for key in self.store.list('%s/%s/' % (self.plan, checkpoint_id)):
             self.store.delete(key)
 
-    def prune(self, retention, keep=()):
-        """Apply a policy's retention; returns the IDs removed.
+    def expired(self, retention, keep=()):
+        """IDs that a policy's retention removes, oldest first.
 
         The newest `count` checkpoints are kept; older ones go once they are older than
         `max_age_hours`. Parts without a manifest (runs that died) go after the same age.
         """
         committed = self.list()
         limit = now() - datetime.timedelta(hours=retention['max_age_hours'])
-        removed = []
-        for cid in committed[:-retention['count']] if retention['count'] else committed:
-            if cid not in keep and checkpoint_time(cid) < limit:
-                self.delete(cid)
-                removed.append(cid)
+        out = [cid for cid in committed[:-retention['count']]
+               if cid not in keep and checkpoint_time(cid) < limit]
         seen = {k.split('/')[1] for k in self.store.list(self.plan + '/') if k.count('/') == 2}
-        for cid in seen - set(committed) - set(keep):
+        for cid in sorted(seen - set(committed) - set(keep)):
             try:
-                old = checkpoint_time(cid) < limit
+                if checkpoint_time(cid) < limit:
+                    out.append(cid)
             except ValueError:
                 continue
-            if old:
-                self.delete(cid)
-                removed.append(cid)
-        return removed
+        return out
+
+    # ---- data that outlives the checkpoints referring to it
+    def pending_deletions(self):
+        data = self.store.get(self.plan + '/pending-deletions.json')
+        return json.loads(data) if data else []
+
+    def set_pending_deletions(self, items):
+        self.store.put(self.plan + '/pending-deletions.json', _dump(items))
 
 
 def elapsed(start):

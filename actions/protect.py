@@ -69,10 +69,12 @@ def replicate(document, checkpoint_id):
     started = time.monotonic()
     with sites.calls_to('%s -> %s' % (plan['source'], plan['target']), 'image copy'):
         image_map = images.copy_images(source, target, resources.get('image', []))
+    latest = checkpoints.latest()
+    previous = checkpoints.get_part(latest, 'data')['volumes'] if latest else {}
     with sites.calls_to(plan['source'], 'volume ' + plan['policy']['replication']):
         volume_data, consistency = volumes.replicate(
             plan['policy']['replication'], source, resources.get('volume', []),
-            checkpoint_id)
+            checkpoint_id, previous, plan['policy']['retention']['count'])
     checkpoints.put_part(checkpoint_id, 'data', {'images': image_map, 'volumes': volume_data,
                                                  'consistency': consistency})
     return {'images': len(image_map),
@@ -101,10 +103,38 @@ def commit(document, checkpoint_id, summary=None):
         'consistency': consistency if isinstance(consistency, str) else consistency['level'],
         'counts': {k: len(v) for k, v in resources['resources'].items()},
         'summary': summary or {}})
-    removed = checkpoints.prune(plan['policy']['retention'], keep=[checkpoint_id])
+    removed = prune(plan, checkpoints, keep=[checkpoint_id])
     checkpoints.unlock(checkpoint_id)
     return {'checkpoint_id': checkpoint_id, 'committed_at': manifest['committed_at'],
             'counts': manifest['counts'], 'pruned': removed}
+
+
+def prune(plan, checkpoints, keep=()):
+    """Apply the policy's retention: remove expired checkpoints and the volume backups that
+    only they used. Backups still needed (an incremental builds on them) wait in the plan's
+    pending-deletions list, recorded before anything is deleted, for a later prune."""
+    pending = checkpoints.pending_deletions()
+    removed = checkpoints.expired(plan['policy']['retention'], keep)
+    for cid in removed:
+        try:
+            data = checkpoints.get_part(cid, 'data')
+        except checkpoint.StoreError:
+            data = {}  # a run that died before replicating: nothing to delete
+        pending += [{'site': plan['source'], 'backup_id': v['backup_id'],
+                     'checkpoint_id': cid}
+                    for v in data.get('volumes', {}).values() if v.get('backup_id')]
+    if pending:
+        checkpoints.set_pending_deletions(pending)
+    for cid in removed:
+        checkpoints.delete(cid)
+    if pending:
+        left = []
+        for site in sorted({p['site'] for p in pending}):
+            with sites.calls_to(site, 'backup deletion'):
+                left += volumes.delete_backups(sites.connect(site),
+                                               [p for p in pending if p['site'] == site])
+        checkpoints.set_pending_deletions(left)
+    return removed
 
 
 def _entry(checkpoints, checkpoint_id, name):

@@ -33,8 +33,14 @@ def _wait_all(list_fn, ids, want, timeout, what):
             time.sleep(POLL)
 
 
-def backup(src, volumes, checkpoint_id, timeout=1800):
-    """Back up `volumes` (checkpoint documents); returns (per-volume data, consistency)."""
+def backup(src, volumes, checkpoint_id, previous=None, full_every=8, timeout=1800):
+    """Back up `volumes` (checkpoint documents); returns (per-volume data, consistency).
+
+    Backups are incremental when the volume has one already, except every `full_every`-th
+    (`previous` is the data of the plan's latest checkpoint): chains stay short, so
+    retention can delete whole chains.
+    """
+    previous = previous or {}
     if not volumes:
         return {}, 'none'
     bs = src.block_storage
@@ -50,6 +56,9 @@ def backup(src, volumes, checkpoint_id, timeout=1800):
                   'available', timeout, 'snapshot')
         have_full = {b.volume_id for b in bs.backups(all_projects=True)
                      if b.volume_id in ids and b.status == 'available'}
+        chain = {vid: previous[vid].get('chain', 0) + 1 for vid in ids
+                 if vid in have_full and vid in previous}
+        have_full = {vid for vid in have_full if chain.get(vid, full_every) < full_every}
         backups = {vid: bs.create_backup(volume_id=vid, snapshot_id=snap.id, force=True,
                                          incremental=vid in have_full,
                                          name='draas-%s' % checkpoint_id,
@@ -67,6 +76,7 @@ def backup(src, volumes, checkpoint_id, timeout=1800):
     for vid, b in backups.items():
         record = bs.export_backup(b.id)['backup-record']
         data[vid] = {'method': 'backup', 'backup_id': b.id, 'incremental': vid in have_full,
+                     'chain': chain[vid] if vid in have_full else 0,
                      'snapshot_id': snaps[vid].id, 'record': record}
     # Snapshots taken one right after the other, not as a group: crash-consistent within
     # the window they were requested in.
@@ -74,12 +84,30 @@ def backup(src, volumes, checkpoint_id, timeout=1800):
                   'snapshots_requested_until': snapped}
 
 
+def delete_backups(src, items):
+    """Delete the backups of expired checkpoints that nothing depends on any more.
+
+    `items` are {backup_id, checkpoint_id}; the newest go first (incremental ones before
+    the backups they build on). Returns the items still to delete at a later prune.
+    """
+    left = []
+    for item in sorted(items, key=lambda i: i['checkpoint_id'], reverse=True):
+        backup = src.block_storage.find_backup(item['backup_id'])
+        if backup is None:
+            continue
+        if backup.has_dependent_backups or backup.status not in ('available', 'error'):
+            left.append(item)
+            continue
+        src.block_storage.delete_backup(backup)
+    return left
+
+
 METHODS = {'backup': backup}
 
 
-def replicate(method, src, volumes, checkpoint_id):
+def replicate(method, src, volumes, checkpoint_id, previous=None, full_every=8):
     if method not in METHODS:
         raise VolumeReplicationError(
             'volume replication method %r is not available (available: %s)' % (
                 method, ', '.join(sorted(METHODS))))
-    return METHODS[method](src, volumes, checkpoint_id)
+    return METHODS[method](src, volumes, checkpoint_id, previous, full_every)

@@ -67,7 +67,7 @@ class TestFileStoreCheckpoints(base.BaseTestCase):
         self.cps.lock('run-3', 10)
         self.assertEqual('run-3', json.loads(self.store.get('shop/lock'))['owner'])
 
-    def test_prune_keeps_count_and_young_ones(self):
+    def test_retention_keeps_count_and_young_ones(self):
         old = [(datetime.datetime(2020, 1, d, tzinfo=datetime.timezone.utc)
                 .strftime('%Y%m%dT%H%M%SZ') + '-aaaaaa') for d in (1, 2, 3, 4)]
         for cid in old:
@@ -76,9 +76,10 @@ class TestFileStoreCheckpoints(base.BaseTestCase):
         self.commit(new)
         dead = old[0].replace('aaaaaa', 'dddddd')
         self.cps.put_part(dead, 'resources', {})  # a run that died long ago
-        removed = self.cps.prune({'count': 2, 'max_age_hours': 24})
-        self.assertEqual(sorted(old[:3] + [dead]), sorted(removed))
-        self.assertEqual([old[3], new], self.cps.list())
+        expired = self.cps.expired({'count': 2, 'max_age_hours': 24})
+        self.assertEqual(sorted(old[:3] + [dead]), sorted(expired))
+        self.assertEqual(old[:3], self.cps.expired({'count': 1, 'max_age_hours': 24},
+                                                   keep=[old[3], dead, new]))
 
     def test_keys_cannot_leave_the_store(self):
         self.assertRaises(checkpoint.StoreError, self.store.put, '../x', b'')

@@ -1,0 +1,65 @@
+"""Retention with data: expired checkpoints go, and so do the backups only they used."""
+import datetime
+from unittest import mock
+
+import fixtures
+from oslotest import base
+
+from actions import checkpoint
+from actions import protect
+
+
+class FakeCinder:
+    """Backups with their dependents; deleting one frees its parent (as Cinder does)."""
+
+    def __init__(self, parents):
+        self.parents = dict(parents)  # backup -> parent (None for a full backup)
+        self.deleted = []
+
+    def find_backup(self, backup_id):
+        if backup_id not in self.parents:
+            return None
+        return mock.Mock(id=backup_id, status='available',
+                         has_dependent_backups=backup_id in self.parents.values())
+
+    def delete_backup(self, backup):
+        self.deleted.append(backup.id)
+        del self.parents[backup.id]
+
+
+def old_id(day):
+    return datetime.datetime(2020, 1, day, tzinfo=datetime.timezone.utc).strftime(
+        '%Y%m%dT%H%M%SZ') + '-aaaaaa'
+
+
+class TestPrune(base.BaseTestCase):
+
+    def setUp(self):
+        super().setUp()
+        root = self.useFixture(fixtures.TempDir()).path
+        self.cps = checkpoint.Checkpoints(checkpoint.FileStore(root), 'shop')
+        self.cinder = FakeCinder({'b1': None, 'b2': 'b1', 'b3': None, 'b4': 'b3'})
+        conn = mock.Mock(block_storage=self.cinder)
+        self.useFixture(fixtures.MockPatch('actions.sites.connect', return_value=conn))
+        self.ids = [old_id(1), old_id(2), old_id(3), checkpoint.new_checkpoint_id()]
+        for cid, backup in zip(self.ids, ('b1', 'b2', 'b3', 'b4')):
+            parts = {'data': self.cps.put_part(cid, 'data', {'volumes': {
+                'v1': {'backup_id': backup}}})}
+            self.cps.commit(cid, parts, {})
+        self.plan = {'source': 'site-a',
+                     'policy': {'retention': {'count': 1, 'max_age_hours': 1}}}
+
+    def test_backups_go_once_nothing_builds_on_them(self):
+        removed = protect.prune(self.plan, self.cps, keep=[self.ids[3]])
+        self.assertEqual(self.ids[:3], removed)
+        self.assertEqual([self.ids[3]], self.cps.list())
+        # b2 goes first (newest first), which frees b1; b3 stays: b4 builds on it.
+        self.assertEqual(['b2', 'b1'], self.cinder.deleted)
+        self.assertEqual(['b3'], [p['backup_id'] for p in self.cps.pending_deletions()])
+
+    def test_pending_backups_are_retried_at_the_next_prune(self):
+        protect.prune(self.plan, self.cps, keep=[self.ids[3]])
+        del self.cinder.parents['b4']  # its checkpoint went, b4 was deleted elsewhere
+        protect.prune(self.plan, self.cps, keep=[self.ids[3]])
+        self.assertIn('b3', self.cinder.deleted)
+        self.assertEqual([], self.cps.pending_deletions())
