@@ -97,7 +97,19 @@ class CheckpointBegin(DraasAction):
         return protect.begin(self.plan)
 
 
-class CheckpointExport(DraasAction):
+class _CheckpointStep(DraasAction):
+    """A step of a checkpoint run: a function of actions.protect(plan, checkpoint_id)."""
+    _step = None
+
+    def __init__(self, plan, checkpoint_id):
+        self.plan = plan
+        self.checkpoint_id = checkpoint_id
+
+    def call(self):
+        return type(self)._step(self.plan, self.checkpoint_id)
+
+
+class CheckpointExport(_CheckpointStep):
     """Discover the workload on the source and store its metadata in the checkpoint.
 
     Returns {counts per kind, requests (total, by service), seconds}.
@@ -105,16 +117,10 @@ class CheckpointExport(DraasAction):
     :param plan: the protection plan (object or YAML/JSON text)
     :param checkpoint_id: the ID returned by draas.checkpoint.begin
     """
-
-    def __init__(self, plan, checkpoint_id):
-        self.plan = plan
-        self.checkpoint_id = checkpoint_id
-
-    def call(self):
-        return protect.export(self.plan, self.checkpoint_id)
+    _step = staticmethod(protect.export)
 
 
-class CheckpointReplicate(DraasAction):
+class CheckpointReplicate(_CheckpointStep):
     """Copy images to the target and replicate volume data per the plan's policy.
 
     Returns {images, image_bytes_copied, volumes, incremental_backups, consistency, seconds}.
@@ -122,13 +128,7 @@ class CheckpointReplicate(DraasAction):
     :param plan: the protection plan (object or YAML/JSON text)
     :param checkpoint_id: the ID returned by draas.checkpoint.begin
     """
-
-    def __init__(self, plan, checkpoint_id):
-        self.plan = plan
-        self.checkpoint_id = checkpoint_id
-
-    def call(self):
-        return protect.replicate(self.plan, self.checkpoint_id)
+    _step = staticmethod(protect.replicate)
 
 
 class CheckpointCommit(DraasAction):
@@ -148,19 +148,13 @@ class CheckpointCommit(DraasAction):
         return protect.commit(self.plan, self.checkpoint_id, self.summary)
 
 
-class CheckpointAbort(DraasAction):
+class CheckpointAbort(_CheckpointStep):
     """Abandon a checkpoint run: remove its uncommitted parts, release the lock.
 
     :param plan: the protection plan (object or YAML/JSON text)
     :param checkpoint_id: the ID returned by draas.checkpoint.begin
     """
-
-    def __init__(self, plan, checkpoint_id):
-        self.plan = plan
-        self.checkpoint_id = checkpoint_id
-
-    def call(self):
-        return protect.abort(self.plan, self.checkpoint_id)
+    _step = staticmethod(protect.abort)
 
 
 class CheckpointList(DraasAction):

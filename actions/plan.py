@@ -45,9 +45,9 @@ _POLICY_FIELDS = {
         'properties': {
             'count': {'type': 'integer', 'minimum': 1, 'maximum': 1000,
                       'description': 'checkpoints always kept (1-1000)'},
-            'max_age_hours': {'type': 'integer', 'minimum': 1,
-                              'description': 'age in hours past which extra checkpoints '
-                                             'are pruned'}}},
+            'max_age_hours': {'type': 'integer', 'minimum': 0,
+                              'description': 'age in hours past which checkpoints beyond '
+                                             'count are pruned (0: as soon as beyond)'}}},
     'standby': {'enum': ['cold', 'warm', 'low-capacity'],
                 'description': 'one of cold, warm, low-capacity'},
 }

@@ -187,3 +187,27 @@ class TestCheckpoint(base.FunctionalTestCase):
         while not set(self.checkpoints.list()) - before:
             self.assertLess(time.monotonic(), deadline, 'the trigger took no checkpoint')
             time.sleep(3)
+
+    def test_7_retention_removes_checkpoints_and_their_backups(self):
+        plan = dict(self.plan, name=self.plan['name'] + '-ret',
+                    policy={'name': 'silver', 'retention': {'count': 1, 'max_age_hours': 0}})
+        cps = checkpoint.Checkpoints(self.checkpoints.store, plan['name'])
+        self.addCleanup(self.delete_checkpoints, cps)
+        source = openstack.connect(cloud='site-a')
+        backups = []
+        for _ in range(3):
+            execution, out = self.create(plan)
+            self.assertEqual('SUCCESS', execution.state, execution.state_info)
+            data = cps.get_part(out['checkpoint_id'], 'data')
+            # retention count 1 means a full backup every time: no chain to wait for
+            self.assertEqual(0, out['summary']['replicate']['incremental_backups'])
+            backups.append([v['backup_id'] for v in data['volumes'].values()])
+        self.assertEqual([out['checkpoint_id']], cps.list())
+        self.assertEqual([], cps.pending_deletions())
+        for backup_id in backups[0] + backups[1]:
+            deadline = time.monotonic() + 60
+            while source.block_storage.find_backup(backup_id):
+                self.assertLess(time.monotonic(), deadline, 'backup %s stays' % backup_id)
+                time.sleep(1)
+        for backup_id in backups[2]:
+            self.assertIsNotNone(source.block_storage.find_backup(backup_id))
