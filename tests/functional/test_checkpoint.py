@@ -65,7 +65,8 @@ class TestCheckpoint(base.FunctionalTestCase):
         for kind, n in expected.items():
             self.assertEqual(n, counts.get(kind), kind)
         self.assertEqual(3, counts['network'])  # front, back and the external "public"
-        print('export requests (3 servers): %s' % out['summary']['export']['requests'])
+        base.measured('checkpoint of the sample workload: export %s, replicate %s' % (
+            out['summary']['export'], out['summary']['replicate']))
 
         manifest = self.checkpoints.verify(cid)
         docs = self.checkpoints.get_part(cid, 'resources', manifest['parts']['resources'])
@@ -112,6 +113,7 @@ class TestCheckpoint(base.FunctionalTestCase):
         # incremental backups only.
         execution, out = self.create()
         self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        base.measured('second checkpoint: replicate %s' % out['summary']['replicate'])
         self.assertEqual(0, out['summary']['replicate']['image_bytes_copied'])
         self.assertEqual(3, out['summary']['replicate']['incremental_backups'])
         self.assertEqual([cid, out['checkpoint_id']], self.checkpoints.list()[-2:])
@@ -170,7 +172,7 @@ class TestCheckpoint(base.FunctionalTestCase):
         self.assertEqual(30, out['summary']['commit']['counts']['server'])
         big = out['summary']['export']['requests']
         _, first = self.create()
-        print('export requests: 3 servers %s, 30 servers %s' % (
+        base.measured('export requests: 3 servers %s, 30 servers %s' % (
             first['summary']['export']['requests'], big))
         self.assertLessEqual(abs(big['total'] -
                                  first['summary']['export']['requests']['total']), 2)
