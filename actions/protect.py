@@ -6,6 +6,7 @@ abort unlocks and removes the parts of a run that failed. Each step takes the pl
 checkpoint ID: nothing large travels through Mistral.
 """
 import hashlib
+import json
 import time
 
 import openstack
@@ -30,6 +31,7 @@ def checkpoints_of(document):
 
 
 def begin(document):
+    """Validate the plan, take its lock, write the part "plan"; returns the new ID."""
     plan = plan_mod.validate(document)
     checkpoints, _ = _store(plan)
     checkpoint_id = checkpoint.new_checkpoint_id()
@@ -91,17 +93,21 @@ def commit(document, checkpoint_id, summary=None):
     """Write the manifest (hashes of every part), apply retention, release the lock."""
     plan = plan_mod.validate(document)
     checkpoints, _ = _store(plan)
-    parts = {name: _entry(checkpoints, checkpoint_id, name)
-             for name in ('plan', 'resources', 'data')}
-    resources = checkpoints.get_part(checkpoint_id, 'resources')
-    data = checkpoints.get_part(checkpoint_id, 'data')
-    consistency = data['consistency']
+    parts, content = {}, {}
+    for name in ('plan', 'resources', 'data'):
+        raw = checkpoints.store.get('%s/%s/%s.json' % (plan['name'], checkpoint_id, name))
+        if raw is None:
+            raise checkpoint.StoreError('checkpoint %s: part %s is missing' % (
+                checkpoint_id, name))
+        parts[name] = {'sha256': hashlib.sha256(raw).hexdigest(), 'size': len(raw)}
+        content[name] = json.loads(raw)
+    consistency = content['data']['consistency']
     manifest = checkpoints.commit(checkpoint_id, parts, {
         'source': plan['source'], 'target': plan['target'], 'policy': plan['policy']['name'],
         'created_at': checkpoint.iso(checkpoint.checkpoint_time(checkpoint_id)),
-        'window': resources['window'],
+        'window': content['resources']['window'],
         'consistency': consistency if isinstance(consistency, str) else consistency['level'],
-        'counts': {k: len(v) for k, v in resources['resources'].items()},
+        'counts': {k: len(v) for k, v in content['resources']['resources'].items()},
         'summary': summary or {}})
     removed = prune(plan, checkpoints, keep=[checkpoint_id])
     checkpoints.unlock(checkpoint_id)
@@ -135,14 +141,6 @@ def prune(plan, checkpoints, keep=()):
                                                [p for p in pending if p['site'] == site])
         checkpoints.set_pending_deletions(left)
     return removed
-
-
-def _entry(checkpoints, checkpoint_id, name):
-    """The manifest entry of a part as it is in the store now."""
-    data = checkpoints.store.get('%s/%s/%s.json' % (checkpoints.plan, checkpoint_id, name))
-    if data is None:
-        raise checkpoint.StoreError('checkpoint %s: part %s is missing' % (checkpoint_id, name))
-    return {'sha256': hashlib.sha256(data).hexdigest(), 'size': len(data)}
 
 
 def abort(document, checkpoint_id):

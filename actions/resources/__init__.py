@@ -13,14 +13,14 @@ class Kind:
     service = None       # the openstacksdk proxy, e.g. 'network'
     fields = ()          # attributes of the openstacksdk resource a checkpoint keeps
     refs = {}            # field -> kind name: the field holds a source ID or a list of IDs
-    secret_fields = ()   # attributes never kept, whatever `fields` says (documentation)
+    secret_fields = ()   # attributes never kept, whatever `fields` says
 
     def export(self, resource, workload):
         """The checkpoint document of `resource`: its kept fields plus derived ones."""
         doc = {'id': resource.id}
         for field in self.fields:
-            value = getattr(resource, field, None)
-            doc[field] = _plain(value)
+            if field not in self.secret_fields:
+                doc[field] = _plain(getattr(resource, field, None))
         doc.update(self.derived(resource, workload))
         return doc
 

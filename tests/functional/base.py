@@ -14,6 +14,7 @@ from oslotest import base
 from actions import install
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FINAL_STATES = ('SUCCESS', 'ERROR', 'CANCELLED')
 # Numbers the tests measure; tools/run-tests prints them after the run (stdout of passing
 # tests is not shown).
 MEASUREMENTS = os.path.join(ROOT, '.stestr', 'measurements.txt')
@@ -23,7 +24,6 @@ def measured(line):
     os.makedirs(os.path.dirname(MEASUREMENTS), exist_ok=True)
     with open(MEASUREMENTS, 'a') as f:
         f.write(line + '\n')
-FINAL_STATES = ('SUCCESS', 'ERROR', 'CANCELLED')
 
 
 class FunctionalTestCase(base.BaseTestCase):

@@ -121,8 +121,8 @@ class TestCheckpoint(base.FunctionalTestCase):
     def test_2_no_secret_in_checkpoints_or_executions(self):
         with open(os.path.join(LAB, 'lab.json')) as f:
             lab = json.load(f)
-        secrets = [lab['db'], lab['rabbit']] + [v for site in ('site-a', 'site-b')
-                                                 for v in lab[site].values()]
+        secrets = [lab['db'], lab['rabbit']]
+        secrets += [v for site in ('site-a', 'site-b') for v in lab[site].values()]
         secrets += [openstack.connect(cloud='site-a').auth_token, self.target.auth_token,
                     self.mistral.executions.http_client.session.get_token()]
         texts = [self.checkpoints.store.get(k) or b''

@@ -1,5 +1,4 @@
 """The lab itself: what later DR tests rely on, proven on the running services."""
-import hashlib
 import os
 import subprocess
 import time
@@ -7,29 +6,14 @@ import time
 import openstack
 
 from tests.functional import base
-
-LAB = os.environ.get('DRAAS_LAB', '/opt/draas-lab')
+from tests.functional.workload import backing_file
+from tests.functional.workload import content_for
+from tests.functional.workload import wait_status
 
 
 def lab(*args):
     subprocess.run([os.path.join(base.ROOT, 'tools', 'lab')] + list(args), check=True,
                    stdout=subprocess.DEVNULL)
-
-
-def wait(fetch, status, timeout=120):
-    deadline = time.monotonic() + timeout
-    while True:
-        res = fetch()
-        if res.status == status:
-            return res
-        if res.status == 'error' or time.monotonic() > deadline:
-            raise AssertionError('%s is %s, expected %s' % (res.id, res.status, status))
-        time.sleep(1)
-
-
-def backing_file(site, volume_id):
-    # The NFS driver keeps each volume in a plain file of the (bind-mounted) export.
-    return os.path.join(LAB, site, 'data', 'cinder', 'nfs-export', 'volume-' + volume_id)
 
 
 class TestCrossSiteBackup(base.FunctionalTestCase):
@@ -41,13 +25,13 @@ class TestCrossSiteBackup(base.FunctionalTestCase):
         name = 'lab-backup-%d' % time.time()
         vol = a.block_storage.create_volume(size=1, name=name)
         self.addCleanup(a.block_storage.delete_volume, vol, ignore_missing=True)
-        vol = wait(lambda: a.block_storage.get_volume(vol.id), 'available')
-        content = hashlib.sha256(name.encode()).digest() * 32768  # 1 MiB, known
+        vol = wait_status(lambda: a.block_storage.get_volume(vol.id), 'available')
+        content = content_for(name)
         with open(backing_file('site-a', vol.id), 'r+b') as f:
             f.write(content)
         backup = a.block_storage.create_backup(volume_id=vol.id, name=name)
         self.addCleanup(a.block_storage.delete_backup, backup, ignore_missing=True)
-        backup = wait(lambda: a.block_storage.get_backup(backup.id), 'available')
+        backup = wait_status(lambda: a.block_storage.get_backup(backup.id), 'available')
         record = a.block_storage.export_backup(backup)['backup-record']
 
         lab('stop-site', 'site-a')
@@ -65,7 +49,7 @@ class TestCrossSiteBackup(base.FunctionalTestCase):
         self.assertEqual(201, resp.status_code, resp.text)
         imported = resp.json()['backup']['id']
         self.addCleanup(b.block_storage.delete_backup, imported, ignore_missing=True)
-        wait(lambda: b.block_storage.get_backup(imported), 'available')
+        wait_status(lambda: b.block_storage.get_backup(imported), 'available')
         b.block_storage.restore_backup(imported, name=name)
         restored = None
         deadline = time.monotonic() + 120

@@ -342,7 +342,8 @@ operator_roles = admin, member
 
 
 def mistral(lab, site):
-    """The one Mistral of the lab: it lives at the recovery site (`site`) and trusts its Keystone."""
+    """The one Mistral of the lab: it lives at the recovery site (`site`), trusts its
+    Keystone."""
     return f"""[DEFAULT]
 log_file = {lab.root}/mistral/logs/mistral.log
 transport_url = {lab.rabbit_url('mistral')}

@@ -301,6 +301,7 @@ class Lab:
         if os.path.exists(path):
             with open(path) as f:
                 return json.load(f)
+
         def pw():
             return secrets.token_hex(12)
         data = {'db': pw(), 'rabbit': pw()}
@@ -383,8 +384,8 @@ class Lab:
                    RABBITMQ_LOG_BASE=os.path.join(d, 'log'),
                    RABBITMQ_CONFIG_FILE=os.path.join(d, 'rabbitmq'),
                    RABBITMQ_ENABLED_PLUGINS_FILE=os.path.join(d, 'enabled_plugins'),
-                   RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS='-kernel inet_dist_use_interface '
-                                                      '{127,0,0,1}')
+                   RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=(
+                       '-kernel inet_dist_use_interface {127,0,0,1}'))
         os.makedirs(env['HOME'], exist_ok=True)
         self.write(os.path.join(d, 'rabbitmq.conf'), configs.rabbitmq(self))
         self.write(env['RABBITMQ_ENABLED_PLUGINS_FILE'], '[].\n')
