@@ -1,0 +1,129 @@
+"""Data movers with a fake Cinder/Glance: incremental chains, consistency, hashes."""
+import hashlib
+from unittest import mock
+
+from oslotest import base
+
+from actions.replication import images
+from actions.replication import volumes
+
+
+class FakeBlockStorage:
+    """Snapshots and backups that become available at once; records what was asked."""
+
+    def __init__(self, existing_backups=()):
+        self.snaps, self.backups_made, self.deleted_snaps = [], [], []
+        self.existing = [mock.Mock(volume_id=v, status='available') for v in existing_backups]
+
+    def create_snapshot(self, **kw):
+        snap = mock.Mock(id='snap-%s' % kw['volume_id'], status='available', **kw)
+        self.snaps.append(snap)
+        return snap
+
+    def snapshots(self, **kw):
+        return self.snaps
+
+    def create_backup(self, **kw):
+        b = mock.Mock(id='backup-%s' % kw['volume_id'], status='available')
+        b.kw = kw
+        self.backups_made.append(b)
+        return b
+
+    def backups(self, **kw):
+        return self.existing + self.backups_made
+
+    def delete_snapshot(self, snap, ignore_missing=True):
+        self.deleted_snaps.append(snap.id)
+
+    def export_backup(self, backup_id):
+        return {'backup-record': {'backup_service': 'swift', 'backup_url': 'u-' + backup_id}}
+
+
+class TestBackupMethod(base.BaseTestCase):
+
+    def run_backup(self, existing=(), previous=None, full_every=3):
+        bs = FakeBlockStorage(existing)
+        data, consistency = volumes.backup(mock.Mock(block_storage=bs),
+                                           [{'id': 'v1'}, {'id': 'v2'}], 'cp1',
+                                           previous, full_every)
+        return bs, data, consistency
+
+    def test_first_backups_are_full_from_snapshots_taken_together(self):
+        bs, data, consistency = self.run_backup()
+        self.assertEqual(['v1', 'v2'], [s.volume_id for s in bs.snaps])
+        self.assertEqual([False, False], [b.kw['incremental'] for b in bs.backups_made])
+        self.assertEqual(['snap-v1', 'snap-v2'], [b.kw['snapshot_id'] for b in bs.backups_made])
+        self.assertEqual(['snap-v1', 'snap-v2'], bs.deleted_snaps)
+        self.assertEqual('crash-consistent', consistency['level'])
+        self.assertEqual({'backup_service': 'swift', 'backup_url': 'u-backup-v1'},
+                         data['v1']['record'])
+
+    def test_incremental_until_the_chain_is_full_every_long(self):
+        previous = {'v1': {'chain': 1}, 'v2': {'chain': 2}}
+        bs, data, _ = self.run_backup(existing=('v1', 'v2'), previous=previous)
+        self.assertEqual({'v1': (True, 2), 'v2': (False, 0)},
+                         {v: (d['incremental'], d['chain']) for v, d in data.items()})
+
+    def test_snapshots_are_removed_even_when_backups_fail(self):
+        bs = FakeBlockStorage()
+        bs.create_backup = mock.Mock(side_effect=RuntimeError('cinder down'))
+        self.assertRaises(RuntimeError, volumes.backup, mock.Mock(block_storage=bs),
+                          [{'id': 'v1'}], 'cp1')
+        self.assertEqual(['snap-v1'], bs.deleted_snaps)
+
+    def test_error_state_is_reported_with_ids(self):
+        bs = FakeBlockStorage()
+        orig = bs.create_snapshot
+
+        def failing(**kw):
+            snap = orig(**kw)
+            snap.status = 'error'
+            return snap
+        bs.create_snapshot = failing
+        exc = self.assertRaises(volumes.VolumeReplicationError, volumes.backup,
+                                mock.Mock(block_storage=bs), [{'id': 'v1'}], 'cp1')
+        self.assertEqual('snapshot snap-v1 went to error', str(exc))
+
+    def test_unknown_method_is_a_clear_error(self):
+        exc = self.assertRaises(volumes.VolumeReplicationError, volumes.replicate,
+                                'image', None, [], 'cp1')
+        self.assertIn("method 'image' is not available (available: backup)", str(exc))
+
+
+class TestImageCopy(base.BaseTestCase):
+    DATA = b'x' * 3000000
+
+    def doc(self, digest=None):
+        return {'id': 'i1', 'name': 'img', 'disk_format': 'raw', 'container_format': 'bare',
+                'hash_algo': 'sha512',
+                'hash_value': digest or hashlib.sha512(self.DATA).hexdigest()}
+
+    def conns(self, existing=()):
+        src, dst = mock.Mock(), mock.Mock()
+        src.image.download_image.return_value.iter_content.return_value = [
+            self.DATA[:1 << 20], self.DATA[1 << 20:]]
+        dst.image.images.return_value = list(existing)
+        dst.image.create_image.return_value = mock.Mock(id='copy')
+        return src, dst
+
+    def test_copy_is_skipped_when_the_target_has_the_same_hash(self):
+        src, dst = self.conns([mock.Mock(id='there', status='active')])
+        self.assertEqual({'target_id': 'there', 'bytes_copied': 0,
+                          'hash_value': self.doc()['hash_value']},
+                         images.copy_image(src, dst, self.doc()))
+        src.image.download_image.assert_not_called()
+
+    def test_copy_streams_and_verifies(self):
+        src, dst = self.conns()
+        result = images.copy_image(src, dst, self.doc())
+        self.assertEqual(('copy', len(self.DATA)), (result['target_id'],
+                                                    result['bytes_copied']))
+        kwargs = dst.image.create_image.call_args.kwargs
+        self.assertEqual('i1', kwargs[images.SOURCE_PROPERTY])
+
+    def test_corrupt_download_is_refused(self):
+        src, dst = self.conns()
+        exc = self.assertRaises(images.ImageCopyError, images.copy_image, src, dst,
+                                self.doc('0' * 128))
+        self.assertIn('does not match its sha512 hash', str(exc))
+        dst.image.create_image.assert_not_called()
