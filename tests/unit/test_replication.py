@@ -87,7 +87,35 @@ class TestBackupMethod(base.BaseTestCase):
     def test_unknown_method_is_a_clear_error(self):
         exc = self.assertRaises(volumes.VolumeReplicationError, volumes.replicate,
                                 'image', None, [], 'cp1')
-        self.assertIn("method 'image' is not available (available: backup)", str(exc))
+        self.assertIn("method 'image' is not available (available: backup, replication)",
+                      str(exc))
+
+
+class TestReplicationMethod(base.BaseTestCase):
+
+    def conn(self, *vols):
+        c = mock.Mock()
+        c.block_storage.volumes.return_value = [
+            mock.Mock(id=i, replication_status=st, volume_type='rep', size=1, host='h@b')
+            for i, st in vols]
+        return c
+
+    def test_replicated_volumes_are_recorded_not_copied(self):
+        c = self.conn(('v1', 'enabled'), ('v2', 'enabled'), ('other', 'disabled'))
+        data, consistency = volumes.replicate('replication', c, [{'id': 'v1'}, {'id': 'v2'}],
+                                              'cp1')
+        self.assertEqual({'v1', 'v2'}, set(data))
+        self.assertEqual('enabled', data['v1']['replication_status'])
+        self.assertEqual('backend-replication', consistency['level'])
+        c.block_storage.create_backup.assert_not_called()
+        c.block_storage.create_snapshot.assert_not_called()
+
+    def test_a_volume_that_is_not_replicated_fails_the_checkpoint(self):
+        c = self.conn(('v1', 'enabled'), ('v2', 'disabled'))
+        exc = self.assertRaises(volumes.VolumeReplicationError, volumes.replicate,
+                                'replication', c, [{'id': 'v1'}, {'id': 'v2'}, {'id': 'v3'}],
+                                'cp1')
+        self.assertIn('not so: v2 (rep, replication disabled), v3 (gone)', str(exc))
 
 
 class TestImageCopy(base.BaseTestCase):
