@@ -293,6 +293,14 @@ class Checkpoints:
                 continue
         return out
 
+    # ---- restores of the plan's checkpoints: ID map and state, per restore ID
+    def get_restore(self, restore_id, name):
+        data = self.store.get('%s/restores/%s/%s.json' % (self.plan, restore_id, name))
+        return json.loads(data) if data else None
+
+    def put_restore(self, restore_id, name, obj):
+        self.store.put('%s/restores/%s/%s.json' % (self.plan, restore_id, name), _dump(obj))
+
     # ---- data that outlives the checkpoints referring to it
     def pending_deletions(self):
         data = self.store.get(self.plan + '/pending-deletions.json')

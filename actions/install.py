@@ -5,8 +5,9 @@
 uploads (creates or updates) every workflow of workflows/ and every workbook of workbooks/
 through python-mistralclient, authenticated as the clouds.yaml entry given (Mistral is found
 in its Keystone catalog, or at --mistral-url). With --plans (a YAML list of plans, or one
-plan) it validates every plan first, then creates or replaces each plan's cron triggers as
-triggers/<policy>.yaml defines them. Run it after installing or upgrading draas and
+plan) it validates every plan first, then saves each plan at its recovery site (Swift
+container draas-plans, so workflows accept the reference "<name>@<site>") and creates or
+replaces its cron triggers as triggers/<policy>.yaml defines them. Run it after installing or upgrading draas and
 restarting Mistral (which loads draas' Python actions at start).
 """
 import argparse
@@ -113,12 +114,15 @@ def main(argv=None):
                         help='clouds.yaml entry to authenticate to Mistral with')
     parser.add_argument('--mistral-url', help='Mistral API URL (default: from the catalog)')
     parser.add_argument('--plans', help='YAML file with the plans to schedule (one plan or '
-                                        'a list): their cron triggers are created')
+                                        'a list): saved at their recovery sites, '
+                                        'their cron triggers created')
     args = parser.parse_args(argv)
     try:
         plans = load_plans(args.plans) if args.plans else []  # all valid, or nothing done
         client = mistral_for(args.cloud, args.mistral_url)
         print('uploaded: %s' % ', '.join(upload(client)))
+        for plan in plans:
+            print('plan saved: %s' % plan_mod.save(plan))
         for made in install_triggers(client, plans):
             print('cron trigger: %s' % made)
     except errors.DraasError as exc:

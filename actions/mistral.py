@@ -72,7 +72,8 @@ class SitesCheck(actions.Action):
 class PlanValidate(DraasAction):
     """Validate a protection plan; returns it normalised (policy resolved, defaults set).
 
-    :param plan: the plan, as an object or as YAML/JSON text
+    :param plan: the plan, as an object, as YAML/JSON text, or as the reference
+        "<name>@<site>" of a plan saved at its recovery site (draas-install --plans)
     """
 
     def __init__(self, plan):
@@ -87,7 +88,7 @@ class CheckpointBegin(DraasAction):
 
     Returns {checkpoint_id, plan, store}; fails at once if a checkpoint of the plan runs.
 
-    :param plan: the protection plan (object or YAML/JSON text)
+    :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     """
 
     def __init__(self, plan):
@@ -114,7 +115,7 @@ class CheckpointExport(_CheckpointStep):
 
     Returns {counts per kind, requests (total, by service), seconds}.
 
-    :param plan: the protection plan (object or YAML/JSON text)
+    :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     :param checkpoint_id: the ID returned by draas.checkpoint.begin
     """
     _step = staticmethod(protect.export)
@@ -125,7 +126,7 @@ class CheckpointReplicate(_CheckpointStep):
 
     Returns {images, image_bytes_copied, volumes, incremental_backups, consistency, seconds}.
 
-    :param plan: the protection plan (object or YAML/JSON text)
+    :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     :param checkpoint_id: the ID returned by draas.checkpoint.begin
     """
     _step = staticmethod(protect.replicate)
@@ -134,7 +135,7 @@ class CheckpointReplicate(_CheckpointStep):
 class CheckpointCommit(DraasAction):
     """Commit a checkpoint: write its manifest, apply retention, release the lock.
 
-    :param plan: the protection plan (object or YAML/JSON text)
+    :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     :param checkpoint_id: the ID returned by draas.checkpoint.begin
     :param summary: a small object recorded in the manifest (e.g. the other steps' results)
     """
@@ -151,7 +152,7 @@ class CheckpointCommit(DraasAction):
 class CheckpointAbort(_CheckpointStep):
     """Abandon a checkpoint run: remove its uncommitted parts, release the lock.
 
-    :param plan: the protection plan (object or YAML/JSON text)
+    :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     :param checkpoint_id: the ID returned by draas.checkpoint.begin
     """
     _step = staticmethod(protect.abort)
@@ -160,7 +161,7 @@ class CheckpointAbort(_CheckpointStep):
 class CheckpointList(DraasAction):
     """List the committed checkpoints of a plan, oldest first.
 
-    :param plan: the protection plan (object or YAML/JSON text)
+    :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     """
 
     def __init__(self, plan):
@@ -178,7 +179,7 @@ class CheckpointVerify(DraasAction):
 
     Returns the manifest's summary; fails naming the part that does not match.
 
-    :param plan: the protection plan (object or YAML/JSON text)
+    :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     :param checkpoint_id: the checkpoint to verify (default: the latest committed one)
     """
 
@@ -196,3 +197,35 @@ class CheckpointVerify(DraasAction):
         return {'checkpoint_id': cid, 'verified': True,
                 'committed_at': manifest['committed_at'], 'counts': manifest['counts'],
                 'parts': sorted(manifest['parts'])}
+
+
+class CheckpointShow(DraasAction):
+    """Show a committed checkpoint, verified: manifest (counts, times, consistency,
+    summary) and per image/volume what a restore uses (backup IDs, not the records).
+
+    :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
+    :param checkpoint_id: the checkpoint to show (default: the latest committed one)
+    """
+
+    def __init__(self, plan, checkpoint_id=None):
+        self.plan = plan
+        self.checkpoint_id = checkpoint_id
+
+    def call(self):
+        return protect.show(self.plan, self.checkpoint_id)
+
+
+class CheckpointPrune(DraasAction):
+    """Apply the plan's retention now: remove expired checkpoints and the backups only they
+    used; retry backup deletions left pending. Fails at once if a checkpoint runs.
+
+    Returns {pruned, kept, pending_deletions}.
+
+    :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
+    """
+
+    def __init__(self, plan):
+        self.plan = plan
+
+    def call(self):
+        return protect.prune_now(self.plan)

@@ -5,6 +5,8 @@ the source, a policy (gold, silver, bronze, or custom) and options. It is valida
 schema before anything runs; every error names the field and the form expected.
 """
 import copy
+import json
+import re
 
 import jsonschema
 import yaml
@@ -51,6 +53,9 @@ _POLICY_FIELDS = {
     'standby': {'enum': ['cold', 'warm', 'low-capacity'],
                 'description': 'one of cold, warm, low-capacity'},
 }
+
+_NAME_MAP = {'type': 'string', 'minLength': 1, 'maxLength': 255,
+             'description': 'a name or ID on the target'}
 
 SCHEMA = {
     'type': 'object',
@@ -107,10 +112,46 @@ SCHEMA = {
                 'lock_timeout_minutes': {'type': 'integer', 'minimum': 1,
                                          'description': 'minutes after which a checkpoint '
                                                         'lock left by a dead run expires'},
+                'restore': {
+                    'type': 'object', 'additionalProperties': False,
+                    'description': 'an object of restore options',
+                    'properties': dict(
+                        {key: {'type': 'object', 'additionalProperties': _NAME_MAP,
+                               'description': 'an object {source %s: target %s}' % (
+                                   what, what)}
+                         for key, what in (('networks', 'network name or ID'),
+                                           ('flavors', 'flavor name'),
+                                           ('volume_types', 'volume type name'),
+                                           ('availability_zones', 'zone'))},
+                        keep_fixed_ips={'type': 'boolean', 'description': 'true to give '
+                                        'ports their source IP addresses (default true)'},
+                        keep_mac_addresses={'type': 'boolean', 'description': 'true to '
+                                            'give ports their source MAC addresses'},
+                        keep_floating_ips={'type': 'boolean', 'description': 'true to ask '
+                                           'for the source floating IP addresses'},
+                        boot_order={'type': 'array', 'maxItems': 100,
+                                    'items': {'type': 'array', 'minItems': 1,
+                                              'items': {'type': 'string'}},
+                                    'description': 'a list of groups (lists) of server '
+                                                   'names booted one group after the other'},
+                        parallel={'type': 'integer', 'minimum': 1, 'maximum': 64,
+                                  'description': 'resources created at once (1-64)'},
+                        timeout_minutes={'type': 'integer', 'minimum': 1,
+                                         'description': 'minutes to wait for a server or '
+                                                        'volume to become ready'},
+                    )},
             }},
     },
 }
+# A plan saved at its recovery site (draas-install --plans) is named "<plan>@<site>": it lives
+# in the Swift container REGISTRY of that site, so workflows and triggers can refer to it.
+REFERENCE = re.compile(r'^(?P<name>[a-z0-9][a-z0-9_.-]{0,62})@(?P<site>[^\s@]+)$')
+REGISTRY = 'draas-plans'
 DEFAULT_OPTIONS = {'store': 'swift', 'keep_user_data': False, 'lock_timeout_minutes': 360}
+DEFAULT_RESTORE = {'networks': {}, 'flavors': {}, 'volume_types': {}, 'availability_zones': {},
+                   'keep_fixed_ips': True, 'keep_mac_addresses': False,
+                   'keep_floating_ips': False, 'boot_order': [], 'parallel': 8,
+                   'timeout_minutes': 30}
 
 
 class PlanError(errors.DraasError):
@@ -137,8 +178,33 @@ def _describe(error):
     return '%s: expected %s, got %s' % (path, expected or error.message, got)
 
 
+def _registry(site):
+    from actions import checkpoint  # the store backends; plan.py stays importable alone
+    return checkpoint.SwiftStore(sites.connect(site), REGISTRY)
+
+
+def save(plan):
+    """Save a validated plan at its target site; returns its reference "<name>@<site>"."""
+    _registry(plan['target']).put(plan['name'] + '.json',
+                                  json.dumps(plan, sort_keys=True, indent=1).encode())
+    return '%s@%s' % (plan['name'], plan['target'])
+
+
+def fetch(reference):
+    """The plan saved under `reference` ("<name>@<site>")."""
+    match = REFERENCE.match(reference)
+    with sites.calls_to(match['site'], 'plan registry'):
+        data = _registry(match['site']).get(match['name'] + '.json')
+    if data is None:
+        raise PlanError(['plan: no plan %r saved at %s (save it with draas-install --plans, '
+                         'or pass the plan itself)' % (match['name'], match['site'])])
+    return json.loads(data)
+
+
 def load(document):
-    """A plan from a dict or from YAML/JSON text."""
+    """A plan from a dict, from YAML/JSON text, or from a reference "<name>@<site>"."""
+    if isinstance(document, str) and REFERENCE.match(document.strip()):
+        return fetch(document.strip())
     if isinstance(document, str):
         try:
             document = yaml.safe_load(document)
@@ -171,6 +237,7 @@ def validate(document, check_sites=True):
     plan = copy.deepcopy(document)
     plan['policy'] = resolve_policy(plan['policy'])
     plan['options'] = dict(DEFAULT_OPTIONS, **plan.get('options', {}))
+    plan['options']['restore'] = dict(DEFAULT_RESTORE, **plan['options'].get('restore', {}))
     if plan['source'] == plan['target']:
         raise PlanError(['plan.target: expected a site other than the source, got %r'
                          % plan['target']])

@@ -143,6 +143,36 @@ def prune(plan, checkpoints, keep=()):
     return removed
 
 
+def show(document, checkpoint_id=None):
+    """A committed checkpoint (default: the latest), verified, as a summary: its manifest
+    without hashes, and per volume and image what the restore will use."""
+    checkpoints = checkpoints_of(document)
+    cid = checkpoint_id or checkpoints.latest()
+    if cid is None:
+        raise checkpoint.StoreError('plan %s has no committed checkpoint' % checkpoints.plan)
+    manifest = checkpoints.verify(cid)
+    data = checkpoints.get_part(cid, 'data', manifest['parts']['data'])
+    volumes = {vid: {k: v for k, v in d.items() if k != 'record'}
+               for vid, d in data['volumes'].items()}
+    return dict({k: v for k, v in manifest.items() if k != 'parts'},
+                parts=sorted(manifest['parts']), images=data['images'], volumes=volumes)
+
+
+def prune_now(document):
+    """Apply the plan's retention now (cron-free): takes the plan's lock like a checkpoint
+    run, so it never removes the parts of a run in progress."""
+    plan = plan_mod.validate(document)
+    checkpoints, _ = _store(plan)
+    owner = 'prune-' + checkpoint.new_checkpoint_id()
+    checkpoints.lock(owner, plan['options']['lock_timeout_minutes'])
+    try:
+        removed = prune(plan, checkpoints)
+    finally:
+        checkpoints.unlock(owner)
+    return {'pruned': removed, 'kept': checkpoints.list(),
+            'pending_deletions': len(checkpoints.pending_deletions())}
+
+
 def abort(document, checkpoint_id):
     """Undo a failed run: remove its parts (never a committed checkpoint), unlock."""
     plan = plan_mod.validate(document)

@@ -28,6 +28,19 @@ class Kind:
         """Fields computed from other resources of the workload (override)."""
         return {}
 
+    # ---- restore (see actions/restore.py for the context `rc`)
+    level = None         # the restore level creating this kind (restore.LEVELS)
+
+    def restored(self, rc):
+        """{source ID: target ID} of this kind already restored by restore `rc.restore_id`
+        (found by the tags/metadata every restored resource carries). Override."""
+        return {}
+
+    def restore(self, rc, doc, target_id):
+        """Make sure `doc` exists on the target; `target_id` is the copy found already (or
+        None). Returns the target ID. Override."""
+        raise NotImplementedError('%s cannot be restored' % self.name)
+
     def references(self, doc):
         """(kind, source ID) pairs this document refers to."""
         out = []
@@ -37,6 +50,25 @@ class Kind:
                 if ref:
                     out.append((kind, ref))
         return out
+
+
+SOURCE_TAG = 'draas-src='
+RESTORE_TAG = 'draas-restore='
+
+
+def restore_tags(rc, doc):
+    """Tags of a restored resource: its source ID and the restore that made it."""
+    return [SOURCE_TAG + doc['id'], RESTORE_TAG + rc.restore_id]
+
+
+def by_source_tag(resources):
+    """{source ID: target ID} from resources carrying restore_tags()."""
+    out = {}
+    for res in resources:
+        for tag in res.tags or ():
+            if tag.startswith(SOURCE_TAG):
+                out[tag[len(SOURCE_TAG):]] = res.id
+    return out
 
 
 def _plain(value):

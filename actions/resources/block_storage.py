@@ -1,14 +1,27 @@
 """Cinder: volume types and volumes (size, type, bootable, attachments, metadata)."""
+from actions.replication import volumes as movers
 from actions.resources import Kind
+
+SOURCE_KEY = 'draas_source_id'
+RESTORE_KEY = 'draas_restore'
+DATA_KEY = 'draas_data'  # "restored" once the volume holds the checkpoint's data
 
 
 class VolumeType(Kind):
     name = 'volume_type'
     service = 'block_storage'
     fields = ('name', 'description', 'extra_specs', 'is_public')
+    level = 'compute'
 
     def list(self, conn, ctx):
         return conn.block_storage.types()
+
+    def restore(self, rc, doc, target_id):
+        """The type of the same name (or the plan's mapping) on the target; without one
+        volumes get the target's default type (preflight says so)."""
+        name = rc.options['volume_types'].get(doc['name'], doc['name'])
+        found = rc.admin.block_storage.find_type(name, ignore_missing=True)
+        return found.id if found else None
 
 
 class Volume(Kind):
@@ -19,6 +32,7 @@ class Volume(Kind):
               'volume_image_metadata', 'replication_status', 'group_id', 'status',
               'updated_at')
     refs = {'volume_type_id': 'volume_type'}
+    level = 'volumes'
 
     def list(self, conn, ctx):
         return conn.block_storage.volumes(all_projects=True, project_id=ctx.project.id)
@@ -27,6 +41,31 @@ class Volume(Kind):
         vtype = workload.by_name('volume_type', resource.volume_type)
         return {'volume_type_id': vtype['id'] if vtype else None,
                 'server_ids': [a.get('server_id') for a in resource.attachments or ()]}
+
+    def restored(self, rc):
+        return {v.metadata[SOURCE_KEY]: v.id for v in rc.conn.block_storage.volumes()
+                if (v.metadata or {}).get(RESTORE_KEY) == rc.restore_id}
+
+    def restore(self, rc, doc, target_id):
+        """A new volume in the project, filled with the checkpoint's data by the method
+        the checkpoint used. Its ID is remembered before the data moves: restoring
+        rewrites a volume's metadata, where the restore tags live."""
+        bs = rc.conn.block_storage
+        tags = {SOURCE_KEY: doc['id'], RESTORE_KEY: rc.restore_id}
+        if target_id is None:
+            vtype = rc.idmap.get('volume_type', {}).get(doc.get('volume_type_id'))
+            target_id = bs.create_volume(
+                size=doc['size'], name=doc.get('name'), description=doc.get('description'),
+                volume_type=vtype, metadata=dict(doc.get('metadata') or {}, **tags)).id
+            rc.remember('volume', doc['id'], target_id)
+        volume = movers.wait_volume(bs, target_id, rc.timeout)
+        if (volume.metadata or {}).get(DATA_KEY) != 'restored':
+            movers.restore_volume(rc.admin, rc.data['volumes'][doc['id']], target_id,
+                                  rc.timeout)
+            bs.set_volume_metadata(target_id, **dict(tags, **{DATA_KEY: 'restored'}))
+        if doc.get('is_bootable'):
+            bs.set_volume_bootable_status(target_id, True)
+        return target_id
 
 
 FIRST_KINDS = (VolumeType(),)

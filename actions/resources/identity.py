@@ -6,9 +6,25 @@ class Project(Kind):
     name = 'project'
     service = 'identity'
     fields = ('name', 'description', 'domain_id', 'is_enabled', 'tags')
+    level = 'identity'
 
     def list(self, conn, ctx):
         return [ctx.project]
+
+    def restore(self, rc, doc, target_id):
+        """The project of the same name in the same domain (recovery sites often have it
+        already), created when missing; the restoring user gets the admin role on it so
+        that it can create the workload's resources there."""
+        identity = rc.admin.identity
+        domain = rc.domain(doc['domain_id'])
+        project = identity.find_project(doc['name'], domain_id=domain, ignore_missing=True)
+        if project is None:
+            project = identity.create_project(
+                name=doc['name'], domain_id=domain, description=doc.get('description') or '',
+                is_enabled=True)
+        identity.assign_project_role_to_user(project, rc.admin.current_user_id,
+                                             identity.find_role('admin'))
+        return project.id
 
 
 class User(Kind):
@@ -17,15 +33,32 @@ class User(Kind):
     fields = ('name', 'domain_id', 'email', 'description', 'is_enabled',
               'default_project_id')
     secret_fields = ('password',)  # Keystone never returns it; restores set a new one
+    level = 'identity'
 
     def list(self, conn, ctx):
         return conn.identity.users(domain_id=ctx.project.domain_id)
+
+    def restore(self, rc, doc, target_id):
+        """The user of the same name, or a new one created disabled and without a password
+        (never the old one, which draas never had): listed for the operator to act on."""
+        identity = rc.admin.identity
+        domain = rc.domain(doc['domain_id'])
+        user = identity.find_user(doc['name'], domain_id=domain, ignore_missing=True)
+        if user is None:
+            user = identity.create_user(
+                name=doc['name'], domain_id=domain, email=doc.get('email'),
+                description=doc.get('description') or '', is_enabled=False,
+                default_project_id=rc.map('project', doc['default_project_id'])
+                if doc.get('default_project_id') in rc.idmap.get('project', {}) else None)
+            rc.users_to_enable(doc['name'])
+        return user.id
 
 
 class RoleAssignment(Kind):
     name = 'role_assignment'
     service = 'identity'
     refs = {'user_id': 'user', 'project_id': 'project'}
+    level = 'identity'
 
     def list(self, conn, ctx):
         return conn.identity.role_assignments(scope_project_id=ctx.project.id,
@@ -37,6 +70,13 @@ class RoleAssignment(Kind):
         return {'id': '%s:%s:%s' % (user.get('id'), role.get('id'), workload.project_id),
                 'user_id': user.get('id'), 'role_id': role.get('id'),
                 'role_name': role.get('name'), 'project_id': workload.project_id}
+
+    def restore(self, rc, doc, target_id):
+        # Granting a role twice is harmless: no lookup first.
+        rc.admin.identity.assign_project_role_to_user(
+            rc.map('project', doc['project_id']), rc.map('user', doc['user_id']),
+            rc.admin.identity.find_role(doc['role_name']))
+        return doc['id']
 
 
 KINDS = (Project(), User(), RoleAssignment())

@@ -8,12 +8,26 @@ class Image(Kind):
     fields = ('name', 'disk_format', 'container_format', 'min_disk', 'min_ram', 'size',
               'checksum', 'hash_algo', 'hash_value', 'visibility', 'tags', 'properties',
               'is_protected', 'owner_id')
+    level = 'compute'
 
     def list(self, conn, ctx):
         if not ctx.image_ids:
             return []
         # One call for all of them: Glance's "in:" filter on id.
         return conn.image.images(id='in:' + ','.join(sorted(ctx.image_ids)))
+
+    def restore(self, rc, doc, target_id):
+        """The copy replication made on the target (owned by the restoring admin's
+        project), shared with the workload's project so its servers can boot from it."""
+        image = rc.admin.image.get_image(rc.data['images'][doc['id']]['target_id'])
+        if image.visibility in ('public', 'community') or image.owner == rc.project_id:
+            return image.id
+        if image.visibility != 'shared':
+            rc.admin.image.update_image(image, visibility='shared')
+        if rc.project_id not in {m.member_id for m in rc.admin.image.members(image)}:
+            rc.admin.image.add_member(image, member_id=rc.project_id)
+        rc.conn.image.update_member(rc.project_id, image, status='accepted')
+        return image.id
 
 
 KINDS = (Image(),)

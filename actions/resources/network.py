@@ -1,13 +1,27 @@
 """Neutron: networks, subnets, security groups, routers, ports, floating IPs."""
+from actions.resources import by_source_tag
 from actions.resources import Kind
+from actions.resources import restore_tags
+from actions.resources import RESTORE_TAG
 
 _REVISION = ('revision_number', 'updated_at')
 
 
-class Network(Kind):
+class _Tagged(Kind):
+    """Neutron resources: restored copies carry restore_tags(), found with one list call."""
+    list_call = None  # the network proxy's list method, e.g. 'networks'
+
+    def restored(self, rc):
+        return by_source_tag(getattr(rc.conn.network, self.list_call)(
+            tags=RESTORE_TAG + rc.restore_id))
+
+
+class Network(_Tagged):
     name = 'network'
     service = 'network'
-    fields = ('name', 'description', 'is_admin_state_up', 'mtu', 'is_shared',
+    level = 'network'
+    list_call = 'networks'
+    fields = ('name', 'description', 'project_id', 'is_admin_state_up', 'mtu', 'is_shared',
               'is_router_external', 'provider_network_type', 'provider_physical_network',
               'is_port_security_enabled', 'tags', 'availability_zone_hints',
               'dns_domain') + _REVISION
@@ -22,10 +36,23 @@ class Network(Kind):
                     seen.add(net.id)
                     yield net
 
+    def restore(self, rc, doc, target_id):
+        if rc.is_external(doc):
+            return rc.external_network(doc)  # mapped in the plan, never created
+        if target_id:
+            return target_id
+        return rc.conn.network.create_network(
+            name=doc['name'], description=doc.get('description') or '',
+            is_admin_state_up=doc.get('is_admin_state_up', True),
+            is_port_security_enabled=doc.get('is_port_security_enabled', True),
+            tags=restore_tags(rc, doc)).id
 
-class Subnet(Kind):
+
+class Subnet(_Tagged):
     name = 'subnet'
     service = 'network'
+    level = 'network_links'
+    list_call = 'subnets'
     fields = ('name', 'description', 'network_id', 'cidr', 'ip_version', 'gateway_ip',
               'allocation_pools', 'dns_nameservers', 'host_routes', 'is_dhcp_enabled',
               'ipv6_address_mode', 'ipv6_ra_mode', 'tags') + _REVISION
@@ -34,10 +61,26 @@ class Subnet(Kind):
     def list(self, conn, ctx):
         return conn.network.subnets(project_id=ctx.project.id)
 
+    def restore(self, rc, doc, target_id):
+        if target_id or rc.is_external(rc.doc('network', doc['network_id'])):
+            return target_id
+        return rc.conn.network.create_subnet(
+            network_id=rc.map('network', doc['network_id']), name=doc['name'],
+            description=doc.get('description') or '', cidr=doc['cidr'],
+            ip_version=doc['ip_version'], gateway_ip=doc.get('gateway_ip'),
+            allocation_pools=doc.get('allocation_pools'),
+            dns_nameservers=doc.get('dns_nameservers') or [],
+            host_routes=doc.get('host_routes') or [],
+            is_dhcp_enabled=doc.get('is_dhcp_enabled', True),
+            ipv6_address_mode=doc.get('ipv6_address_mode'),
+            ipv6_ra_mode=doc.get('ipv6_ra_mode'), tags=restore_tags(rc, doc)).id
 
-class SecurityGroup(Kind):
+
+class SecurityGroup(_Tagged):
     name = 'security_group'
     service = 'network'
+    level = 'network'
+    list_call = 'security_groups'
     fields = ('name', 'description', 'stateful', 'tags') + _REVISION
     refs = {'remote_group_ids': 'security_group'}
 
@@ -53,10 +96,51 @@ class SecurityGroup(Kind):
                           if r['remote_group_id'] and r['remote_group_id'] != resource.id})
         return {'rules': rules, 'remote_group_ids': remotes}
 
+    def restore(self, rc, doc, target_id):
+        if target_id:
+            return target_id
+        if doc['name'] == 'default':
+            # Every project has one already (Neutron makes it): adopt it, rules follow.
+            [group] = rc.conn.network.security_groups(project_id=rc.project_id,
+                                                      name='default')
+            rc.conn.network.set_tags(group, list(group.tags or ()) + restore_tags(rc, doc))
+            return group.id
+        return rc.conn.network.create_security_group(
+            name=doc['name'], description=doc.get('description') or '',
+            tags=restore_tags(rc, doc)).id
 
-class Router(Kind):
+    @staticmethod
+    def _rule_key(rule):
+        return tuple(rule.get(k) for k in ('security_group_id', 'direction', 'ethertype',
+                                           'protocol', 'port_range_min', 'port_range_max',
+                                           'remote_ip_prefix', 'remote_group_id'))
+
+    def restore_rules(self, rc, docs):
+        """Create the rules missing from the restored groups (after every group exists,
+        since rules refer to other groups). Returns (created, existing)."""
+        have = {self._rule_key(r.to_dict()) for r in rc.conn.network.security_group_rules(
+            project_id=rc.project_id)}
+        created = existing = 0
+        for doc in docs:
+            for rule in doc['rules']:
+                want = dict(rule, security_group_id=rc.map('security_group', doc['id']))
+                if rule.get('remote_group_id'):
+                    want['remote_group_id'] = rc.map('security_group',
+                                                     rule['remote_group_id'])
+                if self._rule_key(want) in have:
+                    existing += 1
+                    continue
+                rc.conn.network.create_security_group_rule(
+                    **{k: v for k, v in want.items() if v is not None})
+                created += 1
+        return created, existing
+
+
+class Router(_Tagged):
     name = 'router'
     service = 'network'
+    level = 'ports'
+    list_call = 'routers'
     fields = ('name', 'description', 'external_gateway_info', 'routes', 'is_admin_state_up',
               'is_distributed', 'is_ha', 'availability_zone_hints', 'tags') + _REVISION
     refs = {'gateway_network_id': 'network', 'interface_subnet_ids': 'subnet'}
@@ -74,10 +158,32 @@ class Router(Kind):
                 'interface_subnet_ids': sorted({i['subnet_id'] for i in interfaces}),
                 'gateway_network_id': gateway.get('network_id')}
 
+    def restore(self, rc, doc, target_id):
+        net = rc.conn.network
+        if not target_id:
+            gateway = None
+            if doc.get('gateway_network_id'):
+                gateway = {'network_id': rc.map('network', doc['gateway_network_id'])}
+            target_id = net.create_router(
+                name=doc['name'], description=doc.get('description') or '',
+                is_admin_state_up=doc.get('is_admin_state_up', True),
+                external_gateway_info=gateway, tags=restore_tags(rc, doc)).id
+        # Interfaces and routes also when the router was made by a run that died.
+        attached = {ip['subnet_id'] for p in net.ports(device_id=target_id)
+                    for ip in p.fixed_ips or ()}
+        for subnet_id in doc.get('interface_subnet_ids') or ():
+            if rc.map('subnet', subnet_id) not in attached:
+                net.add_interface_to_router(target_id, subnet_id=rc.map('subnet', subnet_id))
+        if doc.get('routes'):
+            net.update_router(target_id, routes=doc['routes'])
+        return target_id
 
-class Port(Kind):
+
+class Port(_Tagged):
     name = 'port'
     service = 'network'
+    level = 'ports'
+    list_call = 'ports'
     fields = ('name', 'description', 'network_id', 'fixed_ips', 'mac_address',
               'security_group_ids', 'allowed_address_pairs', 'device_id', 'device_owner',
               'binding_vnic_type', 'is_port_security_enabled', 'is_admin_state_up',
@@ -91,16 +197,50 @@ class Port(Kind):
     def derived(self, resource, workload):
         return {'subnet_ids': sorted({ip['subnet_id'] for ip in resource.fixed_ips or ()})}
 
+    def restore(self, rc, doc, target_id):
+        if target_id:
+            return target_id
+        keep_ips = rc.options['keep_fixed_ips']
+        fixed = [dict({'subnet_id': rc.map('subnet', ip['subnet_id'])},
+                      **({'ip_address': ip['ip_address']} if keep_ips else {}))
+                 for ip in doc.get('fixed_ips') or ()]
+        attrs = dict(network_id=rc.map('network', doc['network_id']), name=doc.get('name'),
+                     description=doc.get('description') or '', fixed_ips=fixed,
+                     is_admin_state_up=doc.get('is_admin_state_up', True),
+                     allowed_address_pairs=doc.get('allowed_address_pairs') or [],
+                     tags=restore_tags(rc, doc))
+        if doc.get('is_port_security_enabled') is False:
+            attrs['is_port_security_enabled'] = False
+        else:
+            attrs['security_group_ids'] = [rc.map('security_group', g)
+                                           for g in doc.get('security_group_ids') or ()]
+        if rc.options['keep_mac_addresses']:
+            attrs['mac_address'] = doc['mac_address']
+        return rc.conn.network.create_port(**attrs).id
 
-class FloatingIP(Kind):
+
+class FloatingIP(_Tagged):
     name = 'floating_ip'
     service = 'network'
+    level = 'attach'
+    list_call = 'ips'
     fields = ('floating_ip_address', 'floating_network_id', 'port_id', 'fixed_ip_address',
               'description', 'tags') + _REVISION
     refs = {'floating_network_id': 'network', 'port_id': 'port'}
 
     def list(self, conn, ctx):
         return conn.network.ips(project_id=ctx.project.id)
+
+    def restore(self, rc, doc, target_id):
+        if target_id:
+            return target_id
+        attrs = dict(floating_network_id=rc.map('network', doc['floating_network_id']),
+                     description=doc.get('description') or '', tags=restore_tags(rc, doc))
+        if doc.get('port_id'):
+            attrs['port_id'] = rc.map('port', doc['port_id'])
+        if rc.options['keep_floating_ips']:
+            attrs['floating_ip_address'] = doc['floating_ip_address']
+        return rc.conn.network.create_ip(**attrs).id
 
 
 KINDS = (Network(), Subnet(), SecurityGroup(), Router(), Port(), FloatingIP())

@@ -40,15 +40,20 @@ class TestCheckpoint(base.FunctionalTestCase):
         """Remove the test's checkpoints and their backups on site-a (newest first, so
         incremental backups go before the ones they build on)."""
         source = openstack.connect(cloud='site-a')
-        for cid in reversed(checkpoints.list()):
+        backups = [(p['checkpoint_id'], p['backup_id'])
+                   for p in checkpoints.pending_deletions()]
+        for cid in checkpoints.list():
             data = checkpoints.get_part(cid, 'data')
-            for vol in data['volumes'].values():
-                source.block_storage.delete_backup(vol['backup_id'], ignore_missing=True)
-                for _ in range(60):
-                    if not source.block_storage.find_backup(vol['backup_id']):
-                        break
-                    time.sleep(1)
+            backups += [(cid, vol['backup_id']) for vol in data['volumes'].values()]
+        for _, backup_id in sorted(backups, reverse=True):
+            source.block_storage.delete_backup(backup_id, ignore_missing=True)
+            for _ in range(60):
+                if not source.block_storage.find_backup(backup_id):
+                    break
+                time.sleep(1)
+        for cid in checkpoints.list():
             checkpoints.delete(cid)
+        checkpoints.set_pending_deletions([])
 
     def create(self, plan=None):
         execution = self.run_workflow('draas.checkpoint.create', {'plan': plan or self.plan})
@@ -196,9 +201,12 @@ class TestCheckpoint(base.FunctionalTestCase):
         cps = checkpoint.Checkpoints(self.checkpoints.store, plan['name'])
         self.addCleanup(self.delete_checkpoints, cps)
         source = openstack.connect(cloud='site-a')
+        # Saved at the recovery site as draas-install does, then used by reference.
+        reference = plan_mod.save(plan_mod.validate(plan))
+        self.assertEqual(plan['name'] + '@site-b', reference)
         backups = []
         for _ in range(3):
-            execution, out = self.create(plan)
+            execution, out = self.create(reference)
             self.assertEqual('SUCCESS', execution.state, execution.state_info)
             data = cps.get_part(out['checkpoint_id'], 'data')
             # retention count 1 means a full backup every time: no chain to wait for
@@ -213,3 +221,35 @@ class TestCheckpoint(base.FunctionalTestCase):
                 time.sleep(1)
         for backup_id in backups[2]:
             self.assertIsNotNone(source.block_storage.find_backup(backup_id))
+
+    def test_8_show_and_prune_workflows(self):
+        plan = dict(self.plan, name=self.plan['name'] + '-prune')
+        cps = checkpoint.Checkpoints(self.checkpoints.store, plan['name'])
+        self.addCleanup(self.delete_checkpoints, cps)
+        ids = [self.output(self.create(plan)[0])['checkpoint_id'] for _ in range(2)]
+        self.assertEqual(ids, cps.list())
+
+        execution = self.run_workflow('draas.checkpoint.show', {'plan': plan})
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        shown = self.output(execution)['checkpoint']
+        self.assertEqual(ids[1], shown['checkpoint_id'])
+        self.assertEqual(['data', 'plan', 'resources'], shown['parts'])
+        self.assertEqual(set(self.sample['data_volumes'].values()) |
+                         {self.sample['boot_volume']}, set(shown['volumes']))
+        self.assertTrue(all(v['incremental'] for v in shown['volumes'].values()))
+        self.assertNotIn('record', json.dumps(shown))  # the records stay in the store
+
+        # Tighter retention, applied now: the older checkpoint goes; its backups are
+        # still the base of the newer incremental ones, so they wait as pending.
+        plan['policy'] = {'name': 'silver', 'retention': {'count': 1, 'max_age_hours': 0}}
+        execution = self.run_workflow('draas.checkpoint.prune', {'plan': plan})
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        self.assertEqual({'pruned': ids[:1], 'kept': ids[1:], 'pending_deletions': 3},
+                         self.output(execution)['result'])
+        self.assertEqual(ids[1:], cps.list())
+
+        cps.lock('held-by-test', 10)
+        self.addCleanup(cps.unlock, 'held-by-test')
+        execution = self.run_workflow('draas.checkpoint.prune', {'plan': plan})
+        self.assertEqual('ERROR', execution.state)
+        self.assertIn('already running (held-by-test', self.output(execution)['error'])

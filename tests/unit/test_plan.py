@@ -1,3 +1,6 @@
+from unittest import mock
+
+import fixtures
 from oslotest import base
 
 from actions import plan
@@ -82,3 +85,35 @@ class TestPlanValidation(base.BaseTestCase):
                                scope={'project': 'p', 'servers': ['s%d' % i
                                                                   for i in range(2000)]}))
         self.assertEqual(2, len(errs), errs)
+
+
+class TestPlanReference(base.BaseTestCase):
+    """Plans saved at their recovery site and named "<name>@<site>"."""
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(CloudsYamlFixture())
+        self.saved = {}
+        registry = mock.Mock()
+        registry.put.side_effect = self.saved.__setitem__
+        registry.get.side_effect = self.saved.get
+        self.registry = self.useFixture(fixtures.MockPatchObject(
+            plan, '_registry', return_value=registry)).mock
+
+    def test_a_saved_plan_is_found_by_its_reference(self):
+        saved = plan.validate(doc(policy='bronze'))
+        self.assertEqual('shop@site-b', plan.save(saved))
+        self.registry.assert_called_with('site-b')
+        self.assertEqual(saved, plan.validate(' shop@site-b\n'))
+
+    def test_unknown_reference_says_how_to_save_one(self):
+        [err] = self.assertRaises(plan.PlanError, plan.validate, 'nope@site-b').errors
+        self.assertIn("no plan 'nope' saved at site-b", err)
+        self.assertIn('draas-install --plans', err)
+
+    def test_other_strings_are_still_yaml(self):
+        # Not a reference (spaces, no site): parsed as YAML, refused as not an object.
+        for text in ('shop', 'shop @ site-b', 'Shop@site-b'):
+            self.assertIn('expected an object',
+                          self.assertRaises(plan.PlanError, plan.validate, text).errors[0])
+        self.registry.assert_not_called()

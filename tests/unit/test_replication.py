@@ -24,7 +24,8 @@ class FakeBlockStorage:
         return self.snaps
 
     def create_backup(self, **kw):
-        b = mock.Mock(id='backup-%s' % kw['volume_id'], status='available')
+        b = mock.Mock(id='backup-%s' % kw['volume_id'], status='available',
+                      is_incremental=kw['is_incremental'])
         b.kw = kw
         self.backups_made.append(b)
         return b
@@ -51,7 +52,7 @@ class TestBackupMethod(base.BaseTestCase):
     def test_first_backups_are_full_from_snapshots_taken_together(self):
         bs, data, consistency = self.run_backup()
         self.assertEqual(['v1', 'v2'], [s.volume_id for s in bs.snaps])
-        self.assertEqual([False, False], [b.kw['incremental'] for b in bs.backups_made])
+        self.assertEqual([False, False], [b.kw['is_incremental'] for b in bs.backups_made])
         self.assertEqual(['snap-v1', 'snap-v2'], [b.kw['snapshot_id'] for b in bs.backups_made])
         self.assertEqual(['snap-v1', 'snap-v2'], bs.deleted_snaps)
         self.assertEqual('crash-consistent', consistency['level'])
@@ -59,10 +60,25 @@ class TestBackupMethod(base.BaseTestCase):
                          data['v1']['record'])
 
     def test_incremental_until_the_chain_is_full_every_long(self):
-        previous = {'v1': {'chain': 1}, 'v2': {'chain': 2}}
+        full = {'backup_id': 'b0', 'record': 'r0'}
+        previous = {'v1': {'chain': 1, 'backup_id': 'b1', 'record': 'r1', 'parents': [full]},
+                    'v2': {'chain': 2, 'backup_id': 'b2', 'record': 'r2', 'parents': []}}
         bs, data, _ = self.run_backup(existing=('v1', 'v2'), previous=previous)
         self.assertEqual({'v1': (True, 2), 'v2': (False, 0)},
                          {v: (d['incremental'], d['chain']) for v, d in data.items()})
+        # The chain's records travel with each checkpoint, oldest first.
+        self.assertEqual([full, {'backup_id': 'b1', 'record': 'r1'}], data['v1']['parents'])
+        self.assertEqual([], data['v2']['parents'])
+
+    def test_what_cinder_made_is_recorded_not_what_was_asked(self):
+        # No parent found: Cinder makes a full backup; the chain restarts.
+        bs = FakeBlockStorage(('v1',))
+        made = bs.create_backup
+        bs.create_backup = lambda **kw: made(**dict(kw, is_incremental=False))
+        data, _ = volumes.backup(mock.Mock(block_storage=bs), [{'id': 'v1'}], 'cp1',
+                                 {'v1': {'chain': 1, 'backup_id': 'b', 'record': 'r'}}, 3)
+        self.assertEqual((False, 0, []), (data['v1']['incremental'], data['v1']['chain'],
+                                          data['v1']['parents']))
 
     def test_snapshots_are_removed_even_when_backups_fail(self):
         bs = FakeBlockStorage()

@@ -448,6 +448,11 @@ class Lab:
         os.makedirs(os.path.join(d, 'logs'), exist_ok=True)
         self.write(conf, configs.mistral(self, site))
         env = self.env()
+        # stevedore caches entry points per interpreter and path mtimes, and has been seen
+        # to serve a stale list after draas was reinstalled: Mistral gets its own cache,
+        # emptied at each start, so it always loads draas' current actions.
+        env['XDG_CACHE_HOME'] = os.path.join(d, 'cache')
+        shutil.rmtree(env['XDG_CACHE_HOME'], ignore_errors=True)
         if not self.done('mistral-db'):
             log('mistral: database')
             run(['mistral-db-manage', '--config-file', conf, 'upgrade', 'head'], env=env)

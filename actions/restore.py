@@ -1,0 +1,463 @@
+"""Restore: rebuild a workload on the target site from a committed checkpoint.
+
+    preflight (dry run: checks the target, returns what would be made, touches nothing)
+    -> apply(level) for each of LEVELS, in order -> finish (verify, ID map, RTO/RPO).
+
+Only the target site is contacted: an unplanned failover works with the source gone.
+Every resource made carries its source ID and the restore ID (Neutron/Nova tags, Cinder
+metadata) and the ID map (source ID -> target ID) is saved in the checkpoint store as it
+grows, so a re-run of the same restore finds what exists and creates only what is missing.
+"""
+import concurrent.futures
+import threading
+import time
+
+from actions import checkpoint
+from actions import errors
+from actions import plan as plan_mod
+from actions import resources
+from actions.replication import volumes as movers
+from actions import sites
+
+# Dependency levels; each kind says its level (Kind.level). Within a level kinds go in
+# dependency order and the resources of a kind in parallel.
+LEVELS = ('identity', 'compute', 'network', 'network_links', 'ports', 'volumes', 'servers',
+          'attach')
+MODES = ('unplanned', 'planned')
+
+
+class RestoreError(errors.DraasError):
+    pass
+
+
+class StoppedByRequest(RestoreError):
+    """Fault injection: the applier was asked to stop after a level."""
+
+
+def restore_id_for(checkpoint_id, purpose='failover'):
+    """Failovers of one checkpoint share an ID: a re-run resumes the same restore."""
+    return '%s-%s' % (purpose, checkpoint_id)
+
+
+class Restore:
+    """One restore of a checkpoint at the target: its documents, options and ID map."""
+
+    def __init__(self, document, checkpoint_id=None, restore_id=None):
+        self.plan = plan_mod.validate(document)
+        self.site = self.plan['target']
+        self.admin = sites.connect(self.site)
+        store = checkpoint.open_store(self.plan['options']['store'], self.admin)
+        self.checkpoints = checkpoint.Checkpoints(store, self.plan['name'])
+        self.checkpoint_id = checkpoint_id or self.checkpoints.latest()
+        if self.checkpoint_id is None:
+            raise RestoreError('plan %s has no committed checkpoint in %s' % (
+                self.plan['name'], store.url))
+        # Hashes are checked at every step: a part changed since preflight is refused.
+        self.manifest = self.checkpoints.verify(self.checkpoint_id)
+        parts = self.manifest['parts']
+        resources_part = self.checkpoints.get_part(self.checkpoint_id, 'resources',
+                                                   parts['resources'])
+        self.resources = resources_part['resources']
+        self.source_project_id = resources_part['project_id']
+        self.data = self.checkpoints.get_part(self.checkpoint_id, 'data', parts['data'])
+        self.restore_id = restore_id or restore_id_for(self.checkpoint_id)
+        self.options = self.plan['options']['restore']
+        self.timeout = self.options['timeout_minutes'] * 60
+        self.idmap = self.checkpoints.get_restore(self.restore_id, 'idmap') or {}
+        self.state = self.checkpoints.get_restore(self.restore_id, 'state') or {
+            'restore_id': self.restore_id, 'checkpoint_id': self.checkpoint_id,
+            'levels': {}, 'users_to_enable': []}
+        self._lock = threading.Lock()
+        self._conn = None
+
+    # ---- what resource kinds use
+    @property
+    def project_id(self):
+        return self.idmap.get('project', {}).get(self.source_project_id)
+
+    @property
+    def conn(self):
+        """A connection of the restoring user scoped to the restored project."""
+        if self._conn is None:
+            if not self.project_id:
+                raise RestoreError('the project is not restored yet (level identity)')
+            self._conn = self.admin.connect_as_project({'id': self.project_id})
+        return self._conn
+
+    def docs(self, kind):
+        return self.resources.get(kind, [])
+
+    def doc(self, kind, source_id):
+        for d in self.docs(kind):
+            if d['id'] == source_id:
+                return d
+        raise RestoreError('the checkpoint has no %s %s' % (kind, source_id))
+
+    def map(self, kind, source_id):
+        try:
+            return self.idmap[kind][source_id]
+        except KeyError:
+            raise RestoreError('%s %s is not restored yet' % (kind, source_id)) from None
+
+    def remember(self, kind, source_id, target_id):
+        with self._lock:
+            if self.idmap.get(kind, {}).get(source_id) != target_id:
+                self.idmap.setdefault(kind, {})[source_id] = target_id
+                self.checkpoints.put_restore(self.restore_id, 'idmap', self.idmap)
+
+    def users_to_enable(self, name):
+        with self._lock:
+            if name not in self.state['users_to_enable']:
+                self.state['users_to_enable'].append(name)
+
+    def domain(self, source_domain_id):
+        # Domains are not restored: the same ID when the target has it, else "default".
+        found = self.admin.identity.find_domain(source_domain_id, ignore_missing=True)
+        return found.id if found else 'default'
+
+    def is_external(self, net):
+        """Networks the workload uses but does not own (external or shared ones) are
+        mapped to networks of the target, never created."""
+        owned = net.get('project_id', self.source_project_id) == self.source_project_id
+        return bool(net.get('is_router_external')) or (bool(net.get('is_shared'))
+                                                        and not owned)
+
+    def external_network(self, net):
+        return self._find_network(self.options['networks'].get(net['name'],
+                                  self.options['networks'].get(net['id'], net['name'])))
+
+    def _find_network(self, name):
+        found = self.admin.network.find_network(name, ignore_missing=True)
+        return found.id if found else None
+
+    def save_state(self):
+        self.checkpoints.put_restore(self.restore_id, 'state', self.state)
+
+
+# ---- preflight
+
+def _quota_problems(admin, site, project_id, need):
+    """Quota limits and usage of an existing target project vs what the restore needs."""
+    problems = []
+    for service, quota, keys in (
+            ('compute', admin.compute.get_quota_set(project_id, usage=True),
+             ('instances', 'cores', 'ram')),
+            ('block storage', admin.block_storage.get_quota_set(project_id, usage=True),
+             ('volumes', 'gigabytes')),
+            ('network', admin.network.get_quota(project_id, details=True),
+             ('ports', 'floating_ips', 'networks', 'subnets', 'routers',
+              'security_groups'))):
+        usage = getattr(quota, 'usage', None) or {}
+        for key in keys:
+            value = getattr(quota, key, None)
+            if isinstance(value, dict):  # network details: {limit, used, reserved}
+                limit, used = value.get('limit'), (value.get('used') or 0) + (
+                    value.get('reserved') or 0)
+            else:
+                limit, used = value, usage.get(key) or 0
+            if limit is not None and limit >= 0 and used + need.get(key, 0) > limit:
+                problems.append('%s quota %s of the project on %s: %d needed, %d of %d '
+                                'in use' % (service, key, site, need[key], used, limit))
+    return problems
+
+
+def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None):
+    """Check the target for a restore of the checkpoint and say what it would do.
+
+    Returns {restore_id, checkpoint_id, checkpoint_created_at, levels, preview, warnings,
+    counts}; raises RestoreError listing every problem (nothing is created either way).
+    """
+    if mode not in MODES:
+        raise RestoreError('mode: expected one of %s, got %r' % (', '.join(MODES), mode))
+    r = Restore(document, checkpoint_id, restore_id)
+    problems, warnings, preview = [], [], []
+    admin = r.admin
+
+    with sites.calls_to(r.site, 'preflight'):
+        # External networks: mapped (or the same name), and there.
+        for net in r.docs('network'):
+            if r.is_external(net):
+                want = r.options['networks'].get(net['name'], r.options['networks'].get(
+                    net['id'], net['name']))
+                if r._find_network(want) is None:
+                    problems.append(
+                        'network %r is external on %s and %s has no network %r: map it '
+                        'in options.restore.networks, e.g. {%r: <network of %s>}' % (
+                            net['name'], r.plan['source'], r.site, want, net['name'],
+                            r.site))
+                else:
+                    preview.append('map network %s -> %s' % (net['name'], want))
+        # Flavors: mapped ones must exist; others are reused or created.
+        for flavor in r.docs('flavor'):
+            name = r.options['flavors'].get(flavor['name'], flavor['name'])
+            found = admin.compute.find_flavor(name, ignore_missing=True)
+            if found is None and name != flavor['name']:
+                problems.append('flavor %r (mapped from %r) does not exist on %s' % (
+                    name, flavor['name'], r.site))
+            elif found is None:
+                preview.append('create flavor %s (%d vCPU, %d MiB)' % (
+                    name, flavor['vcpus'], flavor['ram']))
+            else:
+                if (found.vcpus, found.ram) != (flavor['vcpus'], flavor['ram']):
+                    warnings.append('flavor %s on %s has %d vCPU/%d MiB, the source %d/%d'
+                                    % (name, r.site, found.vcpus, found.ram,
+                                       flavor['vcpus'], flavor['ram']))
+                preview.append('use flavor %s' % name)
+        for vtype in r.docs('volume_type'):
+            name = r.options['volume_types'].get(vtype['name'], vtype['name'])
+            if admin.block_storage.find_type(name, ignore_missing=True) is None:
+                warnings.append('volume type %r is not on %s: its volumes get the default '
+                                'type' % (name, r.site))
+        # Data: image copies present, volume data restorable.
+        for image in r.docs('image'):
+            copy = r.data['images'].get(image['id'], {}).get('target_id')
+            found = copy and admin.image.find_image(copy, ignore_missing=True)
+            if not found or found.status != 'active':
+                problems.append('the copy of image %r (%s) is missing on %s' % (
+                    image.get('name'), copy, r.site))
+        for vol in r.docs('volume'):
+            data = r.data['volumes'].get(vol['id'])
+            if not data or data.get('method') != 'backup' or not data.get('record'):
+                problems.append('volume %r (%s): the checkpoint holds no restorable data '
+                                '(method %s)' % (vol.get('name'), vol['id'],
+                                                 (data or {}).get('method')))
+        # Keypairs are the restoring user's: one of the same name must hold the same key.
+        mine = {k.name: k for k in admin.compute.keypairs()}
+        for key in r.docs('keypair'):
+            have = mine.get(key['name'])
+            if have is not None and have.public_key.strip() != key['public_key'].strip():
+                problems.append('keypair %r of the restoring user on %s holds another '
+                                'public key' % (key['name'], r.site))
+        # The project, its quotas, and what the restore would create there.
+        project = r.doc('project', r.source_project_id)
+        exists = admin.identity.find_project(project['name'], ignore_missing=True)
+        preview.insert(0, '%s project %s' % ('use' if exists else 'create', project['name']))
+        flavors = {f['id']: f for f in r.docs('flavor')}
+        servers = r.docs('server')
+        need = {'instances': len(servers),
+                'cores': sum(flavors[s['flavor_id']]['vcpus'] for s in servers),
+                'ram': sum(flavors[s['flavor_id']]['ram'] for s in servers),
+                'volumes': len(r.docs('volume')),
+                'gigabytes': sum(v['size'] for v in r.docs('volume')),
+                'ports': len(r.docs('port')) + sum(len(x['interfaces'])
+                                                  for x in r.docs('router')),
+                'floating_ips': len(r.docs('floating_ip')),
+                'networks': sum(1 for n in r.docs('network') if not r.is_external(n)),
+                'subnets': len(r.docs('subnet')), 'routers': len(r.docs('router')),
+                'security_groups': len(r.docs('security_group'))}
+        done = {}
+        if exists is not None:
+            problems += _quota_problems(admin, r.site, exists.id, need)
+            # As the admin: the restoring user may have no role on the project yet.
+            tag = resources.RESTORE_TAG + r.restore_id
+            done = {k: resources.by_source_tag(getattr(admin.network, call)(tags=tag))
+                    for k, call in (('network', 'networks'), ('subnet', 'subnets'),
+                                    ('port', 'ports'), ('router', 'routers'))}
+            done['server'] = resources.by_source_tag(admin.compute.servers(
+                all_projects=True, tags=tag))
+            names = {s.name for s in admin.compute.servers(all_projects=True,
+                                                           project_id=exists.id)}
+            clash = sorted(s['name'] for s in servers
+                           if s['name'] in names and s['id'] not in done['server'])
+            if clash:
+                warnings.append('project %s on %s already has servers named %s (not made '
+                                'by this restore)' % (project['name'], r.site,
+                                                      ', '.join(clash)))
+            cidrs = {s.cidr for s in admin.network.subnets(project_id=exists.id)}
+            overlap = sorted(s['cidr'] for s in r.docs('subnet')
+                             if s['cidr'] in cidrs and s['id'] not in done['subnet'])
+            if overlap:
+                warnings.append('project %s on %s already has subnets %s' % (
+                    project['name'], r.site, ', '.join(overlap)))
+    if problems:
+        raise RestoreError('restore of checkpoint %s of plan %s on %s is not possible: %s'
+                           % (r.checkpoint_id, r.plan['name'], r.site, '; '.join(problems)))
+    counts = {}
+    for kind, docs in r.resources.items():
+        if kind in ('flavor', 'volume_type', 'project', 'image'):
+            continue  # reused, mapped or shared: said above
+        made = len(done.get(kind, ()))
+        counts[kind] = {'create': len(docs) - made, 'exists': made}
+        preview.append('create %d %s%s' % (len(docs) - made, kind,
+                                           ' (%d exist already)' % made if made else ''))
+    preview.append('restore %d volumes from backups' % len(r.docs('volume')))
+    users = [u['name'] for u in r.docs('user')]
+    if users:
+        preview.append('users without a password (disabled) unless they exist: %s'
+                       % ', '.join(sorted(users)))
+    r.state.setdefault('started_at', time.time())
+    r.state['mode'] = mode
+    r.save_state()
+    return {'restore_id': r.restore_id, 'checkpoint_id': r.checkpoint_id,
+            'checkpoint_created_at': r.manifest['created_at'], 'levels': list(LEVELS),
+            'preview': preview, 'warnings': warnings, 'counts': counts}
+
+
+# ---- apply
+
+def _parallel(r, docs, work, what):
+    """Run work(doc) for every doc with the plan's parallelism; wait for all of them,
+    then raise one error naming every failure."""
+    failures = []
+    with concurrent.futures.ThreadPoolExecutor(r.options['parallel']) as pool:
+        futures = {pool.submit(work, doc): doc for doc in docs}
+        results = []
+        for future in concurrent.futures.as_completed(futures):
+            doc = futures[future]
+            try:
+                results.append(future.result())
+            except Exception as exc:
+                failures.append('%s %s (%s): %s' % (what, doc.get('name') or doc['id'],
+                                                    doc['id'], _short(exc)))
+    if failures:
+        raise RestoreError('; '.join(sorted(failures)))
+    return results
+
+
+def _short(exc):
+    text = sites.explain(exc, 'API') if not isinstance(exc, errors.DraasError) else str(exc)
+    return text if len(text) < 400 else text[:397] + '...'
+
+
+def _restore_kind(r, kind, docs=None):
+    """Restore every document of `kind`; returns (created, existing)."""
+    docs = r.docs(kind.name) if docs is None else docs
+    if not docs:
+        return 0, 0
+    found = dict(r.idmap.get(kind.name, {}))
+    found.update(kind.restored(r) if r.project_id else {})
+
+    def one(doc):
+        target_id = kind.restore(r, doc, found.get(doc['id']))
+        if target_id is not None:
+            r.remember(kind.name, doc['id'], target_id)
+        return doc['id'] in found
+
+    existed = _parallel(r, docs, one, kind.name)
+    return existed.count(False), existed.count(True)
+
+
+def _wait_servers(r, ids):
+    """Wait (one list call per poll) until the servers are ACTIVE; ERROR fails naming it."""
+    deadline = time.monotonic() + r.timeout
+    pending = set(ids)
+    while pending:
+        states = {s.id: s for s in r.conn.compute.servers() if s.id in pending}
+        failed = ['%s (%s): %s' % (s.name, s.id, (s.fault or {}).get('message', 'ERROR'))
+                  for s in states.values() if s.status == 'ERROR']
+        if failed:
+            raise RestoreError('servers went to ERROR: %s' % '; '.join(failed))
+        pending = {i for i in pending if getattr(states.get(i), 'status', None) != 'ACTIVE'}
+        if pending and time.monotonic() > deadline:
+            raise RestoreError('servers %s not ACTIVE after %d s' % (
+                ', '.join(sorted(pending)), r.timeout))
+        if pending:
+            time.sleep(1)
+
+
+def _boot_groups(r):
+    """Servers in the plan's boot order (groups of names); the others boot last."""
+    servers = r.docs('server')
+    groups, placed = [], set()
+    for names in r.options['boot_order']:
+        group = [s for s in servers if s['name'] in names and s['id'] not in placed]
+        placed |= {s['id'] for s in group}
+        if group:
+            groups.append(group)
+    rest = [s for s in servers if s['id'] not in placed]
+    return groups + ([rest] if rest else [])
+
+
+def _restore_servers(r, kind):
+    created = existing = 0
+    for group in _boot_groups(r):
+        c, e = _restore_kind(r, kind, group)
+        created, existing = created + c, existing + e
+        _wait_servers(r, [r.map('server', s['id']) for s in group])
+    return created, existing
+
+
+def _attach_volumes(r):
+    """Attach each server's data volumes (the boot volume is attached at boot)."""
+    attached = {s.id: {a['id'] for a in s.attached_volumes or ()}
+                for s in r.conn.compute.servers()}
+    todo = [(r.map('server', s['id']), r.map('volume', v))
+            for s in r.docs('server') for v in s.get('volume_ids') or ()
+            if v != s.get('boot_volume_id')]
+    missing = [(sid, vid) for sid, vid in todo if vid not in attached.get(sid, ())]
+    _parallel(r, [{'id': vid, 'server': sid} for sid, vid in missing],
+              lambda d: r.conn.compute.create_volume_attachment(d['server'],
+                                                                volume_id=d['id']),
+              'volume attachment')
+    for _, vid in missing:
+        movers.wait_volume(r.conn.block_storage, vid, r.timeout, want='in-use')
+    return len(missing), len(todo) - len(missing)
+
+
+def apply(document, checkpoint_id, restore_id, level, stop_after=None):
+    """Apply one level of a restore; returns {level, created, existing, seconds}."""
+    if level not in LEVELS:
+        raise RestoreError('level: expected one of %s, got %r' % (', '.join(LEVELS), level))
+    if stop_after is not None and stop_after not in LEVELS:
+        raise RestoreError('stop_after: expected one of %s, got %r' % (
+            ', '.join(LEVELS), stop_after))
+    started = time.monotonic()
+    r = Restore(document, checkpoint_id, restore_id)
+    created = existing = 0
+    with sites.calls_to(r.site, 'restore level %s' % level):
+        for kind in resources.all_kinds().values():
+            if kind.level != level:
+                continue
+            if kind.name == 'server':
+                c, e = _restore_servers(r, kind)
+            else:
+                c, e = _restore_kind(r, kind)
+            created, existing = created + c, existing + e
+        if level == 'network_links':
+            sg = resources.all_kinds()['security_group']
+            c, e = sg.restore_rules(r, r.docs('security_group'))
+            created, existing = created + c, existing + e
+        if level == 'attach':
+            c, e = _attach_volumes(r)
+            created, existing = created + c, existing + e
+    result = {'level': level, 'created': created, 'existing': existing,
+              'seconds': checkpoint.elapsed(started)}
+    r.state['levels'][level] = result
+    r.save_state()
+    if stop_after == level:
+        raise StoppedByRequest('stopped after level %s as asked (stop_after): run the '
+                               'failover again to finish it' % level)
+    return result
+
+
+# ---- finish
+
+def finish(document, checkpoint_id, restore_id):
+    """Check the restored servers are ACTIVE; record and return the restore's summary
+    (counts, timings per level, measured RTO, achieved RPO, users needing action)."""
+    r = Restore(document, checkpoint_id, restore_id)
+    with sites.calls_to(r.site, 'verification'):
+        servers = {s.id: s for s in r.conn.compute.servers()}
+    wanted = [r.map('server', s['id']) for s in r.docs('server')]
+    down = ['%s (%s)' % (servers[i].name, servers[i].status) if i in servers else i
+            for i in wanted if getattr(servers.get(i), 'status', None) != 'ACTIVE']
+    if down:
+        raise RestoreError('restored servers not ACTIVE: %s' % ', '.join(down))
+    finished = time.time()
+    created_at = checkpoint.checkpoint_time(r.checkpoint_id).timestamp()
+    summary = {
+        'restore_id': r.restore_id, 'checkpoint_id': r.checkpoint_id,
+        'target': r.site, 'project_id': r.project_id,
+        'mode': r.state.get('mode'),
+        'counts': {k: len(v) for k, v in sorted(r.idmap.items())},
+        'levels': [r.state['levels'][lv] for lv in LEVELS if lv in r.state['levels']],
+        'rto_seconds': round(finished - r.state.get('started_at', finished), 1),
+        'rto_target_seconds': r.plan['policy']['rto_minutes'] * 60,
+        'rpo_seconds': round(r.state.get('started_at', finished) - created_at, 1),
+        'rpo_target_seconds': r.plan['policy']['rpo_minutes'] * 60,
+        'users_to_enable': sorted(r.state['users_to_enable']),
+        'finished_at': checkpoint.iso(checkpoint.now()),
+    }
+    r.state['summary'] = summary
+    r.save_state()
+    return summary
