@@ -81,20 +81,28 @@ def _select_servers(servers, wanted):
     return chosen
 
 
-def discover(conn, plan):
-    """Discover the workload of `plan` on the site behind `conn`; returns a Workload."""
+def find_servers(conn, plan):
+    """The project and the servers of a plan's scope on the source: (Context, servers)."""
     scope = plan['scope']
-    kinds = resources.all_kinds()
-    started = time.time()
     project = conn.identity.find_project(scope['project'], ignore_missing=True)
     if project is None:
         raise DiscoveryError('scope.project: no project %r on %s' % (
             scope['project'], plan['source']))
     ctx = Context(project, scope)
-    servers = _select_servers(list(kinds['server'].list(conn, ctx)), scope.get('servers'))
+    servers = _select_servers(list(resources.all_kinds()['server'].list(conn, ctx)),
+                              scope.get('servers'))
     if not servers:
         raise DiscoveryError('scope matches no server (project %s%s)' % (
             project.name, ', tags %s' % scope['tags'] if scope.get('tags') else ''))
+    return ctx, servers
+
+
+def discover(conn, plan):
+    """Discover the workload of `plan` on the site behind `conn`; returns a Workload."""
+    kinds = resources.all_kinds()
+    started = time.time()
+    ctx, servers = find_servers(conn, plan)
+    project = ctx.project
     server_ids = {s.id for s in servers}
     ctx.image_ids = {(s.image or {}).get('id') for s in servers} - {None, ''}
     ctx.keypair_users = {s.user_id for s in servers if s.key_name}

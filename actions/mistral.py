@@ -13,6 +13,7 @@ from actions import checkpoint
 from actions import errors
 from actions import plan as plan_mod
 from actions import protect
+from actions import restore
 from actions import sites
 
 LOG = logging.getLogger(__name__)
@@ -229,3 +230,84 @@ class CheckpointPrune(DraasAction):
 
     def call(self):
         return protect.prune_now(self.plan)
+
+
+class FailoverStopSource(DraasAction):
+    """Planned failover: stop the workload's servers on the source site and wait until
+    they are SHUTOFF, so that a final checkpoint loses nothing. Returns {stopped}.
+
+    :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
+    """
+
+    def __init__(self, plan):
+        self.plan = plan
+
+    def call(self):
+        return protect.stop_servers(self.plan)
+
+
+class RestorePreflight(DraasAction):
+    """Check the target site for a restore of a checkpoint, touching nothing there.
+
+    Verifies the checkpoint's hashes, the mapped external networks, flavors, image copies,
+    volume data, keypairs and quotas; fails listing every problem. Returns {restore_id,
+    checkpoint_id, checkpoint_created_at, levels, preview (readable lines of what would be
+    made), warnings, counts}.
+
+    :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
+    :param checkpoint_id: the checkpoint to restore (default: the latest committed one)
+    :param mode: "unplanned" or "planned" (recorded in the restore's summary)
+    :param restore_id: the restore to resume or start (default: failover-<checkpoint_id>)
+    """
+
+    def __init__(self, plan, checkpoint_id=None, mode='unplanned', restore_id=None):
+        self.plan = plan
+        self.checkpoint_id = checkpoint_id
+        self.mode = mode
+        self.restore_id = restore_id
+
+    def call(self):
+        return restore.preflight(self.plan, self.checkpoint_id, self.mode, self.restore_id)
+
+
+class RestoreApply(DraasAction):
+    """Apply one dependency level of a restore: create what is missing, in parallel,
+    recording the ID map in the checkpoint store. Returns {level, created, existing,
+    seconds}.
+
+    :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
+    :param checkpoint_id: the checkpoint being restored
+    :param restore_id: the restore ID returned by draas.restore.preflight
+    :param level: one of identity, compute, network, network_links, ports, volumes,
+        servers, attach
+    :param stop_after: fault injection for tests: fail right after this level
+    """
+
+    def __init__(self, plan, checkpoint_id, restore_id, level, stop_after=None):
+        self.plan = plan
+        self.checkpoint_id = checkpoint_id
+        self.restore_id = restore_id
+        self.level = level
+        self.stop_after = stop_after
+
+    def call(self):
+        return restore.apply(self.plan, self.checkpoint_id, self.restore_id, self.level,
+                             self.stop_after)
+
+
+class RestoreFinish(DraasAction):
+    """Verify the restored servers are ACTIVE and return the restore's summary: counts,
+    timings per level, measured RTO, achieved RPO, users to enable.
+
+    :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
+    :param checkpoint_id: the checkpoint restored
+    :param restore_id: the restore ID returned by draas.restore.preflight
+    """
+
+    def __init__(self, plan, checkpoint_id, restore_id):
+        self.plan = plan
+        self.checkpoint_id = checkpoint_id
+        self.restore_id = restore_id
+
+    def call(self):
+        return restore.finish(self.plan, self.checkpoint_id, self.restore_id)

@@ -173,6 +173,31 @@ def prune_now(document):
             'pending_deletions': len(checkpoints.pending_deletions())}
 
 
+def stop_servers(document, timeout=600):
+    """Planned failover: stop the workload's servers on the source (their disks then hold
+    everything written) and wait until they are SHUTOFF. Returns the names stopped."""
+    plan = plan_mod.validate(document)
+    source = sites.connect(plan['source'])
+    with sites.calls_to(plan['source'], 'stopping servers'):
+        ctx, servers = discovery.find_servers(source, plan)
+        for server in servers:
+            if server.status == 'ACTIVE':
+                source.compute.stop_server(server)
+        ids = {s.id for s in servers}
+        deadline = time.monotonic() + timeout
+        while True:
+            states = {s.id: s.status for s in source.compute.servers(
+                all_projects=True, project_id=ctx.project.id) if s.id in ids}
+            late = sorted(i for i in ids if states.get(i) != 'SHUTOFF')
+            if not late:
+                break
+            if time.monotonic() > deadline:
+                raise sites.SiteError('servers not SHUTOFF after %d s: %s' % (
+                    timeout, ', '.join(late)))
+            time.sleep(1)
+    return {'stopped': sorted(s.name for s in servers)}
+
+
 def abort(document, checkpoint_id):
     """Undo a failed run: remove its parts (never a committed checkpoint), unlock."""
     plan = plan_mod.validate(document)

@@ -174,6 +174,10 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None):
     admin = r.admin
 
     with sites.calls_to(r.site, 'preflight'):
+        # Restored Neutron resources are found again by their tags.
+        if admin.network.find_extension('standard-attr-tag', ignore_missing=True) is None:
+            problems.append('Neutron of %s does not support tags (no "standard-attr-tag" '
+                            'extension: enable the service plugin "tag")' % r.site)
         # External networks: mapped (or the same name), and there.
         for net in r.docs('network'):
             if r.is_external(net):
@@ -324,8 +328,8 @@ def _restore_kind(r, kind, docs=None):
     docs = r.docs(kind.name) if docs is None else docs
     if not docs:
         return 0, 0
-    found = dict(r.idmap.get(kind.name, {}))
-    found.update(kind.restored(r) if r.project_id else {})
+    # What the target holds, not what the ID map says: it may list resources since deleted.
+    found = kind.restored(r)
 
     def one(doc):
         target_id = kind.restore(r, doc, found.get(doc['id']))

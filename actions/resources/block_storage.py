@@ -16,6 +16,12 @@ class VolumeType(Kind):
     def list(self, conn, ctx):
         return conn.block_storage.types()
 
+    def restored(self, rc):
+        names = {t.name: t.id for t in rc.admin.block_storage.types()}
+        return {d['id']: names[rc.options['volume_types'].get(d['name'], d['name'])]
+                for d in rc.docs('volume_type')
+                if rc.options['volume_types'].get(d['name'], d['name']) in names}
+
     def restore(self, rc, doc, target_id):
         """The type of the same name (or the plan's mapping) on the target; without one
         volumes get the target's default type (preflight says so)."""
@@ -43,8 +49,13 @@ class Volume(Kind):
                 'server_ids': [a.get('server_id') for a in resource.attachments or ()]}
 
     def restored(self, rc):
-        return {v.metadata[SOURCE_KEY]: v.id for v in rc.conn.block_storage.volumes()
-                if (v.metadata or {}).get(RESTORE_KEY) == rc.restore_id}
+        volumes = list(rc.conn.block_storage.volumes())
+        # Volumes being filled have lost their tags for a while: the ID map knows them.
+        found = {src: tid for src, tid in rc.idmap.get('volume', {}).items()
+                 if tid in {v.id for v in volumes}}
+        found.update({v.metadata[SOURCE_KEY]: v.id for v in volumes
+                      if (v.metadata or {}).get(RESTORE_KEY) == rc.restore_id})
+        return found
 
     def restore(self, rc, doc, target_id):
         """A new volume in the project, filled with the checkpoint's data by the method
@@ -58,13 +69,15 @@ class Volume(Kind):
                 size=doc['size'], name=doc.get('name'), description=doc.get('description'),
                 volume_type=vtype, metadata=dict(doc.get('metadata') or {}, **tags)).id
             rc.remember('volume', doc['id'], target_id)
-        volume = movers.wait_volume(bs, target_id, rc.timeout)
-        if (volume.metadata or {}).get(DATA_KEY) != 'restored':
-            movers.restore_volume(rc.admin, rc.data['volumes'][doc['id']], target_id,
-                                  rc.timeout)
-            bs.set_volume_metadata(target_id, **dict(tags, **{DATA_KEY: 'restored'}))
+        volume = bs.get_volume(target_id)
+        if (volume.metadata or {}).get(DATA_KEY) == 'restored':
+            return target_id  # done by an earlier run (and maybe attached since)
+        movers.wait_volume(bs, target_id, rc.timeout)
+        movers.restore_volume(rc.admin, rc.data['volumes'][doc['id']], target_id,
+                              rc.timeout)
         if doc.get('is_bootable'):
             bs.set_volume_bootable_status(target_id, True)
+        bs.set_volume_metadata(target_id, **dict(tags, **{DATA_KEY: 'restored'}))
         return target_id
 
 

@@ -16,6 +16,12 @@ class Flavor(Kind):
     def list(self, conn, ctx):
         return conn.compute.flavors(is_public=None)
 
+    def restored(self, rc):
+        names = {f.name: f.id for f in rc.admin.compute.flavors(is_public=None)}
+        return {d['id']: names[rc.options['flavors'].get(d['name'], d['name'])]
+                for d in rc.docs('flavor')
+                if rc.options['flavors'].get(d['name'], d['name']) in names}
+
     def restore(self, rc, doc, target_id):
         """The flavor of the same name (or the plan's mapping) on the target; created
         like the source one when missing and not mapped (preflight checked which)."""

@@ -11,20 +11,27 @@ class Project(Kind):
     def list(self, conn, ctx):
         return [ctx.project]
 
+    def restored(self, rc):
+        out = {}
+        for doc in rc.docs('project'):
+            found = rc.admin.identity.find_project(doc['name'], domain_id=rc.domain(
+                doc['domain_id']), ignore_missing=True)
+            if found is not None:
+                out[doc['id']] = found.id
+        return out
+
     def restore(self, rc, doc, target_id):
         """The project of the same name in the same domain (recovery sites often have it
         already), created when missing; the restoring user gets the admin role on it so
         that it can create the workload's resources there."""
         identity = rc.admin.identity
-        domain = rc.domain(doc['domain_id'])
-        project = identity.find_project(doc['name'], domain_id=domain, ignore_missing=True)
-        if project is None:
-            project = identity.create_project(
-                name=doc['name'], domain_id=domain, description=doc.get('description') or '',
-                is_enabled=True)
-        identity.assign_project_role_to_user(project, rc.admin.current_user_id,
+        if not target_id:
+            target_id = identity.create_project(
+                name=doc['name'], domain_id=rc.domain(doc['domain_id']),
+                description=doc.get('description') or '', is_enabled=True).id
+        identity.assign_project_role_to_user(target_id, rc.admin.current_user_id,
                                              identity.find_role('admin'))
-        return project.id
+        return target_id
 
 
 class User(Kind):
@@ -38,9 +45,15 @@ class User(Kind):
     def list(self, conn, ctx):
         return conn.identity.users(domain_id=ctx.project.domain_id)
 
+    def restored(self, rc):
+        names = {u.name: u.id for u in rc.admin.identity.users()}
+        return {d['id']: names[d['name']] for d in rc.docs('user') if d['name'] in names}
+
     def restore(self, rc, doc, target_id):
         """The user of the same name, or a new one created disabled and without a password
         (never the old one, which draas never had): listed for the operator to act on."""
+        if target_id:
+            return target_id
         identity = rc.admin.identity
         domain = rc.domain(doc['domain_id'])
         user = identity.find_user(doc['name'], domain_id=domain, ignore_missing=True)
@@ -71,8 +84,19 @@ class RoleAssignment(Kind):
                 'user_id': user.get('id'), 'role_id': role.get('id'),
                 'role_name': role.get('name'), 'project_id': workload.project_id}
 
+    def restored(self, rc):
+        if not rc.project_id:
+            return {}
+        have = {((a.user or {}).get('id'), (a.role or {}).get('name'))
+                for a in rc.admin.identity.role_assignments(
+                    scope_project_id=rc.project_id, include_names=True)}
+        users = rc.idmap.get('user', {})
+        return {d['id']: d['id'] for d in rc.docs('role_assignment')
+                if (users.get(d['user_id']), d['role_name']) in have}
+
     def restore(self, rc, doc, target_id):
-        # Granting a role twice is harmless: no lookup first.
+        if target_id:
+            return target_id
         rc.admin.identity.assign_project_role_to_user(
             rc.map('project', doc['project_id']), rc.map('user', doc['user_id']),
             rc.admin.identity.find_role(doc['role_name']))

@@ -16,6 +16,9 @@ class Image(Kind):
         # One call for all of them: Glance's "in:" filter on id.
         return conn.image.images(id='in:' + ','.join(sorted(ctx.image_ids)))
 
+    def restored(self, rc):
+        return {d['id']: rc.data['images'][d['id']]['target_id'] for d in rc.docs('image')}
+
     def restore(self, rc, doc, target_id):
         """The copy replication made on the target (owned by the restoring admin's
         project), shared with the workload's project so its servers can boot from it."""

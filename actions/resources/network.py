@@ -1,4 +1,6 @@
 """Neutron: networks, subnets, security groups, routers, ports, floating IPs."""
+from openstack import exceptions
+
 from actions.resources import by_source_tag
 from actions.resources import Kind
 from actions.resources import restore_tags
@@ -8,12 +10,39 @@ _REVISION = ('revision_number', 'updated_at')
 
 
 class _Tagged(Kind):
-    """Neutron resources: restored copies carry restore_tags(), found with one list call."""
+    """Neutron resources: restored copies carry restore_tags(), found with one list call.
+
+    Neutron takes tags at creation for ports only (with the tag plugin); all are tagged
+    right after creation, the same way.
+    A copy left untagged by a run that died in between is adopted by the next run: an
+    untagged resource of the project that matches the document (same name).
+    """
     list_call = None  # the network proxy's list method, e.g. 'networks'
+    create_call = None
+
+    def same(self, rc, doc, res):
+        return res.name == doc['name']
 
     def restored(self, rc):
-        return by_source_tag(getattr(rc.conn.network, self.list_call)(
-            tags=RESTORE_TAG + rc.restore_id))
+        listing = getattr(rc.conn.network, self.list_call)
+        found = by_source_tag(listing(tags=RESTORE_TAG + rc.restore_id))
+        if self.name == 'network':  # external networks are mapped, not made
+            found.update({d['id']: rc.external_network(d) for d in rc.docs('network')
+                          if rc.is_external(d)})
+        docs = [d for d in rc.docs(self.name) if d['id'] not in found]
+        if docs:
+            untagged = [r for r in listing(project_id=rc.project_id) if not r.tags]
+            for doc in docs:
+                match = [r for r in untagged if self.same(rc, doc, r)]
+                if len(match) == 1:
+                    rc.conn.network.set_tags(match[0], restore_tags(rc, doc))
+                    found[doc['id']] = match[0].id
+        return found
+
+    def create(self, rc, doc, **attrs):
+        made = getattr(rc.conn.network, self.create_call)(**attrs)
+        rc.conn.network.set_tags(made, restore_tags(rc, doc))
+        return made.id
 
 
 class Network(_Tagged):
@@ -21,6 +50,7 @@ class Network(_Tagged):
     service = 'network'
     level = 'network'
     list_call = 'networks'
+    create_call = 'create_network'
     fields = ('name', 'description', 'project_id', 'is_admin_state_up', 'mtu', 'is_shared',
               'is_router_external', 'provider_network_type', 'provider_physical_network',
               'is_port_security_enabled', 'tags', 'availability_zone_hints',
@@ -41,11 +71,10 @@ class Network(_Tagged):
             return rc.external_network(doc)  # mapped in the plan, never created
         if target_id:
             return target_id
-        return rc.conn.network.create_network(
-            name=doc['name'], description=doc.get('description') or '',
+        return self.create(
+            rc, doc, name=doc['name'], description=doc.get('description') or '',
             is_admin_state_up=doc.get('is_admin_state_up', True),
-            is_port_security_enabled=doc.get('is_port_security_enabled', True),
-            tags=restore_tags(rc, doc)).id
+            is_port_security_enabled=doc.get('is_port_security_enabled', True))
 
 
 class Subnet(_Tagged):
@@ -53,6 +82,7 @@ class Subnet(_Tagged):
     service = 'network'
     level = 'network_links'
     list_call = 'subnets'
+    create_call = 'create_subnet'
     fields = ('name', 'description', 'network_id', 'cidr', 'ip_version', 'gateway_ip',
               'allocation_pools', 'dns_nameservers', 'host_routes', 'is_dhcp_enabled',
               'ipv6_address_mode', 'ipv6_ra_mode', 'tags') + _REVISION
@@ -64,8 +94,8 @@ class Subnet(_Tagged):
     def restore(self, rc, doc, target_id):
         if target_id or rc.is_external(rc.doc('network', doc['network_id'])):
             return target_id
-        return rc.conn.network.create_subnet(
-            network_id=rc.map('network', doc['network_id']), name=doc['name'],
+        return self.create(
+            rc, doc, network_id=rc.map('network', doc['network_id']), name=doc['name'],
             description=doc.get('description') or '', cidr=doc['cidr'],
             ip_version=doc['ip_version'], gateway_ip=doc.get('gateway_ip'),
             allocation_pools=doc.get('allocation_pools'),
@@ -73,7 +103,7 @@ class Subnet(_Tagged):
             host_routes=doc.get('host_routes') or [],
             is_dhcp_enabled=doc.get('is_dhcp_enabled', True),
             ipv6_address_mode=doc.get('ipv6_address_mode'),
-            ipv6_ra_mode=doc.get('ipv6_ra_mode'), tags=restore_tags(rc, doc)).id
+            ipv6_ra_mode=doc.get('ipv6_ra_mode'))
 
 
 class SecurityGroup(_Tagged):
@@ -81,6 +111,7 @@ class SecurityGroup(_Tagged):
     service = 'network'
     level = 'network'
     list_call = 'security_groups'
+    create_call = 'create_security_group'
     fields = ('name', 'description', 'stateful', 'tags') + _REVISION
     refs = {'remote_group_ids': 'security_group'}
 
@@ -105,9 +136,8 @@ class SecurityGroup(_Tagged):
                                                       name='default')
             rc.conn.network.set_tags(group, list(group.tags or ()) + restore_tags(rc, doc))
             return group.id
-        return rc.conn.network.create_security_group(
-            name=doc['name'], description=doc.get('description') or '',
-            tags=restore_tags(rc, doc)).id
+        return self.create(rc, doc, name=doc['name'],
+                           description=doc.get('description') or '')
 
     @staticmethod
     def _rule_key(rule):
@@ -130,9 +160,12 @@ class SecurityGroup(_Tagged):
                 if self._rule_key(want) in have:
                     existing += 1
                     continue
-                rc.conn.network.create_security_group_rule(
-                    **{k: v for k, v in want.items() if v is not None})
-                created += 1
+                try:
+                    rc.conn.network.create_security_group_rule(
+                        **{k: v for k, v in want.items() if v is not None})
+                    created += 1
+                except exceptions.ConflictException:
+                    existing += 1  # the same rule in another spelling (e.g. the defaults)
         return created, existing
 
 
@@ -141,6 +174,7 @@ class Router(_Tagged):
     service = 'network'
     level = 'ports'
     list_call = 'routers'
+    create_call = 'create_router'
     fields = ('name', 'description', 'external_gateway_info', 'routes', 'is_admin_state_up',
               'is_distributed', 'is_ha', 'availability_zone_hints', 'tags') + _REVISION
     refs = {'gateway_network_id': 'network', 'interface_subnet_ids': 'subnet'}
@@ -164,10 +198,10 @@ class Router(_Tagged):
             gateway = None
             if doc.get('gateway_network_id'):
                 gateway = {'network_id': rc.map('network', doc['gateway_network_id'])}
-            target_id = net.create_router(
-                name=doc['name'], description=doc.get('description') or '',
+            target_id = self.create(
+                rc, doc, name=doc['name'], description=doc.get('description') or '',
                 is_admin_state_up=doc.get('is_admin_state_up', True),
-                external_gateway_info=gateway, tags=restore_tags(rc, doc)).id
+                external_gateway_info=gateway)
         # Interfaces and routes also when the router was made by a run that died.
         attached = {ip['subnet_id'] for p in net.ports(device_id=target_id)
                     for ip in p.fixed_ips or ()}
@@ -184,6 +218,16 @@ class Port(_Tagged):
     service = 'network'
     level = 'ports'
     list_call = 'ports'
+    create_call = 'create_port'
+
+    def same(self, rc, doc, res):
+        if res.device_owner or res.network_id != rc.idmap.get('network', {}).get(
+                doc['network_id']):
+            return False
+        if rc.options['keep_fixed_ips']:
+            return ({ip['ip_address'] for ip in res.fixed_ips or ()} ==
+                    {ip['ip_address'] for ip in doc.get('fixed_ips') or ()})
+        return bool(doc.get('name')) and res.name == doc['name']
     fields = ('name', 'description', 'network_id', 'fixed_ips', 'mac_address',
               'security_group_ids', 'allowed_address_pairs', 'device_id', 'device_owner',
               'binding_vnic_type', 'is_port_security_enabled', 'is_admin_state_up',
@@ -207,8 +251,7 @@ class Port(_Tagged):
         attrs = dict(network_id=rc.map('network', doc['network_id']), name=doc.get('name'),
                      description=doc.get('description') or '', fixed_ips=fixed,
                      is_admin_state_up=doc.get('is_admin_state_up', True),
-                     allowed_address_pairs=doc.get('allowed_address_pairs') or [],
-                     tags=restore_tags(rc, doc))
+                     allowed_address_pairs=doc.get('allowed_address_pairs') or [])
         if doc.get('is_port_security_enabled') is False:
             attrs['is_port_security_enabled'] = False
         else:
@@ -216,7 +259,7 @@ class Port(_Tagged):
                                            for g in doc.get('security_group_ids') or ()]
         if rc.options['keep_mac_addresses']:
             attrs['mac_address'] = doc['mac_address']
-        return rc.conn.network.create_port(**attrs).id
+        return self.create(rc, doc, **attrs)
 
 
 class FloatingIP(_Tagged):
@@ -224,6 +267,7 @@ class FloatingIP(_Tagged):
     service = 'network'
     level = 'attach'
     list_call = 'ips'
+    create_call = 'create_ip'
     fields = ('floating_ip_address', 'floating_network_id', 'port_id', 'fixed_ip_address',
               'description', 'tags') + _REVISION
     refs = {'floating_network_id': 'network', 'port_id': 'port'}
@@ -231,16 +275,20 @@ class FloatingIP(_Tagged):
     def list(self, conn, ctx):
         return conn.network.ips(project_id=ctx.project.id)
 
+    def same(self, rc, doc, res):
+        return bool(doc.get('port_id')) and res.port_id == rc.idmap.get('port', {}).get(
+            doc['port_id'])
+
     def restore(self, rc, doc, target_id):
         if target_id:
             return target_id
         attrs = dict(floating_network_id=rc.map('network', doc['floating_network_id']),
-                     description=doc.get('description') or '', tags=restore_tags(rc, doc))
+                     description=doc.get('description') or '')
         if doc.get('port_id'):
             attrs['port_id'] = rc.map('port', doc['port_id'])
         if rc.options['keep_floating_ips']:
             attrs['floating_ip_address'] = doc['floating_ip_address']
-        return rc.conn.network.create_ip(**attrs).id
+        return self.create(rc, doc, **attrs)
 
 
 KINDS = (Network(), Subnet(), SecurityGroup(), Router(), Port(), FloatingIP())

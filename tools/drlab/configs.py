@@ -238,7 +238,7 @@ def neutron(site):
 log_file = {site.logs}/neutron-api.log
 state_path = {site.data}/neutron
 core_plugin = ml2
-service_plugins = router
+service_plugins = router,tag
 auth_strategy = keystone
 api_paste_config = {site.etc}/neutron/api-paste.ini
 transport_url = {site.lab.rabbit_url(site.name)}
