@@ -7,8 +7,8 @@ through python-mistralclient, authenticated as the clouds.yaml entry given (Mist
 in its Keystone catalog, or at --mistral-url). With --plans (a YAML list of plans, or one
 plan) it validates every plan first, then saves each plan at its recovery site (Swift
 container draas-plans, so workflows accept the reference "<name>@<site>") and creates or
-replaces its cron triggers as triggers/<policy>.yaml defines them. Run it after installing or upgrading draas and
-restarting Mistral (which loads draas' Python actions at start).
+replaces its cron triggers as triggers/<policy>.yaml defines them. Run it after installing
+or upgrading draas and restarting Mistral (which loads draas' Python actions at start).
 """
 import argparse
 import glob

@@ -258,16 +258,20 @@ class RestorePreflight(DraasAction):
     :param checkpoint_id: the checkpoint to restore (default: the latest committed one)
     :param mode: "unplanned" or "planned" (recorded in the restore's summary)
     :param restore_id: the restore to resume or start (default: failover-<checkpoint_id>)
+    :param dry_run: true when nothing follows: the restore's start is not recorded
     """
 
-    def __init__(self, plan, checkpoint_id=None, mode='unplanned', restore_id=None):
+    def __init__(self, plan, checkpoint_id=None, mode='unplanned', restore_id=None,
+                 dry_run=False):
         self.plan = plan
         self.checkpoint_id = checkpoint_id
         self.mode = mode
         self.restore_id = restore_id
+        self.dry_run = dry_run
 
     def call(self):
-        return restore.preflight(self.plan, self.checkpoint_id, self.mode, self.restore_id)
+        return restore.preflight(self.plan, self.checkpoint_id, self.mode, self.restore_id,
+                                 self.dry_run)
 
 
 class RestoreApply(DraasAction):

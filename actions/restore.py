@@ -119,8 +119,8 @@ class Restore:
         """Networks the workload uses but does not own (external or shared ones) are
         mapped to networks of the target, never created."""
         owned = net.get('project_id', self.source_project_id) == self.source_project_id
-        return bool(net.get('is_router_external')) or (bool(net.get('is_shared'))
-                                                        and not owned)
+        shared = bool(net.get('is_shared')) and not owned
+        return bool(net.get('is_router_external')) or shared
 
     def external_network(self, net):
         return self._find_network(self.options['networks'].get(net['name'],
@@ -161,8 +161,10 @@ def _quota_problems(admin, site, project_id, need):
     return problems
 
 
-def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None):
-    """Check the target for a restore of the checkpoint and say what it would do.
+def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
+              dry_run=False):
+    """Check the target for a restore of the checkpoint and say what it would do; unless
+    it is a dry run, record the restore's start (its measured RTO counts from there).
 
     Returns {restore_id, checkpoint_id, checkpoint_created_at, levels, preview, warnings,
     counts}; raises RestoreError listing every problem (nothing is created either way).
@@ -243,8 +245,8 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None):
                 'ram': sum(flavors[s['flavor_id']]['ram'] for s in servers),
                 'volumes': len(r.docs('volume')),
                 'gigabytes': sum(v['size'] for v in r.docs('volume')),
-                'ports': len(r.docs('port')) + sum(len(x['interfaces'])
-                                                  for x in r.docs('router')),
+                'ports': len(r.docs('port')) + sum(
+                    len(x['interfaces']) for x in r.docs('router')),
                 'floating_ips': len(r.docs('floating_ip')),
                 'networks': sum(1 for n in r.docs('network') if not r.is_external(n)),
                 'subnets': len(r.docs('subnet')), 'routers': len(r.docs('router')),
@@ -277,8 +279,9 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None):
         raise RestoreError('restore of checkpoint %s of plan %s on %s is not possible: %s'
                            % (r.checkpoint_id, r.plan['name'], r.site, '; '.join(problems)))
     counts = {}
-    for kind, docs in r.resources.items():
-        if kind in ('flavor', 'volume_type', 'project', 'image'):
+    for kind in resources.all_kinds():  # in dependency order
+        docs = [d for d in r.docs(kind) if kind != 'network' or not r.is_external(d)]
+        if kind in ('flavor', 'volume_type', 'project', 'image') or not docs:
             continue  # reused, mapped or shared: said above
         made = len(done.get(kind, ()))
         counts[kind] = {'create': len(docs) - made, 'exists': made}
@@ -289,9 +292,10 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None):
     if users:
         preview.append('users without a password (disabled) unless they exist: %s'
                        % ', '.join(sorted(users)))
-    r.state.setdefault('started_at', time.time())
-    r.state['mode'] = mode
-    r.save_state()
+    if not dry_run:
+        r.state.setdefault('started_at', time.time())
+        r.state['mode'] = mode
+        r.save_state()
     return {'restore_id': r.restore_id, 'checkpoint_id': r.checkpoint_id,
             'checkpoint_created_at': r.manifest['created_at'], 'levels': list(LEVELS),
             'preview': preview, 'warnings': warnings, 'counts': counts}
@@ -311,16 +315,12 @@ def _parallel(r, docs, work, what):
             try:
                 results.append(future.result())
             except Exception as exc:
-                failures.append('%s %s (%s): %s' % (what, doc.get('name') or doc['id'],
-                                                    doc['id'], _short(exc)))
+                failures.append('%s %s (%s): %s' % (
+                    what, doc.get('name') or doc['id'], doc['id'],
+                    exc if isinstance(exc, errors.DraasError) else sites.explain(exc, r.site)))
     if failures:
         raise RestoreError('; '.join(sorted(failures)))
     return results
-
-
-def _short(exc):
-    text = sites.explain(exc, 'API') if not isinstance(exc, errors.DraasError) else str(exc)
-    return text if len(text) < 400 else text[:397] + '...'
 
 
 def _restore_kind(r, kind, docs=None):

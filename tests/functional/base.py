@@ -11,8 +11,11 @@ import unittest
 
 from oslotest import base
 
+import openstack
+
 from actions import install
 
+LAB = os.environ.get('DRAAS_LAB', '/opt/draas-lab')
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FINAL_STATES = ('SUCCESS', 'ERROR', 'CANCELLED')
 # Numbers the tests measure; tools/run-tests prints them after the run (stdout of passing
@@ -36,17 +39,46 @@ class FunctionalTestCase(base.BaseTestCase):
         cls.mistral = install.mistral_for(os.environ.get('DRAAS_MISTRAL_CLOUD', 'site-b'))
         install.upload(cls.mistral)
 
-    def run_workflow(self, name, inputs, timeout=300):
+    @classmethod
+    def run_workflow(cls, name, inputs, timeout=300):
         """Execute `name` through Mistral, wait for a final state, return the execution."""
-        execution = self.mistral.executions.create(name, workflow_input=inputs)
+        execution = cls.mistral.executions.create(name, workflow_input=inputs)
         deadline = time.monotonic() + timeout
         while execution.state not in FINAL_STATES:
             if time.monotonic() > deadline:
-                self.fail('execution %s of %s still %s after %d s' % (
+                raise AssertionError('execution %s of %s still %s after %d s' % (
                     execution.id, name, execution.state, timeout))
             time.sleep(1)
-            execution = self.mistral.executions.get(execution.id)
+            execution = cls.mistral.executions.get(execution.id)
         return execution
+
+    def assert_no_secret(self, texts):
+        """None of the lab's passwords, the tokens in use or a private key in `texts`
+        (bytes): e.g. checkpoints, execution inputs/outputs, task results."""
+        with open(os.path.join(LAB, 'lab.json')) as f:
+            lab = json.load(f)
+        secrets = [lab['db'], lab['rabbit']]
+        secrets += [v for site in ('site-a', 'site-b') for v in lab[site].values()]
+        secrets += [self.mistral.executions.http_client.session.get_token()]
+        for site in ('site-a', 'site-b'):
+            try:
+                secrets.append(openstack.connect(cloud=site).auth_token)
+            except openstack.exceptions.SDKException:
+                pass  # a site stopped by the test: it issues no token
+        blob = b'\n'.join(texts)
+        for secret in secrets:
+            self.assertNotIn(secret.encode(), blob)
+        self.assertNotIn(b'PRIVATE KEY', blob)
+
+    def execution_texts(self, workflow):
+        """Inputs, outputs and task results of every execution of `workflow`."""
+        texts = []
+        for ex in self.mistral.executions.list(workflow_name=workflow):
+            full = self.mistral.executions.get(ex.id)
+            texts += [(full.input or '').encode(), (full.output or '').encode()]
+            for task in self.mistral.tasks.list(workflow_execution_id=ex.id):
+                texts.append((self.mistral.tasks.get(task.id).result or '').encode())
+        return texts
 
     @staticmethod
     def output(execution):

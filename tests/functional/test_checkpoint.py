@@ -1,6 +1,5 @@
 """Checkpoints of the sample workload through the real Mistral (issue 3's acceptance)."""
 import json
-import os
 import time
 
 import openstack
@@ -11,8 +10,6 @@ from actions import plan as plan_mod
 from actions import resources
 from tests.functional import base
 from tests.functional import workload
-
-LAB = os.environ.get('DRAAS_LAB', '/opt/draas-lab')
 
 
 def make_plan(project, name):
@@ -33,27 +30,7 @@ class TestCheckpoint(base.FunctionalTestCase):
         cls.target = openstack.connect(cloud='site-b')
         cls.checkpoints = checkpoint.Checkpoints(
             checkpoint.SwiftStore(cls.target, 'draas-checkpoints'), cls.plan['name'])
-        cls.addClassCleanup(cls.delete_checkpoints, cls.checkpoints)
-
-    @staticmethod
-    def delete_checkpoints(checkpoints):
-        """Remove the test's checkpoints and their backups on site-a (newest first, so
-        incremental backups go before the ones they build on)."""
-        source = openstack.connect(cloud='site-a')
-        backups = [(p['checkpoint_id'], p['backup_id'])
-                   for p in checkpoints.pending_deletions()]
-        for cid in checkpoints.list():
-            data = checkpoints.get_part(cid, 'data')
-            backups += [(cid, vol['backup_id']) for vol in data['volumes'].values()]
-        for _, backup_id in sorted(backups, reverse=True):
-            source.block_storage.delete_backup(backup_id, ignore_missing=True)
-            for _ in range(60):
-                if not source.block_storage.find_backup(backup_id):
-                    break
-                time.sleep(1)
-        for cid in checkpoints.list():
-            checkpoints.delete(cid)
-        checkpoints.set_pending_deletions([])
+        cls.addClassCleanup(workload.delete_checkpoints, cls.checkpoints)
 
     def create(self, plan=None):
         execution = self.run_workflow('draas.checkpoint.create', {'plan': plan or self.plan})
@@ -124,24 +101,11 @@ class TestCheckpoint(base.FunctionalTestCase):
         self.assertEqual([cid, out['checkpoint_id']], self.checkpoints.list()[-2:])
 
     def test_2_no_secret_in_checkpoints_or_executions(self):
-        with open(os.path.join(LAB, 'lab.json')) as f:
-            lab = json.load(f)
-        secrets = [lab['db'], lab['rabbit']]
-        secrets += [v for site in ('site-a', 'site-b') for v in lab[site].values()]
-        secrets += [openstack.connect(cloud='site-a').auth_token, self.target.auth_token,
-                    self.mistral.executions.http_client.session.get_token()]
         texts = [self.checkpoints.store.get(k) or b''
                  for k in self.checkpoints.store.list(self.plan['name'] + '/')]
-        for ex in self.mistral.executions.list(workflow_name='draas.checkpoint.create'):
-            full = self.mistral.executions.get(ex.id)
-            texts += [(full.input or '').encode(), (full.output or '').encode()]
-            for task in self.mistral.tasks.list(workflow_execution_id=ex.id):
-                texts.append((self.mistral.tasks.get(task.id).result or '').encode())
+        texts += self.execution_texts('draas.checkpoint.create')
         self.assertGreater(len(texts), 5)
-        blob = b'\n'.join(texts)
-        for secret in secrets:
-            self.assertNotIn(secret.encode(), blob)
-        self.assertNotIn(b'PRIVATE KEY', blob)
+        self.assert_no_secret(texts)
 
     def test_3_concurrent_run_fails_fast(self):
         self.checkpoints.lock('held-by-test', 10)
@@ -170,7 +134,7 @@ class TestCheckpoint(base.FunctionalTestCase):
         workload.create('site-a', project, servers=30)
         self.addCleanup(workload.delete, 'site-a', project)
         big_plan = make_plan(project, project)
-        self.addCleanup(self.delete_checkpoints, checkpoint.Checkpoints(
+        self.addCleanup(workload.delete_checkpoints, checkpoint.Checkpoints(
             self.checkpoints.store, project))
         execution, out = self.create(big_plan)
         self.assertEqual('SUCCESS', execution.state, execution.state_info)
@@ -199,7 +163,7 @@ class TestCheckpoint(base.FunctionalTestCase):
         plan = dict(self.plan, name=self.plan['name'] + '-ret',
                     policy={'name': 'silver', 'retention': {'count': 1, 'max_age_hours': 0}})
         cps = checkpoint.Checkpoints(self.checkpoints.store, plan['name'])
-        self.addCleanup(self.delete_checkpoints, cps)
+        self.addCleanup(workload.delete_checkpoints, cps)
         source = openstack.connect(cloud='site-a')
         # Saved at the recovery site as draas-install does, then used by reference.
         reference = plan_mod.save(plan_mod.validate(plan))
@@ -225,7 +189,7 @@ class TestCheckpoint(base.FunctionalTestCase):
     def test_8_show_and_prune_workflows(self):
         plan = dict(self.plan, name=self.plan['name'] + '-prune')
         cps = checkpoint.Checkpoints(self.checkpoints.store, plan['name'])
-        self.addCleanup(self.delete_checkpoints, cps)
+        self.addCleanup(workload.delete_checkpoints, cps)
         ids = [self.output(self.create(plan)[0])['checkpoint_id'] for _ in range(2)]
         self.assertEqual(ids, cps.list())
 

@@ -174,6 +174,28 @@ def delete(cloud, name):
     admin.identity.delete_project(project)
 
 
+def delete_checkpoints(checkpoints):
+    """Remove the test's checkpoints and their backups on site-a (newest first, so
+    incremental backups go before the ones they build on)."""
+    source = openstack.connect(cloud='site-a')
+    backups = [(p['checkpoint_id'], p['backup_id'])
+               for p in checkpoints.pending_deletions()]
+    for cid in checkpoints.list():
+        data = checkpoints.get_part(cid, 'data')
+        backups += [(cid, vol['backup_id']) for vol in data['volumes'].values()]
+    for _, backup_id in sorted(backups, reverse=True):
+        source.block_storage.delete_backup(backup_id, ignore_missing=True)
+        for _ in range(60):
+            if not source.block_storage.find_backup(backup_id):
+                break
+            time.sleep(1)
+    for cid in checkpoints.list():
+        checkpoints.delete(cid)
+    checkpoints.set_pending_deletions([])
+    for key in checkpoints.store.list(checkpoints.plan + '/restores/'):
+        checkpoints.store.delete(key)
+
+
 if __name__ == '__main__':
     action, cloud, name = sys.argv[1:4]
     if action == 'create':

@@ -1,0 +1,194 @@
+"""Failover of the sample workload through the real Mistral (issue 4's acceptance)."""
+import os
+import subprocess
+import time
+
+import openstack
+
+from actions import checkpoint
+from actions import restore
+from tests.functional import base
+from tests.functional import workload
+
+
+def lab(*args):
+    subprocess.run([os.path.join(base.ROOT, 'tools', 'lab')] + list(args), check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+class FailoverTestCase(base.FunctionalTestCase):
+    """A sample workload on site-a in its own project, checkpointed once."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.name = '%s-%x' % (cls.prefix, int(time.time()))
+        cls.sample = workload.create('site-a', cls.name)
+        cls.addClassCleanup(workload.delete, 'site-a', cls.name)
+        cls.addClassCleanup(workload.delete, 'site-b', cls.name)
+        cls.plan = {'name': cls.name, 'source': 'site-a', 'target': 'site-b',
+                    'scope': {'project': cls.name}, 'policy': 'silver'}
+        cls.target = openstack.connect(cloud='site-b')
+        cls.checkpoints = checkpoint.Checkpoints(
+            checkpoint.SwiftStore(cls.target, 'draas-checkpoints'), cls.name)
+        cls.addClassCleanup(workload.delete_checkpoints, cls.checkpoints)
+
+    def failover(self, **inputs):
+        execution = self.run_workflow('draas.failover.failover',
+                                      dict({'plan': self.plan}, **inputs), timeout=600)
+        return execution, self.output(execution)
+
+    def restored(self):
+        """What exists in the workload's project on site-b, by kind (names and IDs)."""
+        b = self.target
+        project = b.identity.find_project(self.name, ignore_missing=True)
+        if project is None:
+            return None
+        pid = project.id
+        return {
+            'server': list(b.compute.servers(all_projects=True, project_id=pid)),
+            'network': list(b.network.networks(project_id=pid)),
+            'subnet': list(b.network.subnets(project_id=pid)),
+            'router': list(b.network.routers(project_id=pid)),
+            'port': [p for p in b.network.ports(project_id=pid)
+                     if p.device_owner.startswith('compute:') or not p.device_owner],
+            'security_group': [g for g in b.network.security_groups(project_id=pid)
+                               if g.name != 'default'],
+            'floating_ip': list(b.network.ips(project_id=pid)),
+            'volume': list(b.block_storage.volumes(all_projects=True, project_id=pid)),
+        }
+
+
+class TestUnplannedFailover(FailoverTestCase):
+    prefix = 'fo'
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        execution = cls.run_workflow('draas.checkpoint.create', {'plan': cls.plan})
+        assert execution.state == 'SUCCESS', execution.state_info
+        cls.checkpoint_id = cls.output(execution)['checkpoint_id']
+
+    def test_1_bad_input_fails_before_anything_is_made(self):
+        plan = dict(self.plan, options={'restore': {'networks': {'public': 'nowhere'}}})
+        self.plan, saved = plan, self.plan
+        self.addCleanup(setattr, self, 'plan', saved)
+        execution, out = self.failover(dry_run=True)
+        self.assertEqual('ERROR', execution.state)
+        self.assertIn("network 'public' is external on site-a and site-b has no network "
+                      "'nowhere'", out['error'])
+        self.plan = saved
+        execution, out = self.failover(checkpoint_id='20200101T000000Z-000000')
+        self.assertEqual('ERROR', execution.state)
+        self.assertIn('no committed checkpoint 20200101T000000Z-000000', out['error'])
+        self.assertIsNone(self.restored(), 'a failed preflight made something on site-b')
+
+        execution, out = self.failover(dry_run=True)
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        self.assertIsNone(out['summary'])
+        self.assertIn('create project %s' % self.name, out['preflight']['preview'])
+        self.assertIsNone(self.restored(), 'a dry run made something on site-b')
+
+    def test_2_failover_with_site_a_gone_survives_a_fault_after_each_level(self):
+        """Every site-a process stopped; the applier stops after each level in turn and
+        the next run goes on: in the end exactly one copy of each resource runs."""
+        lab('stop-site', 'site-a')
+        self.addCleanup(lab, 'up')
+        expected = {'server': 3, 'network': 2, 'subnet': 2, 'router': 1, 'port': 4,
+                    'security_group': 2, 'floating_ip': 1, 'volume': 3}
+        for level in restore.LEVELS[:-1]:
+            execution, out = self.failover(stop_after=level)
+            self.assertEqual('ERROR', execution.state)
+            self.assertIn('stopped after level %s' % level, str(out['error']))
+            made = self.restored() or {}
+            for kind, items in made.items():
+                self.assertLessEqual(len(items), expected[kind],
+                                     'duplicate %s after a stop at %s' % (kind, level))
+        started = time.monotonic()
+        execution, out = self.failover()
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        summary = out['summary']
+        base.measured('failover (last run, after 7 injected stops): %.1f s; summary %s' % (
+            time.monotonic() - started, summary))
+        made = self.restored()
+        self.assertEqual(expected, {k: len(v) for k, v in made.items()})
+        self.assert_workload_runs(made)
+
+        # Once more: nothing new.
+        execution, out = self.failover()
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        self.assertEqual(0, sum(lv['created'] for lv in out['summary']['levels']))
+        self.assertEqual(expected, {k: len(v) for k, v in self.restored().items()})
+
+        # No secret in what the failovers wrote (ID map, state) or returned.
+        texts = [self.checkpoints.store.get(k) for k in self.checkpoints.store.list(
+            self.name + '/restores/')]
+        self.assertEqual(2, len(texts))
+        self.assert_no_secret(texts + self.execution_texts('draas.failover.failover'))
+
+    def assert_workload_runs(self, made):
+        docs = self.checkpoints.get_part(self.checkpoint_id, 'resources')['resources']
+        servers = {s.name: s for s in made['server']}
+        self.assertEqual({'ACTIVE'}, {s.status for s in servers.values()})
+        for doc in docs['server']:
+            server = servers[doc['name']]
+            self.assertEqual(doc['flavor']['original_name'], server.flavor['original_name'])
+            self.assertEqual(doc['key_name'], server.key_name)
+            self.assertEqual(doc['metadata'], {k: v for k, v in server.metadata.items()})
+        # Fixed IPs kept (the default), security groups by name.
+        ports = {p.id: p for p in made['port']}
+        groups = {g.id: g.name for g in made['security_group']}
+        source_ips = sorted(ip['ip_address'] for p in docs['port'] for ip in p['fixed_ips'])
+        self.assertEqual(source_ips, sorted(ip['ip_address'] for p in ports.values()
+                                            for ip in p.fixed_ips))
+        source_groups = {g['id']: g['name'] for g in docs['security_group']}
+        self.assertEqual(sorted(source_groups[g] for p in docs['port']
+                                for g in p['security_group_ids']),
+                         sorted(groups[g] for p in ports.values()
+                                for g in p.security_group_ids))
+        # The floating IP is on the target's external network, on web's port.
+        [fip] = made['floating_ip']
+        web = servers[self.name + '-web']
+        self.assertIn(fip.port_id, {p.id for p in ports.values() if p.device_id == web.id})
+        self.assertEqual(self.target.network.find_network('public').id,
+                         fip.floating_network_id)
+        # Server group membership; keypair with the source public key.
+        [group] = [g for g in self.target.compute.server_groups(all_projects=True)
+                   if g.name == self.name + '-group']
+        self.assertEqual({servers[self.name + '-web'].id, servers[self.name + '-app'].id},
+                         set(group.member_ids))
+        key = self.target.compute.find_keypair(self.name + '-key')
+        self.assertEqual(workload.PUBLIC_KEY.strip(), key.public_key.strip())
+        # db boots from its restored volume; data volumes hold site-a's known content.
+        volumes = {v.name: v for v in made['volume']}
+        db = servers[self.name + '-db']
+        self.assertIn(volumes[self.name + '-db-boot'].id,
+                      {a['id'] for a in db.attached_volumes})
+        for name in self.sample['data_volumes']:
+            self.assertEqual('in-use', volumes[name].status)
+            with open(workload.backing_file('site-b', volumes[name].id), 'rb') as f:
+                self.assertEqual(workload.content_for(name), f.read(1 << 20), name)
+
+
+class TestPlannedFailover(FailoverTestCase):
+    prefix = 'pfo'
+
+    def test_planned_failover_stops_the_source_and_loses_nothing(self):
+        source = openstack.connect(cloud='site-a')
+        # Written after any earlier checkpoint, right before the failover.
+        name, vid = sorted(self.sample['data_volumes'].items())[0]
+        latest = workload.content_for(name + '-latest')
+        with open(workload.backing_file('site-a', vid), 'r+b') as f:
+            f.write(latest)
+        execution, out = self.failover(mode='planned')
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        base.measured('planned failover: summary %s' % out['summary'])
+        self.assertEqual('planned', out['summary']['mode'])
+        states = {s.name: s.status for s in source.compute.servers(
+            all_projects=True, project_id=self.sample['project'])}
+        self.assertEqual({'SHUTOFF'}, set(states.values()), states)
+        made = self.restored()
+        self.assertEqual({'ACTIVE'}, {s.status for s in made['server']})
+        [restored] = [v for v in made['volume'] if v.name == name]
+        with open(workload.backing_file('site-b', restored.id), 'rb') as f:
+            self.assertEqual(latest, f.read(len(latest)))

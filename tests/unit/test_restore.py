@@ -1,0 +1,170 @@
+"""Restore planning and applying with a fake target: bad input is refused before anything
+is made; what exists is not made twice; levels, boot order and failures are reported."""
+import json
+from unittest import mock
+
+import fixtures
+from oslotest import base
+
+from actions import checkpoint
+from actions import restore
+from tests.unit.test_sites import CloudsYamlFixture
+
+RESOURCES = {
+    'project': [{'id': 'p1', 'name': 'shop', 'domain_id': 'default'}],
+    'flavor': [{'id': 'f1', 'name': 'm1.small', 'vcpus': 1, 'ram': 512}],
+    'image': [{'id': 'i1', 'name': 'cirros'}],
+    'network': [{'id': 'n-ext', 'name': 'public', 'is_router_external': True},
+                {'id': 'n1', 'name': 'front', 'project_id': 'p1'}],
+    'volume': [{'id': 'v1', 'name': 'data', 'size': 1}],
+    'server': [{'id': 's%d' % i, 'name': 'srv%d' % i, 'flavor_id': 'f1'} for i in (1, 2, 3)],
+}
+DATA = {'images': {'i1': {'target_id': 'copy-i1'}},
+        'volumes': {'v1': {'method': 'backup', 'backup_id': 'b1', 'record': {'x': 1}}},
+        'consistency': 'crash-consistent'}
+
+
+class FakeTarget:
+    """The admin connection to the target: networks and flavors that exist there."""
+
+    def __init__(self, networks=('public',), flavors=('m1.small',), images=('copy-i1',)):
+        self.conn = mock.MagicMock()
+
+        def find(names):
+            return lambda name, **kw: (mock.Mock(id='id-' + name, vcpus=1, ram=512,
+                                                 status='active') if name in names else None)
+        self.conn.network.find_network.side_effect = find(networks)
+        self.conn.compute.find_flavor.side_effect = find(flavors)
+        self.conn.image.find_image.side_effect = find(images)
+        self.conn.identity.find_project.return_value = None
+        self.conn.compute.keypairs.return_value = []
+
+
+class RestoreTestCase(base.BaseTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(CloudsYamlFixture())
+        self.root = self.useFixture(fixtures.TempDir()).path
+        self.cps = checkpoint.Checkpoints(checkpoint.FileStore(self.root), 'shop')
+        self.cid = checkpoint.new_checkpoint_id()
+        parts = {'resources': self.cps.put_part(self.cid, 'resources', {
+                     'project_id': 'p1', 'window': {}, 'resources': RESOURCES}),
+                 'data': self.cps.put_part(self.cid, 'data', DATA)}
+        self.cps.commit(self.cid, parts, {'created_at': '2026-01-01T00:00:00Z'})
+        self.target = FakeTarget()
+        self.connect = self.useFixture(fixtures.MockPatch(
+            'actions.sites.connect', return_value=self.target.conn)).mock
+
+    def plan(self, **restore_options):
+        return {'name': 'shop', 'source': 'site-a', 'target': 'site-b',
+                'scope': {'project': 'shop'}, 'policy': 'gold',
+                'options': {'store': 'file://' + self.root, 'restore': restore_options}}
+
+    def assert_nothing_made(self):
+        made = [c for c in self.target.conn.mock_calls
+                if any(w in c[0] for w in ('create', 'add_', 'assign', 'update', 'set_'))]
+        self.assertEqual([], made)
+
+
+class TestPreflight(RestoreTestCase):
+
+    def test_a_good_target_gives_a_preview_and_makes_nothing(self):
+        out = restore.preflight(self.plan(), dry_run=True)
+        self.assertEqual('failover-' + self.cid, out['restore_id'])
+        self.assertEqual(list(restore.LEVELS), out['levels'])
+        self.assertIn('create project shop', out['preview'])
+        self.assertIn('map network public -> public', out['preview'])
+        self.assertEqual({'create': 3, 'exists': 0}, out['counts']['server'])
+        self.assertEqual({'create': 1, 'exists': 0}, out['counts']['network'])
+        self.assert_nothing_made()
+        self.assertIsNone(self.cps.get_restore(out['restore_id'], 'state'))
+        restore.preflight(self.plan())  # not a dry run: the start is recorded
+        self.assertIn('started_at', self.cps.get_restore(out['restore_id'], 'state'))
+
+    def test_every_problem_is_named_before_anything_is_made(self):
+        self.target = FakeTarget(images=())
+        self.connect.return_value = self.target.conn
+        err = self.assertRaises(restore.RestoreError, restore.preflight, self.plan(
+            networks={'public': 'ext-net'}, flavors={'m1.small': 'small'}))
+        text = str(err)
+        self.assertIn("network 'public' is external on site-a and site-b has no network "
+                      "'ext-net'", text)
+        self.assertIn("flavor 'small' (mapped from 'm1.small') does not exist on site-b",
+                      text)
+        self.assertIn("the copy of image 'cirros' (copy-i1) is missing on site-b", text)
+        self.assert_nothing_made()
+
+    def test_unknown_or_tampered_checkpoints_are_refused(self):
+        err = self.assertRaises(checkpoint.StoreError, restore.preflight, self.plan(),
+                                checkpoint_id='20200101T000000Z-000000')
+        self.assertIn('no committed checkpoint 20200101T000000Z-000000', str(err))
+        key = 'shop/%s/data.json' % self.cid
+        tampered = json.loads(self.cps.store.get(key))
+        tampered['images']['i1']['target_id'] = 'evil'
+        self.cps.store.put(key, json.dumps(tampered).encode())
+        err = self.assertRaises(checkpoint.StoreError, restore.preflight, self.plan())
+        self.assertIn('part data does not match its sha256', str(err))
+        self.assert_nothing_made()
+
+    def test_bad_mode_and_level_are_refused_first(self):
+        self.assertIn("mode: expected one of unplanned, planned, got 'later'", str(
+            self.assertRaises(restore.RestoreError, restore.preflight, self.plan(),
+                              mode='later')))
+        self.assertIn("level: expected one of identity", str(self.assertRaises(
+            restore.RestoreError, restore.apply, self.plan(), self.cid, 'r', 'everything')))
+        self.assertIn("stop_after: expected one of", str(self.assertRaises(
+            restore.RestoreError, restore.apply, self.plan(), self.cid, 'r', 'identity',
+            'never')))
+        self.connect.assert_not_called()
+
+
+class FakeKind:
+    name = 'server'
+
+    def __init__(self, existing=(), failing=()):
+        self.existing = dict(existing)
+        self.failing = failing
+        self.made = []
+
+    def restored(self, rc):
+        return dict(self.existing)
+
+    def restore(self, rc, doc, target_id):
+        if doc['id'] in self.failing:
+            raise RuntimeError('no capacity')
+        if target_id:
+            return target_id
+        self.made.append(doc['id'])
+        return 'new-' + doc['id']
+
+
+class TestApply(RestoreTestCase):
+
+    def restore_of(self, **options):
+        return restore.Restore(self.plan(**options), self.cid)
+
+    def test_existing_resources_are_not_made_again_and_all_land_in_the_id_map(self):
+        r = self.restore_of()
+        kind = FakeKind(existing={'s1': 'old-s1'})
+        self.assertEqual((2, 1), restore._restore_kind(r, kind))
+        self.assertEqual(['s2', 's3'], sorted(kind.made))
+        saved = self.cps.get_restore(r.restore_id, 'idmap')
+        self.assertEqual({'s1': 'old-s1', 's2': 'new-s2', 's3': 'new-s3'}, saved['server'])
+
+    def test_failures_are_reported_together_after_the_others_finish(self):
+        r = self.restore_of()
+        kind = FakeKind(failing=('s1', 's3'))
+        err = self.assertRaises(restore.RestoreError, restore._restore_kind, r, kind)
+        self.assertEqual('server srv1 (s1): site-b: RuntimeError: no capacity; '
+                         'server srv3 (s3): site-b: RuntimeError: no capacity', str(err))
+        self.assertEqual({'s2': 'new-s2'},
+                         self.cps.get_restore(r.restore_id, 'idmap')['server'])
+
+    def test_boot_order_groups_then_the_rest(self):
+        r = self.restore_of(boot_order=[['srv3'], ['srv1', 'nosuch']])
+        self.assertEqual([['s3'], ['s1'], ['s2']],
+                         [[s['id'] for s in g] for g in restore._boot_groups(r)])
+        self.assertEqual([['s1', 's2', 's3']],
+                         [[s['id'] for s in g] for g in restore._boot_groups(
+                             self.restore_of())])
