@@ -73,10 +73,19 @@ def replicate(document, checkpoint_id):
         image_map = images.copy_images(source, target, resources.get('image', []))
     latest = checkpoints.latest()
     previous = checkpoints.get_part(latest, 'data')['volumes'] if latest else {}
-    with sites.calls_to(plan['source'], 'volume ' + plan['policy']['replication']):
-        volume_data, consistency = volumes.replicate(
-            plan['policy']['replication'], source, resources.get('volume', []),
-            checkpoint_id, previous, plan['policy']['retention']['count'])
+    try:
+        with sites.calls_to(plan['source'], 'volume ' + plan['policy']['replication']):
+            volume_data, consistency = volumes.replicate(
+                plan['policy']['replication'], source, target, resources.get('volume', []),
+                checkpoint_id, previous, plan['policy']['retention']['count'])
+    except Exception as exc:
+        orphans = getattr(exc, 'orphan_backups', None) or getattr(
+            exc.__context__, 'orphan_backups', None)
+        if orphans:  # deleted by the next prune (they may still be in progress now)
+            checkpoints.set_pending_deletions(checkpoints.pending_deletions() + [
+                {'site': plan['source'], 'backup_id': b, 'checkpoint_id': checkpoint_id}
+                for b in orphans])
+        raise
     checkpoints.put_part(checkpoint_id, 'data', {'images': image_map, 'volumes': volume_data,
                                                  'consistency': consistency})
     return {'images': len(image_map),
@@ -84,6 +93,8 @@ def replicate(document, checkpoint_id):
             'volumes': len(volume_data),
             'incremental_backups': sum(1 for v in volume_data.values()
                                        if v.get('incremental')),
+            'volume_bytes_copied': sum(v.get('bytes_copied', 0)
+                                       for v in volume_data.values()),
             'consistency': consistency if isinstance(consistency, str)
             else consistency['level'],
             'seconds': checkpoint.elapsed(started)}
@@ -116,19 +127,31 @@ def commit(document, checkpoint_id, summary=None):
 
 
 def prune(plan, checkpoints, keep=()):
-    """Apply the policy's retention: remove expired checkpoints and the volume backups that
-    only they used. Backups still needed (an incremental builds on them) wait in the plan's
-    pending-deletions list, recorded before anything is deleted, for a later prune."""
+    """Apply the policy's retention: remove expired checkpoints and the volume data that
+    only they used (source backups; image copies at the target). Backups still needed (an
+    incremental builds on them) wait in the plan's pending-deletions list, recorded before
+    anything is deleted, for a later prune."""
     pending = checkpoints.pending_deletions()
     removed = checkpoints.expired(plan['policy']['retention'], keep)
+    images = set()
     for cid in removed:
         try:
-            data = checkpoints.get_part(cid, 'data')
+            volumes_data = checkpoints.get_part(cid, 'data').get('volumes', {})
         except checkpoint.StoreError:
-            data = {}  # a run that died before replicating: nothing to delete
+            volumes_data = {}  # a run that died before replicating: nothing to delete
         pending += [{'site': plan['source'], 'backup_id': v['backup_id'],
                      'checkpoint_id': cid}
-                    for v in data.get('volumes', {}).values() if v.get('backup_id')]
+                    for v in volumes_data.values() if v.get('backup_id')]
+        images |= {v['image_id'] for v in volumes_data.values() if v.get('image_id')}
+    if images:  # an unchanged volume's image copy is shared by later checkpoints
+        for cid in set(checkpoints.list()) - set(removed):
+            try:
+                images -= {v.get('image_id') for v in checkpoints.get_part(
+                    cid, 'data').get('volumes', {}).values()}
+            except checkpoint.StoreError:
+                pass  # a run in progress: its copies are not among the expired ones
+        pending += [{'site': plan['target'], 'image_id': i, 'checkpoint_id': ''}
+                    for i in sorted(images)]
     if pending:
         checkpoints.set_pending_deletions(pending)
     for cid in removed:
@@ -136,9 +159,13 @@ def prune(plan, checkpoints, keep=()):
     if pending:
         left = []
         for site in sorted({p['site'] for p in pending}):
-            with sites.calls_to(site, 'backup deletion'):
-                left += volumes.delete_backups(sites.connect(site),
-                                               [p for p in pending if p['site'] == site])
+            conn = sites.connect(site)
+            mine = [p for p in pending if p['site'] == site]
+            with sites.calls_to(site, 'deletion of expired volume data'):
+                left += volumes.delete_backups(conn, [p for p in mine if 'backup_id' in p])
+                for item in mine:
+                    if 'image_id' in item:
+                        conn.image.delete_image(item['image_id'], ignore_missing=True)
         checkpoints.set_pending_deletions(left)
     return removed
 

@@ -222,11 +222,16 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
                 problems.append('the copy of image %r (%s) is missing on %s' % (
                     image.get('name'), copy, r.site))
         for vol in r.docs('volume'):
-            data = r.data['volumes'].get(vol['id'])
-            if not data or data.get('method') != 'backup' or not data.get('record'):
-                problems.append('volume %r (%s): the checkpoint holds no restorable data '
-                                '(method %s)' % (vol.get('name'), vol['id'],
-                                                 (data or {}).get('method')))
+            data = r.data['volumes'].get(vol['id']) or {}
+            if data.get('method') == 'image':
+                copy = admin.image.find_image(data['image_id'], ignore_missing=True)
+                restorable = copy is not None and copy.status == 'active'
+            else:
+                restorable = data.get('method') == 'backup' and data.get('record')
+            if not restorable:
+                problems.append('volume %r (%s): the checkpoint holds no data %s can '
+                                'restore (method %s)' % (vol.get('name'), vol['id'], r.site,
+                                                         data.get('method')))
         # Keypairs are the restoring user's: one of the same name must hold the same key.
         mine = {k.name: k for k in admin.compute.keypairs()}
         for key in r.docs('keypair'):
@@ -287,7 +292,10 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
         counts[kind] = {'create': len(docs) - made, 'exists': made}
         preview.append('create %d %s%s' % (len(docs) - made, kind,
                                            ' (%d exist already)' % made if made else ''))
-    preview.append('restore %d volumes from backups' % len(r.docs('volume')))
+    methods = sorted({d['method'] for d in r.data['volumes'].values()})
+    preview.append('fill %d volumes from %s' % (len(r.docs('volume')), ' and '.join(
+        {'backup': 'imported backups', 'image': 'image copies'}.get(m, m)
+        for m in methods)))
     users = [u['name'] for u in r.docs('user')]
     if users:
         preview.append('users without a password (disabled) unless they exist: %s'

@@ -10,6 +10,7 @@ it with the primary gone.
 import time
 
 from actions import errors
+from actions.replication.images import copy_image
 
 POLL = 1.0
 
@@ -47,12 +48,8 @@ def backup(src, volumes, checkpoint_id, previous=None, full_every=8, timeout=180
         return {}, 'none'
     bs = src.block_storage
     ids = [v['id'] for v in volumes]
-    tag = {'draas_checkpoint': checkpoint_id}
-    taken = time.time()
-    snaps = {v['id']: bs.create_snapshot(volume_id=v['id'], force=True, metadata=tag,
-                                         name='draas-%s' % checkpoint_id)
-             for v in volumes}
-    snapped = time.time()
+    snaps, consistency = _snapshots(bs, volumes, checkpoint_id)
+    backups = {}
     try:
         _wait_all(lambda: bs.snapshots(all_projects=True), [s.id for s in snaps.values()],
                   'available', timeout, 'snapshot')
@@ -61,19 +58,20 @@ def backup(src, volumes, checkpoint_id, previous=None, full_every=8, timeout=180
         chain = {vid: previous[vid].get('chain', 0) + 1 for vid in ids
                  if vid in have_full and vid in previous}
         have_full = {vid for vid in have_full if chain.get(vid, full_every) < full_every}
-        backups = {vid: bs.create_backup(volume_id=vid, snapshot_id=snap.id, force=True,
-                                         is_incremental=vid in have_full,
-                                         name='draas-%s' % checkpoint_id,
-                                         description='draas checkpoint %s' % checkpoint_id)
-                   for vid, snap in snaps.items()}
+        for vid, snap in snaps.items():
+            backups[vid] = bs.create_backup(
+                volume_id=vid, snapshot_id=snap.id, force=True,
+                is_incremental=vid in have_full, name='draas-%s' % checkpoint_id,
+                description='draas checkpoint %s' % checkpoint_id)
         _wait_all(lambda: bs.backups(all_projects=True), [b.id for b in backups.values()],
                   'available', timeout, 'backup')
+    except Exception as exc:
+        # Backups this failed run made belong to no checkpoint: the caller records them
+        # for deletion rather than leaving them behind.
+        exc.orphan_backups = [b.id for b in backups.values()]
+        raise
     finally:
-        for snap in snaps.values():
-            try:
-                bs.delete_snapshot(snap, ignore_missing=True)
-            except Exception:  # a leftover snapshot must not fail the checkpoint
-                pass
+        _delete_quietly(bs.delete_snapshot, snaps.values())
     # What Cinder made, not what was asked: it falls back to a full backup when it finds
     # no parent, and the chain must say so.
     made = {b.id: b for b in bs.backups(all_projects=True)}
@@ -92,10 +90,28 @@ def backup(src, volumes, checkpoint_id, previous=None, full_every=8, timeout=180
                      'chain': chain[vid] if incremental else 0, 'parents': parents,
                      'snapshot_id': snaps[vid].id, 'record': record,
                      'size': made[b.id].size}
-    # Snapshots taken one right after the other, not as a group: crash-consistent within
-    # the window they were requested in.
-    return data, {'level': 'crash-consistent', 'snapshots_requested_from': taken,
-                  'snapshots_requested_until': snapped}
+    return data, consistency
+
+
+def _snapshots(bs, volumes, checkpoint_id):
+    """Snapshots of every volume, requested back to back: (by volume ID, consistency).
+
+    Not a group snapshot: crash-consistent within the window they were requested in."""
+    taken = time.time()
+    snaps = {v['id']: bs.create_snapshot(volume_id=v['id'], force=True,
+                                         metadata={'draas_checkpoint': checkpoint_id},
+                                         name='draas-%s' % checkpoint_id)
+             for v in volumes}
+    return snaps, {'level': 'crash-consistent', 'snapshots_requested_from': taken,
+                   'snapshots_requested_until': time.time()}
+
+
+def _delete_quietly(delete, items):
+    for item in items:
+        try:
+            delete(item, ignore_missing=True)
+        except Exception:  # a leftover must not fail the checkpoint
+            pass
 
 
 def delete_backups(src, items):
@@ -116,7 +132,7 @@ def delete_backups(src, items):
     return left
 
 
-def replication(src, volumes, checkpoint_id, previous=None, full_every=8):
+def replication(src, volumes, checkpoint_id):
     """Volumes of Cinder replicated types: the array copies the data to the recovery site.
 
     Nothing is copied here; the checkpoint records each volume's replication state (the
@@ -141,15 +157,61 @@ def replication(src, volumes, checkpoint_id, previous=None, full_every=8):
     return data, {'level': 'backend-replication'}
 
 
-METHODS = {'backup': backup, 'replication': replication}
+def image(src, dst, volumes, checkpoint_id, timeout=1800):
+    """Volumes as images: snapshots back to back, a temporary volume from each, uploaded
+    to the source Glance, copied to the target Glance (skipped when an image with the same
+    hash is there: an unchanged volume costs no transfer), then the temporaries deleted.
+    """
+    if not volumes:
+        return {}, 'none'
+    bs = src.block_storage
+    snaps, consistency = _snapshots(bs, volumes, checkpoint_id)
+    temps, uploads, data = {}, {}, {}
+    try:
+        _wait_all(lambda: bs.snapshots(all_projects=True), [s.id for s in snaps.values()],
+                  'available', timeout, 'snapshot')
+        for vol in volumes:
+            temps[vol['id']] = bs.create_volume(
+                snapshot_id=snaps[vol['id']].id, size=vol['size'],
+                name='draas-%s-%s' % (checkpoint_id, vol['id']))
+        _wait_all(lambda: bs.volumes(all_projects=True), [t.id for t in temps.values()],
+                  'available', timeout, 'temporary volume')
+        for vid, temp in temps.items():
+            uploads[vid] = bs.upload_volume_to_image(
+                temp, 'draas-%s-%s' % (checkpoint_id, vid), disk_format='raw',
+                container_format='bare')['image_id']
+        _wait_all(lambda: src.image.images(id='in:' + ','.join(uploads.values())),
+                  list(uploads.values()), 'active', timeout, 'uploaded image')
+        for vid, image_id in uploads.items():
+            up = src.image.get_image(image_id)
+            copy = copy_image(src, dst, {
+                'id': image_id, 'name': 'draas-volume-%s' % vid, 'disk_format': 'raw',
+                'container_format': 'bare', 'hash_algo': up.hash_algo,
+                'hash_value': up.hash_value})
+            data[vid] = {'method': 'image', 'image_id': copy['target_id'],
+                         'hash_value': copy['hash_value'],
+                         'bytes_copied': copy['bytes_copied'], 'image_bytes': up.size}
+    finally:
+        _delete_quietly(src.image.delete_image, uploads.values())
+        _delete_quietly(bs.delete_volume, temps.values())
+        _delete_quietly(bs.delete_snapshot, snaps.values())
+    return data, consistency
 
 
-def replicate(method, src, volumes, checkpoint_id, previous=None, full_every=8):
-    if method not in METHODS:
-        raise VolumeReplicationError(
-            'volume replication method %r is not available (available: %s)' % (
-                method, ', '.join(sorted(METHODS))))
-    return METHODS[method](src, volumes, checkpoint_id, previous, full_every)
+METHODS = ('backup', 'replication', 'image')
+
+
+def replicate(method, src, dst, volumes, checkpoint_id, previous=None, full_every=8):
+    """Replicate `volumes` by `method`; returns (per-volume data, consistency)."""
+    if method == 'backup':
+        return backup(src, volumes, checkpoint_id, previous, full_every)
+    if method == 'replication':
+        return replication(src, volumes, checkpoint_id)
+    if method == 'image':
+        return image(src, dst, volumes, checkpoint_id)
+    raise VolumeReplicationError(
+        'volume replication method %r is not available (available: %s)' % (
+            method, ', '.join(METHODS)))
 
 
 # ---- the recovery side: fill a new volume on the target from a checkpoint's data

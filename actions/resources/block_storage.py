@@ -1,6 +1,7 @@
 """Cinder: volume types and volumes (size, type, bootable, attachments, metadata)."""
 from actions.replication import volumes as movers
 from actions.resources import Kind
+from actions.resources.image import share_with_project
 
 SOURCE_KEY = 'draas_source_id'
 RESTORE_KEY = 'draas_restore'
@@ -62,19 +63,24 @@ class Volume(Kind):
         the checkpoint used. Its ID is remembered before the data moves: restoring
         rewrites a volume's metadata, where the restore tags live."""
         bs = rc.conn.block_storage
+        data = rc.data['volumes'][doc['id']]
         tags = {SOURCE_KEY: doc['id'], RESTORE_KEY: rc.restore_id}
         if target_id is None:
             vtype = rc.idmap.get('volume_type', {}).get(doc.get('volume_type_id'))
+            source = {}
+            if data['method'] == 'image':  # filled by Cinder from the copied image
+                source['image_id'] = share_with_project(rc, data['image_id'])
             target_id = bs.create_volume(
                 size=doc['size'], name=doc.get('name'), description=doc.get('description'),
-                volume_type=vtype, metadata=dict(doc.get('metadata') or {}, **tags)).id
+                volume_type=vtype, metadata=dict(doc.get('metadata') or {}, **tags),
+                **source).id
             rc.remember('volume', doc['id'], target_id)
         volume = bs.get_volume(target_id)
         if (volume.metadata or {}).get(DATA_KEY) == 'restored':
             return target_id  # done by an earlier run (and maybe attached since)
         movers.wait_volume(bs, target_id, rc.timeout)
-        movers.restore_volume(rc.admin, rc.data['volumes'][doc['id']], target_id,
-                              rc.timeout)
+        if data['method'] != 'image':
+            movers.restore_volume(rc.admin, data, target_id, rc.timeout)
         if doc.get('is_bootable'):
             bs.set_volume_bootable_status(target_id, True)
         bs.set_volume_metadata(target_id, **dict(tags, **{DATA_KEY: 'restored'}))

@@ -20,17 +20,23 @@ class Image(Kind):
         return {d['id']: rc.data['images'][d['id']]['target_id'] for d in rc.docs('image')}
 
     def restore(self, rc, doc, target_id):
-        """The copy replication made on the target (owned by the restoring admin's
-        project), shared with the workload's project so its servers can boot from it."""
-        image = rc.admin.image.get_image(rc.data['images'][doc['id']]['target_id'])
-        if image.visibility in ('public', 'community') or image.owner == rc.project_id:
-            return image.id
-        if image.visibility != 'shared':
-            rc.admin.image.update_image(image, visibility='shared')
-        if rc.project_id not in {m.member_id for m in rc.admin.image.members(image)}:
-            rc.admin.image.add_member(image, member_id=rc.project_id)
-        rc.conn.image.update_member(rc.project_id, image, status='accepted')
-        return image.id
+        """The copy replication made on the target, shared with the workload's project so
+        its servers can boot from it."""
+        return share_with_project(rc, rc.data['images'][doc['id']]['target_id'])
 
 
 KINDS = (Image(),)
+
+
+def share_with_project(rc, image_id):
+    """Let the restored project use an image replication copied to the target (owned by
+    the restoring admin's project, private): shared, membership accepted."""
+    image = rc.admin.image.get_image(image_id)
+    if image.visibility in ('public', 'community') or image.owner == rc.project_id:
+        return image.id
+    if image.visibility != 'shared':
+        rc.admin.image.update_image(image, visibility='shared')
+    if rc.project_id not in {m.member_id for m in rc.admin.image.members(image)}:
+        rc.admin.image.add_member(image, member_id=rc.project_id)
+    rc.conn.image.update_member(rc.project_id, image, status='accepted')
+    return image.id

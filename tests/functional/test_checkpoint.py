@@ -80,7 +80,8 @@ class TestCheckpoint(base.FunctionalTestCase):
         self.assertEqual(set(self.sample['data_volumes'].values()) |
                          {self.sample['boot_volume']}, set(data['volumes']))
         # A backup record is importable at the target (site-b's cinder-backup reads the
-        # vault there), then removed again.
+        # vault there). Never deleted there: that would delete the data of site-a's backup
+        # (one vault), on which the next incremental backup builds.
         record = data['volumes'][self.sample['boot_volume']]['record']
         resp = self.target.block_storage.post('/backups/import_record',
                                               json={'backup-record': record})
@@ -88,7 +89,6 @@ class TestCheckpoint(base.FunctionalTestCase):
         imported = resp.json()['backup']['id']
         workload.wait_status(lambda: self.target.block_storage.get_backup(imported),
                              'available', what='backup')
-        self.target.block_storage.delete_backup(imported)
         self.assertEqual('crash-consistent', manifest['consistency'])
 
         # The second checkpoint of the unchanged workload copies no image byte and takes

@@ -113,6 +113,10 @@ class TestUnplannedFailover(FailoverTestCase):
         made = self.restored()
         self.assertEqual(expected, {k: len(v) for k, v in made.items()})
         self.assert_workload_runs(made)
+        # The project's user exists on site-b, disabled, without a password, listed.
+        self.assertEqual([self.name + '-owner'], summary['users_to_enable'])
+        owner = self.target.identity.find_user(self.name + '-owner', domain_id='default')
+        self.assertFalse(owner.is_enabled)
 
         # Once more: nothing new.
         execution, out = self.failover()
@@ -192,3 +196,30 @@ class TestPlannedFailover(FailoverTestCase):
         [restored] = [v for v in made['volume'] if v.name == name]
         with open(workload.backing_file('site-b', restored.id), 'rb') as f:
             self.assertEqual(latest, f.read(len(latest)))
+
+
+class TestImageMethod(FailoverTestCase):
+    """Volume data as images copied to the target: checkpoint, then fail over."""
+    prefix = 'img'
+
+    def test_volumes_as_images_fail_over_with_their_data(self):
+        self.plan = dict(self.plan, policy={'name': 'silver', 'replication': 'image'})
+        runs = []
+        for _ in range(2):
+            execution = self.run_workflow('draas.checkpoint.create', {'plan': self.plan},
+                                          timeout=900)
+            self.assertEqual('SUCCESS', execution.state, execution.state_info)
+            runs.append(self.output(execution)['summary']['replicate'])
+        base.measured('image method: first checkpoint %s; second %s' % tuple(runs))
+        self.assertEqual(3 << 30, runs[0]['volume_bytes_copied'])
+        self.assertEqual(0, runs[1]['volume_bytes_copied'])  # unchanged: same hashes
+
+        execution, out = self.failover()
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        base.measured('failover, image method: summary %s' % out['summary'])
+        made = self.restored()
+        self.assertEqual({'ACTIVE'}, {s.status for s in made['server']})
+        volumes = {v.name: v for v in made['volume']}
+        for name in self.sample['data_volumes']:
+            with open(workload.backing_file('site-b', volumes[name].id), 'rb') as f:
+                self.assertEqual(workload.content_for(name), f.read(1 << 20), name)

@@ -11,6 +11,7 @@ content written into their backing files, attached to app and db.
 import concurrent.futures
 import hashlib
 import os
+import secrets
 import sys
 import time
 
@@ -56,6 +57,12 @@ def create(cloud, name, servers=3):
     for role in ('admin', 'member'):
         admin.identity.assign_project_role_to_user(project, me,
                                                    admin.identity.find_role(role))
+    # An application user of the project: a failover re-creates it without its password.
+    owner = admin.identity.create_user(name=name + '-owner', domain_id='default',
+                                       password=secrets.token_urlsafe(16),
+                                       default_project_id=project.id)
+    admin.identity.assign_project_role_to_user(project, owner,
+                                               admin.identity.find_role('member'))
     c = project_conn(cloud, name)
     public = c.network.find_network('public')
     flavor = c.compute.find_flavor('m1.tiny')
@@ -172,17 +179,26 @@ def delete(cloud, name):
     for g in c.compute.server_groups():
         c.compute.delete_server_group(g)
     admin.identity.delete_project(project)
+    owner = admin.identity.find_user(name + '-owner', domain_id='default')
+    if owner is not None:
+        admin.identity.delete_user(owner)
 
 
 def delete_checkpoints(checkpoints):
-    """Remove the test's checkpoints and their backups on site-a (newest first, so
-    incremental backups go before the ones they build on)."""
+    """Remove the test's checkpoints, their backups on site-a (newest first, so
+    incremental backups go before the ones they build on) and volume images on site-b."""
     source = openstack.connect(cloud='site-a')
     backups = [(p['checkpoint_id'], p['backup_id'])
                for p in checkpoints.pending_deletions()]
+    images = set()
     for cid in checkpoints.list():
         data = checkpoints.get_part(cid, 'data')
-        backups += [(cid, vol['backup_id']) for vol in data['volumes'].values()]
+        backups += [(cid, vol['backup_id']) for vol in data['volumes'].values()
+                    if 'backup_id' in vol]
+        images |= {vol['image_id'] for vol in data['volumes'].values() if 'image_id' in vol}
+    target = openstack.connect(cloud='site-b')
+    for image_id in images:  # volume copies of the image method
+        target.image.delete_image(image_id, ignore_missing=True)
     for _, backup_id in sorted(backups, reverse=True):
         source.block_storage.delete_backup(backup_id, ignore_missing=True)
         for _ in range(60):

@@ -63,3 +63,27 @@ class TestPrune(base.BaseTestCase):
         protect.prune(self.plan, self.cps, keep=[self.ids[3]])
         self.assertIn('b3', self.cinder.deleted)
         self.assertEqual([], self.cps.pending_deletions())
+
+
+class TestPruneImageCopies(base.BaseTestCase):
+    """The image method: expired checkpoints' image copies at the target go, unless a
+    kept checkpoint shares them (an unchanged volume keeps its copy)."""
+
+    def test_only_unshared_copies_are_deleted_at_the_target(self):
+        root = self.useFixture(fixtures.TempDir()).path
+        cps = checkpoint.Checkpoints(checkpoint.FileStore(root), 'shop')
+        conns = {'site-a': mock.Mock(), 'site-b': mock.Mock()}
+        self.useFixture(fixtures.MockPatch('actions.sites.connect', side_effect=conns.get))
+        ids = [old_id(1), old_id(2), checkpoint.new_checkpoint_id()]
+        for cid, images in zip(ids, (('i1', 'i2'), ('i1', 'i3'), ('i1', 'i4'))):
+            parts = {'data': cps.put_part(cid, 'data', {'volumes': {
+                'v%d' % n: {'method': 'image', 'image_id': i}
+                for n, i in enumerate(images)}})}
+            cps.commit(cid, parts, {})
+        plan = {'source': 'site-a', 'target': 'site-b',
+                'policy': {'retention': {'count': 1, 'max_age_hours': 1}}}
+        self.assertEqual(ids[:2], protect.prune(plan, cps, keep=[ids[2]]))
+        deleted = [c.args[0] for c in conns['site-b'].image.delete_image.call_args_list]
+        self.assertEqual(['i2', 'i3'], deleted)
+        conns['site-a'].image.delete_image.assert_not_called()
+        self.assertEqual([], cps.pending_deletions())

@@ -2,6 +2,7 @@
 import hashlib
 from unittest import mock
 
+import fixtures
 from oslotest import base
 
 from actions.replication import images
@@ -87,6 +88,19 @@ class TestBackupMethod(base.BaseTestCase):
                           [{'id': 'v1'}], 'cp1')
         self.assertEqual(['snap-v1'], bs.deleted_snaps)
 
+    def test_backups_of_a_failed_run_are_named_for_deletion(self):
+        bs = FakeBlockStorage()
+        made = bs.create_backup
+
+        def second_refused(**kw):
+            if kw['volume_id'] != 'v1':
+                raise RuntimeError('backup quota exceeded')
+            return made(**kw)
+        bs.create_backup = second_refused
+        exc = self.assertRaises(RuntimeError, volumes.backup, mock.Mock(block_storage=bs),
+                                [{'id': 'v1'}, {'id': 'v2'}], 'cp1')
+        self.assertEqual(['backup-v1'], exc.orphan_backups)
+
     def test_error_state_is_reported_with_ids(self):
         bs = FakeBlockStorage()
         orig = bs.create_snapshot
@@ -102,9 +116,9 @@ class TestBackupMethod(base.BaseTestCase):
 
     def test_unknown_method_is_a_clear_error(self):
         exc = self.assertRaises(volumes.VolumeReplicationError, volumes.replicate,
-                                'image', None, [], 'cp1')
-        self.assertIn("method 'image' is not available (available: backup, replication)",
-                      str(exc))
+                                'tape', None, None, [], 'cp1')
+        self.assertIn("method 'tape' is not available (available: backup, replication, "
+                      "image)", str(exc))
 
 
 class TestReplicationMethod(base.BaseTestCase):
@@ -118,8 +132,8 @@ class TestReplicationMethod(base.BaseTestCase):
 
     def test_replicated_volumes_are_recorded_not_copied(self):
         c = self.conn(('v1', 'enabled'), ('v2', 'enabled'), ('other', 'disabled'))
-        data, consistency = volumes.replicate('replication', c, [{'id': 'v1'}, {'id': 'v2'}],
-                                              'cp1')
+        data, consistency = volumes.replicate('replication', c, None,
+                                              [{'id': 'v1'}, {'id': 'v2'}], 'cp1')
         self.assertEqual({'v1', 'v2'}, set(data))
         self.assertEqual('enabled', data['v1']['replication_status'])
         self.assertEqual('backend-replication', consistency['level'])
@@ -129,9 +143,51 @@ class TestReplicationMethod(base.BaseTestCase):
     def test_a_volume_that_is_not_replicated_fails_the_checkpoint(self):
         c = self.conn(('v1', 'enabled'), ('v2', 'disabled'))
         exc = self.assertRaises(volumes.VolumeReplicationError, volumes.replicate,
-                                'replication', c, [{'id': 'v1'}, {'id': 'v2'}, {'id': 'v3'}],
-                                'cp1')
+                                'replication', c, None,
+                                [{'id': 'v1'}, {'id': 'v2'}, {'id': 'v3'}], 'cp1')
         self.assertIn('not so: v2 (rep, replication disabled), v3 (gone)', str(exc))
+
+
+class TestImageMethod(base.BaseTestCase):
+    """Volumes as images: snapshot -> temporary volume -> image -> copy to the target."""
+
+    def setUp(self):
+        super().setUp()
+        self.bs = FakeBlockStorage()
+        self.bs.create_volume = lambda **kw: mock.Mock(id='tmp-' + kw['name'][-2:],
+                                                       status='available')
+        self.bs.volumes = lambda **kw: [mock.Mock(id='tmp-v1', status='available'),
+                                        mock.Mock(id='tmp-v2', status='available')]
+        self.bs.upload_volume_to_image = lambda vol, name, **kw: {'image_id': 'up-' + vol.id}
+        self.bs.delete_volume = mock.Mock()
+        self.src = mock.Mock(block_storage=self.bs)
+        self.src.image.images.return_value = [mock.Mock(id='up-tmp-v1', status='active'),
+                                              mock.Mock(id='up-tmp-v2', status='active')]
+        self.src.image.get_image.side_effect = lambda i: mock.Mock(
+            id=i, hash_algo='sha512', hash_value='h-' + i, size=1 << 30)
+        self.copy = self.useFixture(fixtures.MockPatchObject(volumes, 'copy_image')).mock
+        self.copy.side_effect = lambda src, dst, doc: {
+            'target_id': 'copy-' + doc['id'], 'hash_value': doc['hash_value'],
+            'bytes_copied': 0 if doc['id'].endswith('v2') else 1 << 30}
+
+    def test_images_are_copied_and_temporaries_removed(self):
+        data, consistency = volumes.replicate(
+            'image', self.src, 'dst', [{'id': 'v1', 'size': 1}, {'id': 'v2', 'size': 1}],
+            'cp1')
+        self.assertEqual({'v1': ('copy-up-tmp-v1', 1 << 30), 'v2': ('copy-up-tmp-v2', 0)},
+                         {v: (d['image_id'], d['bytes_copied']) for v, d in data.items()})
+        self.assertEqual('crash-consistent', consistency['level'])
+        self.assertEqual(['snap-v1', 'snap-v2'], self.bs.deleted_snaps)
+        self.assertEqual(2, self.bs.delete_volume.call_count)
+        self.assertEqual(2, self.src.image.delete_image.call_count)
+
+    def test_a_failed_copy_still_removes_the_temporaries(self):
+        self.copy.side_effect = RuntimeError('glance down')
+        self.assertRaises(RuntimeError, volumes.replicate, 'image', self.src, 'dst',
+                          [{'id': 'v1', 'size': 1}], 'cp1')
+        self.assertEqual(['snap-v1'], self.bs.deleted_snaps)
+        self.assertEqual(1, self.bs.delete_volume.call_count)
+        self.src.image.delete_image.assert_called_once_with('up-tmp-v1', ignore_missing=True)
 
 
 class TestImageCopy(base.BaseTestCase):
