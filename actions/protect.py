@@ -179,7 +179,9 @@ def show(document, checkpoint_id=None):
         raise checkpoint.StoreError('plan %s has no committed checkpoint' % checkpoints.plan)
     manifest = checkpoints.verify(cid)
     data = checkpoints.get_part(cid, 'data', manifest['parts']['data'])
-    volumes = {vid: {k: v for k, v in d.items() if k != 'record'}
+    volumes = {vid: dict({k: v for k, v in d.items() if k not in ('record', 'parents')},
+                         **({'parents': [p['backup_id'] for p in d['parents']]}
+                            if d.get('parents') else {}))
                for vid, d in data['volumes'].items()}
     return dict({k: v for k, v in manifest.items() if k != 'parts'},
                 parts=sorted(manifest['parts']), images=data['images'], volumes=volumes)
