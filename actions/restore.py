@@ -52,14 +52,14 @@ class Restore:
         if self.checkpoint_id is None:
             raise RestoreError('plan %s has no committed checkpoint in %s' % (
                 self.plan['name'], store.url))
-        # Hashes are checked at every step: a part changed since preflight is refused.
-        self.manifest = self.checkpoints.verify(self.checkpoint_id)
-        parts = self.manifest['parts']
-        resources_part = self.checkpoints.get_part(self.checkpoint_id, 'resources',
-                                                   parts['resources'])
-        self.resources = resources_part['resources']
-        self.source_project_id = resources_part['project_id']
-        self.data = self.checkpoints.get_part(self.checkpoint_id, 'data', parts['data'])
+        # Every part is checked against its hash at every step (each part read once): a
+        # part changed since preflight is refused.
+        self.manifest = self.checkpoints.manifest(self.checkpoint_id)
+        parts = {name: self.checkpoints.get_part(self.checkpoint_id, name, entry)
+                 for name, entry in self.manifest['parts'].items()}
+        self.resources = parts['resources']['resources']
+        self.source_project_id = parts['resources']['project_id']
+        self.data = parts['data']
         self.restore_id = restore_id or restore_id_for(self.checkpoint_id)
         self.options = self.plan['options']['restore']
         self.timeout = self.options['timeout_minutes'] * 60
@@ -106,9 +106,11 @@ class Restore:
                 self.checkpoints.put_restore(self.restore_id, 'idmap', self.idmap)
 
     def users_to_enable(self, name):
+        """A user created disabled: saved at once (a re-run finds the user, not this)."""
         with self._lock:
             if name not in self.state['users_to_enable']:
                 self.state['users_to_enable'].append(name)
+                self.save_state()
 
     def domain(self, source_domain_id):
         # Domains are not restored: the same ID when the target has it, else "default".
@@ -122,9 +124,13 @@ class Restore:
         shared = bool(net.get('is_shared')) and not owned
         return bool(net.get('is_router_external')) or shared
 
+    def mapped_network(self, net):
+        """The target network (name or ID) an external network maps to."""
+        networks = self.options['networks']
+        return networks.get(net['name'], networks.get(net['id'], net['name']))
+
     def external_network(self, net):
-        return self._find_network(self.options['networks'].get(net['name'],
-                                  self.options['networks'].get(net['id'], net['name'])))
+        return self._find_network(self.mapped_network(net))
 
     def _find_network(self, name):
         found = self.admin.network.find_network(name, ignore_missing=True)
@@ -183,8 +189,7 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
         # External networks: mapped (or the same name), and there.
         for net in r.docs('network'):
             if r.is_external(net):
-                want = r.options['networks'].get(net['name'], r.options['networks'].get(
-                    net['id'], net['name']))
+                want = r.mapped_network(net)
                 if r._find_network(want) is None:
                     problems.append(
                         'network %r is external on %s and %s has no network %r: map it '
