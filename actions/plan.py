@@ -136,6 +136,16 @@ SCHEMA = {
                                                    'names booted one group after the other'},
                         parallel={'type': 'integer', 'minimum': 1, 'maximum': 64,
                                   'description': 'resources created at once (1-64)'},
+                        replica_host={'type': 'string', 'minLength': 1,
+                                      'description': 'the Cinder backend of the target '
+                                                     'holding the array\'s replicas '
+                                                     '(host@backend#pool), for volumes '
+                                                     'of the replication method'},
+                        replica_ref={'type': 'object', 'additionalProperties': {
+                                         'type': 'string'},
+                                     'description': 'how the backend names a replica, e.g. '
+                                                    '{"source-name": "volume-{id}"} ({id}, '
+                                                    '{name}: the source volume\'s)'},
                         timeout_minutes={'type': 'integer', 'minimum': 1,
                                          'description': 'minutes to wait for a server or '
                                                         'volume to become ready'},
@@ -151,7 +161,7 @@ DEFAULT_OPTIONS = {'store': 'swift', 'keep_user_data': False, 'lock_timeout_minu
 DEFAULT_RESTORE = {'networks': {}, 'flavors': {}, 'volume_types': {}, 'availability_zones': {},
                    'keep_fixed_ips': True, 'keep_mac_addresses': False,
                    'keep_floating_ips': False, 'boot_order': [], 'parallel': 8,
-                   'timeout_minutes': 30}
+                   'timeout_minutes': 30, 'replica_ref': {'source-name': 'volume-{id}'}}
 
 
 class PlanError(errors.DraasError):

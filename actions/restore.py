@@ -231,6 +231,14 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
             if data.get('method') == 'image':
                 copy = admin.image.find_image(data['image_id'], ignore_missing=True)
                 restorable = copy is not None and copy.status == 'active'
+            elif data.get('method') == 'replication':
+                restorable = bool(r.options.get('replica_host'))
+                if not restorable:
+                    problems.append('volume %r (%s) is replicated by the storage array: set '
+                                    'options.restore.replica_host to the backend of %s '
+                                    'holding the replicas' % (vol.get('name'), vol['id'],
+                                                              r.site))
+                    continue
             else:
                 restorable = data.get('method') == 'backup' and data.get('record')
             if not restorable:
@@ -299,7 +307,8 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
                                            ' (%d exist already)' % made if made else ''))
     methods = sorted({d['method'] for d in r.data['volumes'].values()})
     preview.append('fill %d volumes from %s' % (len(r.docs('volume')), ' and '.join(
-        {'backup': 'imported backups', 'image': 'image copies'}.get(m, m)
+        {'backup': 'imported backups', 'image': 'image copies',
+         'replication': 'array replicas'}.get(m, m)
         for m in methods)))
     users = [u['name'] for u in r.docs('user')]
     if users:

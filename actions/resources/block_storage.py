@@ -65,6 +65,17 @@ class Volume(Kind):
         bs = rc.conn.block_storage
         data = rc.data['volumes'][doc['id']]
         tags = {SOURCE_KEY: doc['id'], RESTORE_KEY: rc.restore_id}
+        if target_id is None and data['method'] == 'replication':
+            # The array copied the data: the target's Cinder takes over the replica.
+            ref = {k: v.format(id=doc['id'], name=doc.get('name') or '')
+                   for k, v in rc.options['replica_ref'].items()}
+            target_id = bs.manage_volume(
+                host=rc.options['replica_host'], ref=ref, name=doc.get('name'),
+                description=doc.get('description'),
+                volume_type=rc.idmap.get('volume_type', {}).get(doc.get('volume_type_id')),
+                metadata=dict(doc.get('metadata') or {}, **tags, **{DATA_KEY: 'restored'}),
+                bootable=bool(doc.get('is_bootable'))).id
+            rc.remember('volume', doc['id'], target_id)
         if target_id is None:
             vtype = rc.idmap.get('volume_type', {}).get(doc.get('volume_type_id'))
             source = {}
@@ -77,7 +88,9 @@ class Volume(Kind):
             rc.remember('volume', doc['id'], target_id)
         volume = bs.get_volume(target_id)
         if (volume.metadata or {}).get(DATA_KEY) == 'restored':
-            return target_id  # done by an earlier run (and maybe attached since)
+            if volume.status not in ('available', 'in-use'):
+                movers.wait_volume(bs, target_id, rc.timeout)  # a replica being managed
+            return target_id  # done (by an earlier run, maybe attached since)
         movers.wait_volume(bs, target_id, rc.timeout)
         if data['method'] != 'image':
             movers.restore_volume(rc.admin, data, target_id, rc.timeout)

@@ -41,6 +41,7 @@ class FakeTarget:
 
 
 class RestoreTestCase(base.BaseTestCase):
+    DATA = DATA
 
     def setUp(self):
         super().setUp()
@@ -50,7 +51,7 @@ class RestoreTestCase(base.BaseTestCase):
         self.cid = checkpoint.new_checkpoint_id()
         parts = {'resources': self.cps.put_part(self.cid, 'resources', {
                      'project_id': 'p1', 'window': {}, 'resources': RESOURCES}),
-                 'data': self.cps.put_part(self.cid, 'data', DATA)}
+                 'data': self.cps.put_part(self.cid, 'data', self.DATA)}
         self.cps.commit(self.cid, parts, {'created_at': '2026-01-01T00:00:00Z'})
         self.target = FakeTarget()
         self.connect = self.useFixture(fixtures.MockPatch(
@@ -168,3 +169,38 @@ class TestApply(RestoreTestCase):
         self.assertEqual([['s1', 's2', 's3']],
                          [[s['id'] for s in g] for g in restore._boot_groups(
                              self.restore_of())])
+
+
+class TestReplicatedVolumes(RestoreTestCase):
+    """The replication method (no lab backend replicates): the target's Cinder manages
+    the array's replica of each volume."""
+    DATA = dict(DATA, volumes={'v1': {'method': 'replication', 'replication_status':
+                                      'enabled', 'volume_type': 'rep'}})
+
+    def test_preflight_asks_for_the_backend_holding_the_replicas(self):
+        err = self.assertRaises(restore.RestoreError, restore.preflight, self.plan())
+        self.assertIn("volume 'data' (v1) is replicated by the storage array: set "
+                      "options.restore.replica_host", str(err))
+        out = restore.preflight(self.plan(replica_host='b@rep#pool'), dry_run=True)
+        self.assertIn('fill 1 volumes from array replicas', out['preview'])
+
+    def test_the_replica_is_managed_into_the_project(self):
+        from actions.resources import block_storage
+        r = restore.Restore(self.plan(replica_host='b@rep#pool',
+                                      replica_ref={'source-name': 'vol-{id}-{name}'}),
+                            self.cid)
+        r.idmap = {'project': {'p1': 'tp1'}}
+        bs = r.conn.block_storage
+        bs.manage_volume.return_value = mock.Mock(id='t1')
+        bs.get_volume.return_value = mock.Mock(status='available', metadata={
+            block_storage.DATA_KEY: 'restored'})
+        kind = block_storage.Volume()
+        self.assertEqual('t1', kind.restore(r, RESOURCES['volume'][0], None))
+        attrs = bs.manage_volume.call_args.kwargs
+        self.assertEqual(('b@rep#pool', {'source-name': 'vol-v1-data'}),
+                         (attrs['host'], attrs['ref']))
+        self.assertEqual({'draas_source_id': 'v1', 'draas_restore': r.restore_id,
+                          'draas_data': 'restored'}, attrs['metadata'])
+        self.assertEqual({'v1': 't1'}, self.cps.get_restore(r.restore_id, 'idmap')['volume'])
+        bs.restore_backup.assert_not_called()
+        r.admin.block_storage.restore_backup.assert_not_called()
