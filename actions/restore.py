@@ -143,14 +143,21 @@ class Restore:
 # ---- preflight
 
 def _quota_problems(admin, site, project_id, need):
-    """Quota limits and usage of an existing target project vs what the restore needs."""
+    """Quota limits and usage of the target project vs what the restore needs; for a
+    project the restore will create, the target's default quotas."""
     problems = []
-    for service, quota, keys in (
-            ('compute', admin.compute.get_quota_set(project_id, usage=True),
-             ('instances', 'cores', 'ram')),
-            ('block storage', admin.block_storage.get_quota_set(project_id, usage=True),
-             ('volumes', 'gigabytes')),
-            ('network', admin.network.get_quota(project_id, details=True),
+    if project_id:
+        quotas = (admin.compute.get_quota_set(project_id, usage=True),
+                  admin.block_storage.get_quota_set(project_id, usage=True),
+                  admin.network.get_quota(project_id, details=True))
+    else:
+        own = admin.current_project_id
+        quotas = (admin.compute.get_quota_set_defaults(own),
+                  admin.block_storage.get_quota_set_defaults(own),
+                  admin.network.get_quota_default(own))
+    for service, quota, keys in zip(
+            ('compute', 'block storage', 'network'), quotas,
+            (('instances', 'cores', 'ram'), ('volumes', 'gigabytes'),
              ('ports', 'floating_ips', 'networks', 'subnets', 'routers',
               'security_groups'))):
         usage = getattr(quota, 'usage', None) or {}
@@ -163,7 +170,9 @@ def _quota_problems(admin, site, project_id, need):
                 limit, used = value, usage.get(key) or 0
             if limit is not None and limit >= 0 and used + need.get(key, 0) > limit:
                 problems.append('%s quota %s of the project on %s: %d needed, %d of %d '
-                                'in use' % (service, key, site, need[key], used, limit))
+                                'in use%s' % (service, key, site, need[key], used, limit,
+                                              '' if project_id else ' (default quota of a '
+                                              'new project)'))
     return problems
 
 
@@ -270,8 +279,8 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
                 'subnets': len(r.docs('subnet')), 'routers': len(r.docs('router')),
                 'security_groups': len(r.docs('security_group'))}
         done = {}
+        problems += _quota_problems(admin, r.site, exists.id if exists else None, need)
         if exists is not None:
-            problems += _quota_problems(admin, r.site, exists.id, need)
             # As the admin: the restoring user may have no role on the project yet.
             tag = resources.RESTORE_TAG + r.restore_id
             done = {k: resources.by_source_tag(getattr(admin.network, call)(tags=tag))

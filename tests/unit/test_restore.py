@@ -1,6 +1,7 @@
 """Restore planning and applying with a fake target: bad input is refused before anything
 is made; what exists is not made twice; levels, boot order and failures are reported."""
 import json
+import types
 from unittest import mock
 
 import fixtures
@@ -38,6 +39,17 @@ class FakeTarget:
         self.conn.image.find_image.side_effect = find(images)
         self.conn.identity.find_project.return_value = None
         self.conn.compute.keypairs.return_value = []
+        self.set_default_quotas()
+
+    def set_default_quotas(self, **limits):
+        quota = dict(dict(instances=10, cores=20, ram=51200, volumes=10, gigabytes=1000,
+                          ports=50, floating_ips=10, networks=10, subnets=10, routers=10,
+                          security_groups=10), **limits)
+        for service, call in (('compute', 'get_quota_set_defaults'),
+                              ('block_storage', 'get_quota_set_defaults'),
+                              ('network', 'get_quota_default')):
+            getattr(getattr(self.conn, service), call).return_value = types.SimpleNamespace(
+                usage={}, **quota)
 
 
 class RestoreTestCase(base.BaseTestCase):
@@ -63,8 +75,8 @@ class RestoreTestCase(base.BaseTestCase):
                 'options': {'store': 'file://' + self.root, 'restore': restore_options}}
 
     def assert_nothing_made(self):
-        made = [c for c in self.target.conn.mock_calls
-                if any(w in c[0] for w in ('create', 'add_', 'assign', 'update', 'set_'))]
+        made = [c for c in self.target.conn.mock_calls if c[0].rsplit('.', 1)[-1].startswith(
+            ('create', 'add_', 'assign', 'update', 'set_', 'delete', 'post', 'put'))]
         self.assertEqual([], made)
 
 
@@ -94,6 +106,13 @@ class TestPreflight(RestoreTestCase):
         self.assertIn("flavor 'small' (mapped from 'm1.small') does not exist on site-b",
                       text)
         self.assertIn("the copy of image 'cirros' (copy-i1) is missing on site-b", text)
+        self.assert_nothing_made()
+
+    def test_insufficient_quota_is_named(self):
+        self.target.set_default_quotas(instances=2)
+        err = self.assertRaises(restore.RestoreError, restore.preflight, self.plan())
+        self.assertIn('compute quota instances of the project on site-b: 3 needed, 0 of 2 '
+                      'in use (default quota of a new project)', str(err))
         self.assert_nothing_made()
 
     def test_unknown_or_tampered_checkpoints_are_refused(self):
