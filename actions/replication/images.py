@@ -14,11 +14,19 @@ class ImageCopyError(errors.DraasError):
 
 
 def _find_copy(dst, doc):
+    """An active image of the target with the document's hash, or None. Glance filters on
+    os_hash_value; openstacksdk's images() drops that filter silently, hence the raw GET
+    (and the hash checked again here)."""
     if not doc.get('hash_value'):
         return None
-    for image in dst.image.images(os_hash_value=doc['hash_value']):
-        if image.status == 'active':
-            return image
+    resp = dst.image.get('/images', params={'os_hash_value': doc['hash_value'],
+                                            'status': 'active'})
+    if resp.status_code != 200:
+        raise ImageCopyError('listing images of the target by hash: HTTP %s' % (
+            resp.status_code))
+    for image in resp.json()['images']:
+        if image.get('os_hash_value') == doc['hash_value'] and image['status'] == 'active':
+            return dst.image.get_image(image['id'])
     return None
 
 

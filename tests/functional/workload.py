@@ -212,9 +212,43 @@ def delete_checkpoints(checkpoints):
         checkpoints.store.delete(key)
 
 
+def verify(cloud, name):
+    """Print whether the sample workload runs on `cloud` with its data; True if so."""
+    c = openstack.connect(cloud=cloud)
+    project = c.identity.find_project(name)
+    servers = list(c.compute.servers(all_projects=True, project_id=project.id))
+    ok = len(servers) >= 3 and all(s.status == 'ACTIVE' for s in servers)
+    print('%d servers, %s' % (len(servers), ', '.join(
+        '%s %s' % (s.name, s.status) for s in sorted(servers, key=lambda s: s.name))))
+    for vol in c.block_storage.volumes(all_projects=True, project_id=project.id):
+        if '-data-' in vol.name:
+            with open(backing_file(cloud, vol.id), 'rb') as f:
+                same = f.read(1 << 20) == content_for(vol.name)
+            ok = ok and same
+            print('volume %s (%s): %s' % (vol.name, vol.status, 'content as written on '
+                                          'the source' if same else 'CONTENT DIFFERS'))
+    return ok
+
+
+def reset(name):
+    """Remove the sample workload `name` from both sites, with its checkpoints."""
+    from actions import checkpoint
+    delete('site-b', name)
+    delete('site-a', name)
+    delete_checkpoints(checkpoint.Checkpoints(checkpoint.SwiftStore(
+        openstack.connect(cloud='site-b'), 'draas-checkpoints'), name))
+
+
 if __name__ == '__main__':
-    action, cloud, name = sys.argv[1:4]
+    # python -m tests.functional.workload create|delete|verify SITE NAME | reset NAME
+    action = sys.argv[1]
     if action == 'create':
-        print(create(cloud, name))
+        print(create(*sys.argv[2:4]))
+    elif action == 'delete':
+        delete(*sys.argv[2:4])
+    elif action == 'verify':
+        sys.exit(0 if verify(*sys.argv[2:4]) else 1)
+    elif action == 'reset':
+        reset(sys.argv[2])
     else:
-        delete(cloud, name)
+        sys.exit('unknown action %r' % action)

@@ -202,16 +202,28 @@ class TestImageCopy(base.BaseTestCase):
         src, dst = mock.Mock(), mock.Mock()
         src.image.download_image.return_value.iter_content.return_value = [
             self.DATA[:1 << 20], self.DATA[1 << 20:]]
-        dst.image.images.return_value = list(existing)
+        dst.image.get.return_value = mock.Mock(status_code=200, json=lambda: {
+            'images': list(existing)})
+        dst.image.get_image.side_effect = lambda i: mock.Mock(id=i)
         dst.image.create_image.return_value = mock.Mock(id='copy')
         return src, dst
 
     def test_copy_is_skipped_when_the_target_has_the_same_hash(self):
-        src, dst = self.conns([mock.Mock(id='there', status='active')])
+        other = {'id': 'other', 'status': 'active', 'os_hash_value': 'f' * 128}
+        same = {'id': 'there', 'status': 'active', 'os_hash_value': self.doc()['hash_value']}
+        src, dst = self.conns([other, same])
         self.assertEqual({'target_id': 'there', 'bytes_copied': 0,
                           'hash_value': self.doc()['hash_value']},
                          images.copy_image(src, dst, self.doc()))
         src.image.download_image.assert_not_called()
+        self.assertEqual({'os_hash_value': self.doc()['hash_value'], 'status': 'active'},
+                         dst.image.get.call_args.kwargs['params'])
+
+    def test_an_image_with_another_hash_is_never_taken_for_a_copy(self):
+        # As when a filter is ignored: what comes back is checked.
+        src, dst = self.conns([{'id': 'other', 'status': 'active',
+                                'os_hash_value': 'f' * 128}])
+        self.assertEqual('copy', images.copy_image(src, dst, self.doc())['target_id'])
 
     def test_copy_streams_and_verifies(self):
         src, dst = self.conns()
