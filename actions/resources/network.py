@@ -148,8 +148,8 @@ class SecurityGroup(_Tagged):
     def restore_rules(self, rc, docs):
         """Create the rules missing from the restored groups (after every group exists,
         since rules refer to other groups). Returns (created, existing)."""
-        have = {self._rule_key(r.to_dict()) for r in rc.conn.network.security_group_rules(
-            project_id=rc.project_id)}
+        have = {self._rule_key(dict(r.to_dict(), ethertype=r.ether_type))
+                for r in rc.conn.network.security_group_rules(project_id=rc.project_id)}
         created = existing = 0
         for doc in docs:
             for rule in doc['rules']:
@@ -160,9 +160,10 @@ class SecurityGroup(_Tagged):
                 if self._rule_key(want) in have:
                     existing += 1
                     continue
+                attrs = {k: v for k, v in want.items() if v is not None}
+                attrs['ether_type'] = attrs.pop('ethertype')  # openstacksdk's name for it
                 try:
-                    rc.conn.network.create_security_group_rule(
-                        **{k: v for k, v in want.items() if v is not None})
+                    rc.conn.network.create_security_group_rule(**attrs)
                     created += 1
                 except exceptions.ConflictException:
                     existing += 1  # the same rule in another spelling (e.g. the defaults)

@@ -150,6 +150,18 @@ class TestUnplannedFailover(FailoverTestCase):
                                 for g in p['security_group_ids']),
                          sorted(groups[g] for p in ports.values()
                                 for g in p.security_group_ids))
+        # Every rule, remote groups by name (IPv6 ones too).
+
+        def rules(groups, names):
+            return {g['name']: sorted(
+                (r['direction'], r['ethertype'], r['protocol'], r['port_range_min'],
+                 r['port_range_max'], r['remote_ip_prefix'],
+                 names.get(r['remote_group_id'])) for r in g['rules'])
+                for g in groups}
+        target_groups = [{'name': g.name, 'rules': g.security_group_rules}
+                         for g in made['security_group']]
+        self.assertEqual(rules(docs['security_group'], source_groups),
+                         rules(target_groups, groups))
         # The floating IP is on the target's external network, on web's port.
         [fip] = made['floating_ip']
         web = servers[self.name + '-web']

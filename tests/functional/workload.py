@@ -73,6 +73,10 @@ def create(cloud, name, servers=3):
     c.network.create_security_group_rule(security_group_id=web_sg.id, direction='ingress',
                                          protocol='tcp', port_range_min=80,
                                          port_range_max=80, remote_ip_prefix='0.0.0.0/0')
+    c.network.create_security_group_rule(security_group_id=web_sg.id, direction='ingress',
+                                         ether_type='IPv6', protocol='tcp',
+                                         port_range_min=443, port_range_max=443,
+                                         remote_ip_prefix='::/0')
     c.network.create_security_group_rule(security_group_id=db_sg.id, direction='ingress',
                                          protocol='tcp', port_range_min=5432,
                                          port_range_max=5432, remote_group_id=web_sg.id)
