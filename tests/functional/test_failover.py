@@ -191,6 +191,12 @@ class TestPlannedFailover(FailoverTestCase):
 
     def test_planned_failover_stops_the_source_and_loses_nothing(self):
         source = openstack.connect(cloud='site-a')
+        # A dry run stops nothing, planned or not (no checkpoint yet: it fails, saying so).
+        execution, out = self.failover(mode='planned', dry_run=True)
+        self.assertEqual('ERROR', execution.state)
+        self.assertIn('has no committed checkpoint', out['error'])
+        self.assertEqual({'ACTIVE'}, {s.status for s in source.compute.servers(
+            all_projects=True, project_id=self.sample['project'])})
         # Written after any earlier checkpoint, right before the failover.
         name, vid = sorted(self.sample['data_volumes'].items())[0]
         latest = workload.content_for(name + '-latest')
