@@ -65,19 +65,18 @@ class Volume(Kind):
         bs = rc.conn.block_storage
         data = rc.data['volumes'][doc['id']]
         tags = {SOURCE_KEY: doc['id'], RESTORE_KEY: rc.restore_id}
+        vtype = rc.idmap.get('volume_type', {}).get(doc.get('volume_type_id'))
         if target_id is None and data['method'] == 'replication':
             # The array copied the data: the target's Cinder takes over the replica.
             ref = {k: v.format(id=doc['id'], name=doc.get('name') or '')
                    for k, v in rc.options['replica_ref'].items()}
             target_id = bs.manage_volume(
                 host=rc.options['replica_host'], ref=ref, name=doc.get('name'),
-                description=doc.get('description'),
-                volume_type=rc.idmap.get('volume_type', {}).get(doc.get('volume_type_id')),
+                description=doc.get('description'), volume_type=vtype,
                 metadata=dict(doc.get('metadata') or {}, **tags, **{DATA_KEY: 'restored'}),
                 bootable=bool(doc.get('is_bootable'))).id
             rc.remember('volume', doc['id'], target_id)
         if target_id is None:
-            vtype = rc.idmap.get('volume_type', {}).get(doc.get('volume_type_id'))
             source = {}
             if data['method'] == 'image':  # filled by Cinder from the copied image
                 source['image_id'] = share_with_project(rc, data['image_id'])
