@@ -268,6 +268,14 @@ class Checkpoints:
         ids = self.list()
         return ids[-1] if ids else None
 
+    def chosen(self, checkpoint_id=None):
+        """`checkpoint_id`, or the latest committed one; StoreError if there is none."""
+        cid = checkpoint_id or self.latest()
+        if cid is None:
+            raise StoreError('plan %s has no committed checkpoint in %s' % (
+                self.plan, self.store.url))
+        return cid
+
     def delete(self, checkpoint_id):
         """Remove a checkpoint: the manifest first, so it stops existing at once."""
         self.store.delete('%s/%s/%s' % (self.plan, checkpoint_id, MANIFEST))

@@ -175,7 +175,19 @@ class CheckpointList(DraasAction):
                 for cid in checkpoints.list()]
 
 
-class CheckpointVerify(DraasAction):
+class _CheckpointRead(DraasAction):
+    """Reads a committed checkpoint: a function of actions.protect(plan, checkpoint_id)."""
+    _read = None
+
+    def __init__(self, plan, checkpoint_id=None):
+        self.plan = plan
+        self.checkpoint_id = checkpoint_id
+
+    def call(self):
+        return type(self)._read(self.plan, self.checkpoint_id)
+
+
+class CheckpointVerify(_CheckpointRead):
     """Verify a checkpoint against its manifest (every part's sha256).
 
     Returns the manifest's summary; fails naming the part that does not match.
@@ -183,37 +195,17 @@ class CheckpointVerify(DraasAction):
     :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     :param checkpoint_id: the checkpoint to verify (default: the latest committed one)
     """
-
-    def __init__(self, plan, checkpoint_id=None):
-        self.plan = plan
-        self.checkpoint_id = checkpoint_id
-
-    def call(self):
-        checkpoints = protect.checkpoints_of(self.plan)
-        cid = self.checkpoint_id or checkpoints.latest()
-        if cid is None:
-            raise checkpoint.StoreError('plan %s has no committed checkpoint' %
-                                        checkpoints.plan)
-        manifest = checkpoints.verify(cid)
-        return {'checkpoint_id': cid, 'verified': True,
-                'committed_at': manifest['committed_at'], 'counts': manifest['counts'],
-                'parts': sorted(manifest['parts'])}
+    _read = staticmethod(protect.verify)
 
 
-class CheckpointShow(DraasAction):
+class CheckpointShow(_CheckpointRead):
     """Show a committed checkpoint, verified: manifest (counts, times, consistency,
     summary) and per image/volume what a restore uses (backup IDs, not the records).
 
     :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     :param checkpoint_id: the checkpoint to show (default: the latest committed one)
     """
-
-    def __init__(self, plan, checkpoint_id=None):
-        self.plan = plan
-        self.checkpoint_id = checkpoint_id
-
-    def call(self):
-        return protect.show(self.plan, self.checkpoint_id)
+    _read = staticmethod(protect.show)
 
 
 class CheckpointPrune(DraasAction):

@@ -170,13 +170,20 @@ def prune(plan, checkpoints, keep=()):
     return removed
 
 
+def verify(document, checkpoint_id=None):
+    """Check a committed checkpoint (default: the latest) against its manifest."""
+    checkpoints = checkpoints_of(document)
+    cid = checkpoints.chosen(checkpoint_id)
+    manifest = checkpoints.verify(cid)
+    return {'checkpoint_id': cid, 'verified': True, 'committed_at': manifest['committed_at'],
+            'counts': manifest['counts'], 'parts': sorted(manifest['parts'])}
+
+
 def show(document, checkpoint_id=None):
     """A committed checkpoint (default: the latest), verified, as a summary: its manifest
     without hashes, and per volume and image what the restore will use."""
     checkpoints = checkpoints_of(document)
-    cid = checkpoint_id or checkpoints.latest()
-    if cid is None:
-        raise checkpoint.StoreError('plan %s has no committed checkpoint' % checkpoints.plan)
+    cid = checkpoints.chosen(checkpoint_id)
     manifest = checkpoints.verify(cid)
     data = checkpoints.get_part(cid, 'data', manifest['parts']['data'])
     volumes = {vid: dict({k: v for k, v in d.items() if k not in ('record', 'parents')},

@@ -48,10 +48,7 @@ class Restore:
         self.admin = sites.connect(self.site)
         store = checkpoint.open_store(self.plan['options']['store'], self.admin)
         self.checkpoints = checkpoint.Checkpoints(store, self.plan['name'])
-        self.checkpoint_id = checkpoint_id or self.checkpoints.latest()
-        if self.checkpoint_id is None:
-            raise RestoreError('plan %s has no committed checkpoint in %s' % (
-                self.plan['name'], store.url))
+        self.checkpoint_id = self.checkpoints.chosen(checkpoint_id)
         # Every part is checked against its hash at every step (each part read once): a
         # part changed since preflight is refused.
         self.manifest = self.checkpoints.manifest(self.checkpoint_id)
