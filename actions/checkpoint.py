@@ -309,6 +309,12 @@ class Checkpoints:
     def put_restore(self, restore_id, name, obj):
         self.store.put('%s/restores/%s/%s.json' % (self.plan, restore_id, name), _dump(obj))
 
+    def restores(self):
+        """IDs of the plan's restores (failovers, drills) with a recorded state."""
+        prefix = self.plan + '/restores/'
+        return sorted(k[len(prefix):-len('/state.json')] for k in self.store.list(prefix)
+                      if k.endswith('/state.json'))
+
     # ---- data that outlives the checkpoints referring to it
     def pending_deletions(self):
         data = self.store.get(self.plan + '/pending-deletions.json')

@@ -10,9 +10,11 @@ import logging
 from mistral_lib import actions
 
 from actions import checkpoint
+from actions import drill
 from actions import errors
 from actions import plan as plan_mod
 from actions import protect
+from actions import report
 from actions import restore
 from actions import sites
 
@@ -248,8 +250,10 @@ class RestorePreflight(DraasAction):
 
     :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     :param checkpoint_id: the checkpoint to restore (default: the latest committed one)
-    :param mode: "unplanned" or "planned" (recorded in the restore's summary)
-    :param restore_id: the restore to resume or start (default: failover-<checkpoint_id>)
+    :param mode: "unplanned" or "planned" (recorded in the restore's summary), or "drill"
+        (a restore into an isolated bubble: needs a restore_id "drill-<id>")
+    :param restore_id: the restore to resume or start (default: failover-<checkpoint_id>;
+        a drill's ID, "drill-" and 4 to 16 lower-case letters or digits)
     :param dry_run: true when nothing follows: the restore's start is not recorded
     """
 
@@ -307,3 +311,36 @@ class RestoreFinish(DraasAction):
 
     def call(self):
         return restore.finish(self.plan, self.checkpoint_id, self.restore_id)
+
+
+class DrillCleanup(DraasAction):
+    """Remove what a drill made on the recovery site (its project and everything tagged
+    with or named after its ID); safe to run again. Returns {cleaned: {drill ID: counts per
+    kind}, seconds}.
+
+    :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
+    :param drill_id: the drill to remove (default: every drill of the plan not cleaned yet)
+    """
+
+    def __init__(self, plan, drill_id=None):
+        self.plan = plan
+        self.drill_id = drill_id
+
+    def call(self):
+        return drill.cleanup(self.plan, self.drill_id)
+
+
+class ReportPlans(DraasAction):
+    """The DR report of plans: per plan the RPO achieved now (last committed checkpoint)
+    and the RTO last measured (drill or failover) against the policy, checkpoint count,
+    size and retention, drift between the last two checkpoints. Returns {plans, table,
+    violations}.
+
+    :param plans: a list of protection plans (objects, YAML/JSON text or "<name>@<site>")
+    """
+
+    def __init__(self, plans):
+        self.plans = plans
+
+    def call(self):
+        return report.report(self.plans)

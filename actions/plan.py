@@ -112,6 +112,44 @@ SCHEMA = {
                 'lock_timeout_minutes': {'type': 'integer', 'minimum': 1,
                                          'description': 'minutes after which a checkpoint '
                                                         'lock left by a dead run expires'},
+                'drill': {
+                    'type': 'object', 'additionalProperties': False,
+                    'description': 'an object of drill options',
+                    'properties': {
+                        'external_network': {
+                            'type': 'string', 'minLength': 1, 'maxLength': 255,
+                            'description': 'a network of the target (name or ID) giving '
+                                           'drill routers a gateway and drill servers their '
+                                           'floating IPs (default: none, the drill is '
+                                           'isolated)'}}},
+                'verify': {
+                    'type': 'object', 'additionalProperties': False,
+                    'description': 'an object {probes, timeout_seconds}',
+                    'properties': {
+                        'probes': {
+                            'type': 'array', 'maxItems': 100,
+                            'description': 'a list of probes {server, port, protocol, '
+                                           'path} run after a failover or drill',
+                            'items': {
+                                'type': 'object', 'additionalProperties': False,
+                                'required': ['server', 'port'],
+                                'description': 'a probe {server (name), port, protocol '
+                                               '(tcp or http), path (http)}',
+                                'properties': {
+                                    'server': {'type': 'string', 'minLength': 1,
+                                               'description': 'a server name'},
+                                    'port': {'type': 'integer', 'minimum': 1,
+                                             'maximum': 65535,
+                                             'description': 'a TCP port (1-65535)'},
+                                    'protocol': {'enum': ['tcp', 'http'],
+                                                 'description': 'tcp or http'},
+                                    'path': {'type': 'string', 'pattern': '^/',
+                                             'description': 'a URL path starting with "/"'},
+                                }}},
+                        'timeout_seconds': {
+                            'type': 'integer', 'minimum': 1, 'maximum': 3600,
+                            'description': 'seconds the checks may take to pass (1-3600)'},
+                    }},
                 'restore': {
                     'type': 'object', 'additionalProperties': False,
                     'description': 'an object of restore options',
@@ -162,6 +200,7 @@ DEFAULT_RESTORE = {'networks': {}, 'flavors': {}, 'volume_types': {}, 'availabil
                    'keep_fixed_ips': True, 'keep_mac_addresses': False,
                    'keep_floating_ips': False, 'boot_order': [], 'parallel': 8,
                    'timeout_minutes': 30, 'replica_ref': {'source-name': 'volume-{id}'}}
+DEFAULT_VERIFY = {'probes': [], 'timeout_seconds': 120}
 
 
 class PlanError(errors.DraasError):
@@ -248,6 +287,8 @@ def validate(document, check_sites=True):
     plan['policy'] = resolve_policy(plan['policy'])
     plan['options'] = dict(DEFAULT_OPTIONS, **plan.get('options', {}))
     plan['options']['restore'] = dict(DEFAULT_RESTORE, **plan['options'].get('restore', {}))
+    plan['options']['drill'] = dict(plan['options'].get('drill', {}))
+    plan['options']['verify'] = dict(DEFAULT_VERIFY, **plan['options'].get('verify', {}))
     if plan['source'] == plan['target']:
         raise PlanError(['plan.target: expected a site other than the source, got %r'
                          % plan['target']])

@@ -9,6 +9,7 @@ metadata) and the ID map (source ID -> target ID) is saved in the checkpoint sto
 grows, so a re-run of the same restore finds what exists and creates only what is missing.
 """
 import concurrent.futures
+import re
 import threading
 import time
 
@@ -18,12 +19,16 @@ from actions import plan as plan_mod
 from actions import resources
 from actions.replication import volumes as movers
 from actions import sites
+from actions import verify
 
 # Dependency levels; each kind says its level (Kind.level). Within a level kinds go in
 # dependency order and the resources of a kind in parallel.
 LEVELS = ('identity', 'compute', 'network', 'network_links', 'ports', 'volumes', 'servers',
           'attach')
-MODES = ('unplanned', 'planned')
+MODES = ('unplanned', 'planned', 'drill')
+# A drill restores into its own bubble: names get the suffix "-<drill id>"; short, since
+# Neutron tags hold at most 60 characters ("draas-restore=" + the ID).
+DRILL_ID = re.compile(r'^drill-[a-z0-9]{4,16}$')
 
 
 class RestoreError(errors.DraasError):
@@ -59,6 +64,9 @@ class Restore:
         self.data = parts['data']
         self.restore_id = restore_id or restore_id_for(self.checkpoint_id)
         self.options = self.plan['options']['restore']
+        # A drill: a project and resources of its own, no users, no production addresses.
+        self.drill = bool(DRILL_ID.match(self.restore_id))
+        self.drill_network = self.plan['options']['drill'].get('external_network')
         self.timeout = self.options['timeout_minutes'] * 60
         self.idmap = self.checkpoints.get_restore(self.restore_id, 'idmap') or {}
         self.state = self.checkpoints.get_restore(self.restore_id, 'state') or {
@@ -68,6 +76,10 @@ class Restore:
         self._conn = None
 
     # ---- what resource kinds use
+    def name(self, name):
+        """The name a restored resource gets: in a drill, with the drill ID appended."""
+        return '%s-%s' % (name, self.restore_id) if self.drill and name else name
+
     @property
     def project_id(self):
         return self.idmap.get('project', {}).get(self.source_project_id)
@@ -122,12 +134,16 @@ class Restore:
         return bool(net.get('is_router_external')) or shared
 
     def mapped_network(self, net):
-        """The target network (name or ID) an external network maps to."""
+        """The target network (name or ID) an external network maps to; in a drill the
+        plan's drill network (options.drill.external_network) or none."""
+        if self.drill:
+            return self.drill_network
         networks = self.options['networks']
         return networks.get(net['name'], networks.get(net['id'], net['name']))
 
     def external_network(self, net):
-        return self._find_network(self.mapped_network(net))
+        want = self.mapped_network(net)
+        return self._find_network(want) if want else None
 
     def _find_network(self, name):
         found = self.admin.network.find_network(name, ignore_missing=True)
@@ -183,6 +199,10 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
     """
     if mode not in MODES:
         raise RestoreError('mode: expected one of %s, got %r' % (', '.join(MODES), mode))
+    if (mode == 'drill') != bool(restore_id and DRILL_ID.match(restore_id)):
+        raise RestoreError('restore_id: a drill (and only a drill) has an ID "drill-" and '
+                           '4 to 16 lower-case letters or digits; got %r for mode %s'
+                           % (restore_id, mode))
     r = Restore(document, checkpoint_id, restore_id)
     problems, warnings, preview = [], [], []
     admin = r.admin
@@ -193,10 +213,23 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
             problems.append('Neutron of %s does not support tags (no "standard-attr-tag" '
                             'extension: enable the service plugin "tag")' % r.site)
         # External networks: mapped (or the same name), and there.
+        server_ports = {p for s in r.docs('server') for p in s.get('port_ids') or ()}
         for net in r.docs('network'):
             if r.is_external(net):
                 want = r.mapped_network(net)
-                if r._find_network(want) is None:
+                if want is None:  # a drill without a network to the outside
+                    if any(p['network_id'] == net['id'] for p in r.docs('port')
+                           if p['id'] in server_ports):
+                        problems.append(
+                            'servers have ports on the external network %r: a drill needs '
+                            'options.drill.external_network for them' % net['name'])
+                    else:
+                        preview.append('no gateway to network %s and no floating IPs '
+                                       '(isolated drill)' % net['name'])
+                elif r._find_network(want) is None and r.drill:
+                    problems.append('options.drill.external_network: %s has no network %r'
+                                    % (r.site, want))
+                elif r._find_network(want) is None:
                     problems.append(
                         'network %r is external on %s and %s has no network %r: map it '
                         'in options.restore.networks, e.g. {%r: <network of %s>}' % (
@@ -252,16 +285,18 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
                                 'restore (method %s)' % (vol.get('name'), vol['id'], r.site,
                                                          data.get('method')))
         # Keypairs are the restoring user's: one of the same name must hold the same key.
+        problems += verify.probe_problems(r)
         mine = {k.name: k for k in admin.compute.keypairs()}
-        for key in r.docs('keypair'):
+        for key in r.docs('keypair') if not r.drill else ():  # a drill's keys are its own
             have = mine.get(key['name'])
             if have is not None and have.public_key.strip() != key['public_key'].strip():
                 problems.append('keypair %r of the restoring user on %s holds another '
                                 'public key' % (key['name'], r.site))
         # The project, its quotas, and what the restore would create there.
         project = r.doc('project', r.source_project_id)
-        exists = admin.identity.find_project(project['name'], ignore_missing=True)
-        preview.insert(0, '%s project %s' % ('use' if exists else 'create', project['name']))
+        exists = admin.identity.find_project(r.name(project['name']), ignore_missing=True)
+        preview.insert(0, '%s project %s' % ('use' if exists else 'create',
+                                             r.name(project['name'])))
         flavors = {f['id']: f for f in r.docs('flavor')}
         servers = r.docs('server')
         need = {'instances': len(servers),
@@ -303,10 +338,15 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
         raise RestoreError('restore of checkpoint %s of plan %s on %s is not possible: %s'
                            % (r.checkpoint_id, r.plan['name'], r.site, '; '.join(problems)))
     counts = {}
-    for kind in resources.all_kinds():  # in dependency order
+    for kind, what in resources.all_kinds().items():  # in dependency order
         docs = [d for d in r.docs(kind) if kind != 'network' or not r.is_external(d)]
         if kind in ('flavor', 'volume_type', 'project', 'image') or not docs:
             continue  # reused, mapped or shared: said above
+        if not what.in_restore(r):
+            preview.append('skip %d %s (not in a drill%s)' % (
+                len(docs), kind, '' if kind != 'floating_ip' else
+                ' without options.drill.external_network'))
+            continue
         made = len(done.get(kind, ()))
         counts[kind] = {'create': len(docs) - made, 'exists': made}
         preview.append('create %d %s%s' % (len(docs) - made, kind,
@@ -317,7 +357,7 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
          'replication': 'array replicas'}.get(m, m)
         for m in methods)))
     users = [u['name'] for u in r.docs('user')]
-    if users:
+    if users and not r.drill:
         preview.append('users without a password (disabled) unless they exist: %s'
                        % ', '.join(sorted(users)))
     if not dry_run:
@@ -354,7 +394,7 @@ def _parallel(r, docs, work, what):
 def _restore_kind(r, kind, docs=None):
     """Restore every document of `kind`; returns (created, existing)."""
     docs = r.docs(kind.name) if docs is None else docs
-    if not docs:
+    if not docs or not kind.in_restore(r):
         return 0, 0
     # What the target holds, not what the ID map says: it may list resources since deleted.
     found = kind.restored(r)
@@ -465,16 +505,12 @@ def apply(document, checkpoint_id, restore_id, level, stop_after=None):
 # ---- finish
 
 def finish(document, checkpoint_id, restore_id):
-    """Check the restored servers are ACTIVE; record and return the restore's summary
-    (counts, timings per level, measured RTO, achieved RPO, users needing action)."""
+    """Verify the restored workload (actions.verify); record and return the restore's
+    summary (counts, timings per level, checks passed, measured RTO, achieved RPO, users
+    needing action)."""
     r = Restore(document, checkpoint_id, restore_id)
     with sites.calls_to(r.site, 'verification'):
-        servers = {s.id: s for s in r.conn.compute.servers()}
-    wanted = [r.map('server', s['id']) for s in r.docs('server')]
-    down = ['%s (%s)' % (servers[i].name, servers[i].status) if i in servers else i
-            for i in wanted if getattr(servers.get(i), 'status', None) != 'ACTIVE']
-    if down:
-        raise RestoreError('restored servers not ACTIVE: %s' % ', '.join(down))
+        verified = verify.workload(r)
     finished = time.time()
     created_at = checkpoint.checkpoint_time(r.checkpoint_id).timestamp()
     summary = {
@@ -483,6 +519,7 @@ def finish(document, checkpoint_id, restore_id):
         'mode': r.state.get('mode'),
         'counts': {k: len(v) for k, v in sorted(r.idmap.items())},
         'levels': [r.state['levels'][lv] for lv in LEVELS if lv in r.state['levels']],
+        'verified': verified,
         'rto_seconds': round(finished - r.state.get('started_at', finished), 1),
         'rto_target_seconds': r.plan['policy']['rto_minutes'] * 60,
         'rpo_seconds': round(r.state.get('started_at', finished) - created_at, 1),

@@ -31,6 +31,10 @@ class Kind:
     # ---- restore (see actions/restore.py for the context `rc`)
     level = None         # the restore level creating this kind (restore.LEVELS)
 
+    def in_restore(self, rc):
+        """Whether restore `rc` makes this kind (a drill skips some)."""
+        return True
+
     def restored(self, rc):
         """{source ID: target ID} of this kind already restored by restore `rc.restore_id`
         (found by the tags/metadata every restored resource carries). Override."""

@@ -70,7 +70,7 @@ class Volume(Kind):
             ref = {k: v.format(id=doc['id'], name=doc.get('name') or '')
                    for k, v in rc.options['replica_ref'].items()}
             target_id = bs.manage_volume(
-                host=rc.options['replica_host'], ref=ref, name=doc.get('name'),
+                host=rc.options['replica_host'], ref=ref, name=rc.name(doc.get('name')),
                 description=doc.get('description'), volume_type=vtype,
                 metadata=dict(doc.get('metadata') or {}, **tags, **{DATA_KEY: 'restored'}),
                 bootable=bool(doc.get('is_bootable'))).id
@@ -80,7 +80,8 @@ class Volume(Kind):
             if data['method'] == 'image':  # filled by Cinder from the copied image
                 source['image_id'] = share_with_project(rc, data['image_id'])
             target_id = bs.create_volume(
-                size=doc['size'], name=doc.get('name'), description=doc.get('description'),
+                size=doc['size'], name=rc.name(doc.get('name')),
+                description=doc.get('description'),
                 volume_type=vtype, metadata=dict(doc.get('metadata') or {}, **tags),
                 **source).id
             rc.remember('volume', doc['id'], target_id)

@@ -17,24 +17,32 @@ class Flavor(Kind):
         return conn.compute.flavors(is_public=None)
 
     def restored(self, rc):
-        names = {f.name: f.id for f in rc.admin.compute.flavors(is_public=None)}
-        return {d['id']: names[rc.options['flavors'].get(d['name'], d['name'])]
-                for d in rc.docs('flavor')
-                if rc.options['flavors'].get(d['name'], d['name']) in names}
+        names = {f.name: f for f in rc.admin.compute.flavors(is_public=None)}
+        out = {}
+        for d in rc.docs('flavor'):
+            name = rc.options['flavors'].get(d['name'], d['name'])
+            # A drill reuses the public flavor of that name, else makes one of its own.
+            for found in (names.get(name), names.get(rc.name(name))):
+                if found is not None and (found.is_public or not rc.drill or
+                                          found.name != name):
+                    out[d['id']] = found.id
+                    break
+        return out
 
     def restore(self, rc, doc, target_id):
         """The flavor of the same name (or the plan's mapping) on the target; created
         like the source one when missing and not mapped (preflight checked which)."""
-        name = rc.options['flavors'].get(doc['name'], doc['name'])
-        found = rc.admin.compute.find_flavor(name, ignore_missing=True)
-        if found is not None:
+        if target_id:
+            found = rc.admin.compute.get_flavor(target_id)
             if not found.is_public:
                 rc.admin.compute.flavor_add_tenant_access(found, rc.project_id)
             return found.id
+        name = rc.options['flavors'].get(doc['name'], doc['name'])
         flavor = rc.admin.compute.create_flavor(
-            name=name, vcpus=doc['vcpus'], ram=doc['ram'], disk=doc['disk'],
+            name=rc.name(name), vcpus=doc['vcpus'], ram=doc['ram'], disk=doc['disk'],
             ephemeral=doc.get('ephemeral') or 0, swap=doc.get('swap') or 0,
-            rxtx_factor=doc.get('rxtx_factor') or 1.0, is_public=doc.get('is_public', True),
+            rxtx_factor=doc.get('rxtx_factor') or 1.0,
+            is_public=doc.get('is_public', True) and not rc.drill,
             description=doc.get('description'))
         if doc.get('extra_specs'):
             rc.admin.compute.create_flavor_extra_specs(flavor, doc['extra_specs'])
@@ -65,13 +73,16 @@ class Keypair(Kind):
     # Restored keypairs belong to the user who restores (servers boot with a key of the
     # user creating them); preflight refuses a same-named key with another public key.
     def restored(self, rc):
-        return {k.name: k.name for k in rc.conn.compute.keypairs()}
+        names = {k.name for k in rc.conn.compute.keypairs()}
+        return {d['name']: rc.name(d['name']) for d in rc.docs('keypair')
+                if rc.name(d['name']) in names}
 
     def restore(self, rc, doc, target_id):
         if not target_id:
-            rc.conn.compute.create_keypair(name=doc['name'], public_key=doc['public_key'],
+            rc.conn.compute.create_keypair(name=rc.name(doc['name']),
+                                           public_key=doc['public_key'],
                                            type=doc.get('type') or 'ssh')
-        return doc['name']
+        return rc.name(doc['name'])
 
 
 class ServerGroup(Kind):
@@ -86,12 +97,12 @@ class ServerGroup(Kind):
     def restored(self, rc):
         # Server groups have neither tags nor metadata: matched by name in the project.
         names = {g.name: g.id for g in rc.conn.compute.server_groups()}
-        return {d['id']: names[d['name']] for d in rc.docs('server_group')
-                if d['name'] in names}
+        return {d['id']: names[rc.name(d['name'])] for d in rc.docs('server_group')
+                if rc.name(d['name']) in names}
 
     def restore(self, rc, doc, target_id):
         return target_id or rc.conn.compute.create_server_group(
-            name=doc['name'], policy=doc['policy'], rules=doc.get('rules') or {}).id
+            name=rc.name(doc['name']), policy=doc['policy'], rules=doc.get('rules') or {}).id
 
 
 class Server(Kind):
@@ -134,7 +145,7 @@ class Server(Kind):
     def restore(self, rc, doc, target_id):
         if target_id:
             return target_id
-        attrs = dict(name=doc['name'], flavor_id=rc.map('flavor', doc['flavor_id']),
+        attrs = dict(name=rc.name(doc['name']), flavor_id=rc.map('flavor', doc['flavor_id']),
                      networks=[{'port': rc.map('port', p)} for p in doc['port_ids']],
                      metadata=doc.get('metadata') or {},
                      tags=list(doc.get('tags') or ()) + restore_tags(rc, doc))

@@ -1,5 +1,6 @@
 """Keystone: the project owning the workload, its users (never passwords), role assignments."""
 from actions.resources import Kind
+from actions.resources import RESTORE_TAG
 
 
 class Project(Kind):
@@ -14,7 +15,7 @@ class Project(Kind):
     def restored(self, rc):
         out = {}
         for doc in rc.docs('project'):
-            found = rc.admin.identity.find_project(doc['name'], domain_id=rc.domain(
+            found = rc.admin.identity.find_project(rc.name(doc['name']), domain_id=rc.domain(
                 doc['domain_id']), ignore_missing=True)
             if found is not None:
                 out[doc['id']] = found.id
@@ -23,12 +24,13 @@ class Project(Kind):
     def restore(self, rc, doc, target_id):
         """The project of the same name in the same domain (recovery sites often have it
         already), created when missing; the restoring user gets the admin role on it so
-        that it can create the workload's resources there."""
+        that it can create the workload's resources there. A drill makes its own."""
         identity = rc.admin.identity
         if not target_id:
             target_id = identity.create_project(
-                name=doc['name'], domain_id=rc.domain(doc['domain_id']),
-                description=doc.get('description') or '', is_enabled=True).id
+                name=rc.name(doc['name']), domain_id=rc.domain(doc['domain_id']),
+                description=doc.get('description') or '', is_enabled=True,
+                tags=[RESTORE_TAG + rc.restore_id]).id
         identity.assign_project_role_to_user(target_id, rc.admin.current_user_id,
                                              identity.find_role('admin'))
         return target_id
@@ -41,6 +43,9 @@ class User(Kind):
               'default_project_id')
     secret_fields = ('password',)  # Keystone never returns it; restores set a new one
     level = 'identity'
+
+    def in_restore(self, rc):
+        return not rc.drill  # a drill never touches the target's users
 
     def list(self, conn, ctx):
         return conn.identity.users(domain_id=ctx.project.domain_id)
@@ -72,6 +77,9 @@ class RoleAssignment(Kind):
     service = 'identity'
     refs = {'user_id': 'user', 'project_id': 'project'}
     level = 'identity'
+
+    def in_restore(self, rc):
+        return not rc.drill
 
     def list(self, conn, ctx):
         return conn.identity.role_assignments(scope_project_id=ctx.project.id,

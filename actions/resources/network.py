@@ -21,7 +21,7 @@ class _Tagged(Kind):
     create_call = None
 
     def same(self, rc, doc, res):
-        return res.name == doc['name']
+        return res.name == rc.name(doc['name'])
 
     def restored(self, rc):
         listing = getattr(rc.conn.network, self.list_call)
@@ -72,7 +72,7 @@ class Network(_Tagged):
         if target_id:
             return target_id
         return self.create(
-            rc, doc, name=doc['name'], description=doc.get('description') or '',
+            rc, doc, name=rc.name(doc['name']), description=doc.get('description') or '',
             is_admin_state_up=doc.get('is_admin_state_up', True),
             is_port_security_enabled=doc.get('is_port_security_enabled', True))
 
@@ -95,7 +95,8 @@ class Subnet(_Tagged):
         if target_id or rc.is_external(rc.doc('network', doc['network_id'])):
             return target_id
         return self.create(
-            rc, doc, network_id=rc.map('network', doc['network_id']), name=doc['name'],
+            rc, doc, network_id=rc.map('network', doc['network_id']),
+            name=rc.name(doc['name']),
             description=doc.get('description') or '', cidr=doc['cidr'],
             ip_version=doc['ip_version'], gateway_ip=doc.get('gateway_ip'),
             allocation_pools=doc.get('allocation_pools'),
@@ -136,7 +137,7 @@ class SecurityGroup(_Tagged):
                                                       name='default')
             rc.conn.network.set_tags(group, list(group.tags or ()) + restore_tags(rc, doc))
             return group.id
-        return self.create(rc, doc, name=doc['name'],
+        return self.create(rc, doc, name=rc.name(doc['name']),
                            description=doc.get('description') or '')
 
     @staticmethod
@@ -197,10 +198,10 @@ class Router(_Tagged):
         net = rc.conn.network
         if not target_id:
             gateway = None
-            if doc.get('gateway_network_id'):
+            if doc.get('gateway_network_id') and (rc.drill_network or not rc.drill):
                 gateway = {'network_id': rc.map('network', doc['gateway_network_id'])}
             target_id = self.create(
-                rc, doc, name=doc['name'], description=doc.get('description') or '',
+                rc, doc, name=rc.name(doc['name']), description=doc.get('description') or '',
                 is_admin_state_up=doc.get('is_admin_state_up', True),
                 external_gateway_info=gateway)
         # Interfaces and routes also when the router was made by a run that died.
@@ -228,7 +229,7 @@ class Port(_Tagged):
         if rc.options['keep_fixed_ips']:
             return ({ip['ip_address'] for ip in res.fixed_ips or ()} ==
                     {ip['ip_address'] for ip in doc.get('fixed_ips') or ()})
-        return bool(doc.get('name')) and res.name == doc['name']
+        return bool(doc.get('name')) and res.name == rc.name(doc['name'])
     fields = ('name', 'description', 'network_id', 'fixed_ips', 'mac_address',
               'security_group_ids', 'allowed_address_pairs', 'device_id', 'device_owner',
               'binding_vnic_type', 'is_port_security_enabled', 'is_admin_state_up',
@@ -249,7 +250,8 @@ class Port(_Tagged):
         fixed = [dict({'subnet_id': rc.map('subnet', ip['subnet_id'])},
                       **({'ip_address': ip['ip_address']} if keep_ips else {}))
                  for ip in doc.get('fixed_ips') or ()]
-        attrs = dict(network_id=rc.map('network', doc['network_id']), name=doc.get('name'),
+        attrs = dict(network_id=rc.map('network', doc['network_id']),
+                     name=rc.name(doc.get('name')),
                      description=doc.get('description') or '', fixed_ips=fixed,
                      is_admin_state_up=doc.get('is_admin_state_up', True),
                      allowed_address_pairs=doc.get('allowed_address_pairs') or [])
@@ -276,6 +278,10 @@ class FloatingIP(_Tagged):
     def list(self, conn, ctx):
         return conn.network.ips(project_id=ctx.project.id)
 
+    def in_restore(self, rc):
+        # A drill takes no address of a production pool unless the plan gives it one.
+        return not rc.drill or bool(rc.drill_network)
+
     def same(self, rc, doc, res):
         return bool(doc.get('port_id')) and res.port_id == rc.idmap.get('port', {}).get(
             doc['port_id'])
@@ -287,7 +293,7 @@ class FloatingIP(_Tagged):
                      description=doc.get('description') or '')
         if doc.get('port_id'):
             attrs['port_id'] = rc.map('port', doc['port_id'])
-        if rc.options['keep_floating_ips']:
+        if rc.options['keep_floating_ips'] and not rc.drill:
             attrs['floating_ip_address'] = doc['floating_ip_address']
         return self.create(rc, doc, **attrs)
 

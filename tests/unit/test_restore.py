@@ -8,6 +8,7 @@ import fixtures
 from oslotest import base
 
 from actions import checkpoint
+from actions import resources
 from actions import restore
 from tests.unit.test_sites import CloudsYamlFixture
 
@@ -128,7 +129,7 @@ class TestPreflight(RestoreTestCase):
         self.assert_nothing_made()
 
     def test_bad_mode_and_level_are_refused_first(self):
-        self.assertIn("mode: expected one of unplanned, planned, got 'later'", str(
+        self.assertIn("mode: expected one of unplanned, planned, drill, got 'later'", str(
             self.assertRaises(restore.RestoreError, restore.preflight, self.plan(),
                               mode='later')))
         self.assertIn("level: expected one of identity", str(self.assertRaises(
@@ -139,7 +140,7 @@ class TestPreflight(RestoreTestCase):
         self.connect.assert_not_called()
 
 
-class FakeKind:
+class FakeKind(resources.Kind):
     name = 'server'
 
     def __init__(self, existing=(), failing=()):

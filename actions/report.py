@@ -1,0 +1,158 @@
+"""The DR report: per plan, RPO achieved now and RTO last measured, against the policy.
+
+Read from the checkpoint store at each plan's recovery site only (the source may be gone):
+- RPO: now minus the creation time of the last committed checkpoint (what a failover now would
+  lose), against the policy's rpo_minutes;
+- RTO: the measured RTO of the last finished drill or failover, against rto_minutes;
+- checkpoints: how many, their metadata size, the retention; drift: resources added, removed
+  and changed between the last two checkpoints.
+"""
+from actions import checkpoint
+from actions import errors
+from actions import plan as plan_mod
+from actions import sites
+
+DRIFT_IGNORED = ('status', 'updated_at', 'revision_number')  # not a change of the workload
+
+
+def drift(old, new):
+    """{kind: {added, removed, changed}} (names) between two checkpoints' resources."""
+    out = {}
+    for kind in sorted(set(old) | set(new)):
+        before = {d['id']: d for d in old.get(kind, [])}
+        after = {d['id']: d for d in new.get(kind, [])}
+
+        def name(d):
+            return d.get('name') or d['id']
+
+        def same(a, b):
+            return ({k: v for k, v in a.items() if k not in DRIFT_IGNORED} ==
+                    {k: v for k, v in b.items() if k not in DRIFT_IGNORED})
+        change = {'added': sorted(name(after[i]) for i in set(after) - set(before)),
+                  'removed': sorted(name(before[i]) for i in set(before) - set(after)),
+                  'changed': sorted(name(after[i]) for i in set(after) & set(before)
+                                    if not same(before[i], after[i]))}
+        if any(change.values()):
+            out[kind] = change
+    return out
+
+
+def _last_restores(checkpoints):
+    """The newest finished drill and failover (their summaries), by restore kind."""
+    last = {}
+    for rid in checkpoints.restores():
+        summary = (checkpoints.get_restore(rid, 'state') or {}).get('summary')
+        kind = 'drill' if rid.startswith('drill-') else 'failover'
+        if summary and summary.get('finished_at', '') > last.get(kind, {}).get(
+                'finished_at', ''):
+            last[kind] = summary
+    return last
+
+
+def plan_report(document, now=None):
+    """The report of one plan (a small JSON-able dict)."""
+    plan = plan_mod.validate(document)
+    now = now or checkpoint.now()
+    policy = plan['policy']
+    site = plan['target']
+    with sites.calls_to(site, 'checkpoint store'):
+        admin = sites.connect(site)
+        checkpoints = checkpoint.Checkpoints(
+            checkpoint.open_store(plan['options']['store'], admin), plan['name'])
+        ids = checkpoints.list()
+        manifests = [checkpoints.manifest(cid) for cid in ids]
+        resources = [checkpoints.get_part(m['checkpoint_id'], 'resources',
+                                          m['parts']['resources'])['resources']
+                     for m in manifests[-2:]]
+        restores = _last_restores(checkpoints)
+    out = {'plan': plan['name'], 'source': plan['source'], 'target': site,
+           'policy': policy['name'], 'at': checkpoint.iso(now),
+           'rpo_target_seconds': policy['rpo_minutes'] * 60,
+           'rto_target_seconds': policy['rto_minutes'] * 60,
+           'checkpoints': {'count': len(ids),
+                           'metadata_bytes': sum(p['size'] for m in manifests
+                                                 for p in m['parts'].values()),
+                           'volume_gib': sum(v.get('size') or 0
+                                             for v in resources[-1].get('volume', []))
+                           if resources else 0,
+                           'first': ids[0] if ids else None,
+                           'retention': policy['retention']}}
+    if ids:
+        last = checkpoint.checkpoint_time(ids[-1])
+        out['last_checkpoint'] = {'checkpoint_id': ids[-1], 'created_at': checkpoint.iso(last),
+                                  'consistency': manifests[-1].get('consistency')}
+        out['rpo_seconds'] = round((now - last).total_seconds(), 1)
+        out['rpo_ok'] = out['rpo_seconds'] <= out['rpo_target_seconds']
+    else:
+        out['last_checkpoint'] = None
+        out['rpo_seconds'] = None
+        out['rpo_ok'] = False  # nothing to recover from
+    out['drift'] = drift(resources[0], resources[1]) if len(resources) == 2 else {}
+    for kind in ('drill', 'failover'):
+        summary = restores.get(kind)
+        out['last_' + kind] = summary and {
+            'restore_id': summary['restore_id'], 'checkpoint_id': summary['checkpoint_id'],
+            'finished_at': summary['finished_at'], 'rto_seconds': summary['rto_seconds']}
+    measured = [s for s in restores.values()]
+    latest = max(measured, key=lambda s: s['finished_at']) if measured else None
+    out['rto_seconds'] = latest['rto_seconds'] if latest else None
+    out['rto_ok'] = latest is not None and latest['rto_seconds'] <= out['rto_target_seconds']
+    return out
+
+
+def _duration(seconds):
+    if seconds is None:
+        return '-'
+    seconds = int(seconds)
+    if seconds < 120:
+        return '%ds' % seconds
+    if seconds < 7200:
+        return '%dm' % (seconds // 60)
+    return '%dh%02dm' % (seconds // 3600, seconds % 3600 // 60)
+
+
+def table(reports):
+    """A plain-text table of plan reports (the operator's view)."""
+    header = ('PLAN', 'POLICY', 'LAST CHECKPOINT', 'RPO (TARGET)', 'RTO (TARGET)',
+              'CHECKPOINTS', 'DRIFT', 'STATUS')
+    rows = [header]
+    for r in reports:
+        if 'error' in r:
+            rows.append((r['plan'], '-', '-', '-', '-', '-', '-', 'ERROR: ' + r['error']))
+            continue
+        drift_text = ', '.join(
+            '%s +%d -%d ~%d' % (k, len(v['added']), len(v['removed']), len(v['changed']))
+            for k, v in sorted(r['drift'].items())) or 'none'
+        status = [] if r['rpo_ok'] else ['RPO VIOLATED' if r['last_checkpoint']
+                                         else 'NO CHECKPOINT']
+        if not r['rto_ok']:
+            status.append('RTO VIOLATED' if r['rto_seconds'] is not None else 'RTO UNTESTED')
+        rows.append((r['plan'], r['policy'],
+                     (r['last_checkpoint'] or {}).get('created_at', '-'),
+                     '%s (%s)' % (_duration(r['rpo_seconds']),
+                                  _duration(r['rpo_target_seconds'])),
+                     '%s (%s)' % (_duration(r['rto_seconds']),
+                                  _duration(r['rto_target_seconds'])),
+                     '%d, %d KiB' % (r['checkpoints']['count'],
+                                     r['checkpoints']['metadata_bytes'] // 1024),
+                     drift_text, ', '.join(status) or 'OK'))
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
+    return '\n'.join('  '.join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip()
+                     for row in rows)
+
+
+def report(documents):
+    """The report of every plan given: {plans: [...], table, violations}. A plan that
+    cannot be read gets a row with its error; the others are still reported."""
+    if not isinstance(documents, list) or not documents:
+        raise errors.DraasError('plans: expected a non-empty list of plans (objects, YAML '
+                                'text or "<name>@<site>"), got %r' % (documents,))
+    reports = []
+    for doc in documents:
+        try:
+            reports.append(plan_report(doc))
+        except errors.DraasError as exc:
+            name = doc if isinstance(doc, str) else (doc or {}).get('name', '?')
+            reports.append({'plan': str(name)[:80], 'error': str(exc)})
+    violations = sum(1 for r in reports if 'error' in r or not (r['rpo_ok'] and r['rto_ok']))
+    return {'plans': reports, 'table': table(reports), 'violations': violations}
