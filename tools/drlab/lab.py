@@ -682,7 +682,15 @@ for kind, port in zip(('account', 'container', 'object'), map(int, sys.argv[2:])
         self.wait_services()
         self.once('resources', self.create_resources)
         self.once('quotas', self.lift_quotas)
+        self.warm_up_neutron()
         self.log('ready in %.1f s' % (time.monotonic() - t0))
+
+    def warm_up_neutron(self):
+        """One network created and deleted right after Neutron starts: the first creates a
+        fresh neutron-server handles concurrently may be refused by policy (HTTP 403, a
+        race in its lazy policy set-up; seen with 2 threads), one alone never is."""
+        conn = self.admin()
+        conn.network.delete_network(conn.network.create_network(name='lab-warm-up'))
 
     def manage(self, argv):
         run(argv, env=self.env())
