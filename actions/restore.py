@@ -9,6 +9,7 @@ metadata) and the ID map (source ID -> target ID) is saved in the checkpoint sto
 grows, so a re-run of the same restore finds what exists and creates only what is missing.
 """
 import concurrent.futures
+import hashlib
 import re
 import threading
 import time
@@ -44,6 +45,12 @@ def restore_id_for(checkpoint_id, purpose='failover'):
     return '%s-%s' % (purpose, checkpoint_id)
 
 
+def standby_id_for(plan_name):
+    """The restore that stages a warm standby: one per plan, updated at each checkpoint
+    (short: Neutron tags hold 60 characters)."""
+    return 'standby-' + hashlib.sha256(plan_name.encode()).hexdigest()[:12]
+
+
 class Restore:
     """One restore of a checkpoint at the target: its documents, options and ID map."""
 
@@ -68,14 +75,27 @@ class Restore:
         self.drill = bool(DRILL_ID.match(self.restore_id))
         self.drill_network = self.plan['options']['drill'].get('external_network')
         self.timeout = self.options['timeout_minutes'] * 60
-        self.idmap = self.checkpoints.get_restore(self.restore_id, 'idmap') or {}
+        # A failover of a warm standby plan takes over what the standby staged.
+        standby = standby_id_for(self.plan['name'])
+        self.adopted = [standby] if (self.plan['policy'].get('standby') == 'warm' and
+                                     not self.drill and self.restore_id != standby) else []
+        self.idmap = (self.checkpoints.get_restore(self.restore_id, 'idmap') or
+                      (self.checkpoints.get_restore(self.adopted[0], 'idmap')
+                       if self.adopted else None) or {})
         self.state = self.checkpoints.get_restore(self.restore_id, 'state') or {
             'restore_id': self.restore_id, 'checkpoint_id': self.checkpoint_id,
-            'levels': {}, 'users_to_enable': []}
+            'levels': {}, 'users_to_enable': list((
+                self.adopted and self.checkpoints.get_restore(self.adopted[0], 'state') or
+                {}).get('users_to_enable', []))}
         self._lock = threading.Lock()
         self._conn = None
 
     # ---- what resource kinds use
+    def tag_query(self):
+        """Neutron list filter for what this restore (or the standby it adopts) made."""
+        tags = [resources.RESTORE_TAG + rid for rid in [self.restore_id] + self.adopted]
+        return {'any_tags': tags} if len(tags) > 1 else {'tags': tags[0]}
+
     def name(self, name):
         """The name a restored resource gets: in a drill, with the drill ID appended."""
         return '%s-%s' % (name, self.restore_id) if self.drill and name else name
@@ -314,12 +334,14 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
         problems += _quota_problems(admin, r.site, exists.id if exists else None, need)
         if exists is not None:
             # As the admin: the restoring user may have no role on the project yet.
-            tag = resources.RESTORE_TAG + r.restore_id
-            done = {k: resources.by_source_tag(getattr(admin.network, call)(tags=tag))
+            done = {k: resources.by_source_tag(getattr(admin.network, call)(
+                        **r.tag_query()))
                     for k, call in (('network', 'networks'), ('subnet', 'subnets'),
-                                    ('port', 'ports'), ('router', 'routers'))}
+                                    ('port', 'ports'), ('router', 'routers'),
+                                    ('security_group', 'security_groups'),
+                                    ('floating_ip', 'ips'))}
             done['server'] = resources.by_source_tag(admin.compute.servers(
-                all_projects=True, tags=tag))
+                all_projects=True, tags=resources.RESTORE_TAG + r.restore_id))
             names = {s.name for s in admin.compute.servers(all_projects=True,
                                                            project_id=exists.id)}
             clash = sorted(s['name'] for s in servers
@@ -500,6 +522,29 @@ def apply(document, checkpoint_id, restore_id, level, stop_after=None):
         raise StoppedByRequest('stopped after level %s as asked (stop_after): run the '
                                'failover again to finish it' % level)
     return result
+
+
+# ---- warm standby
+
+STAGED_LEVELS = LEVELS[:LEVELS.index('ports') + 1]
+
+
+def stage(document, checkpoint_id):
+    """Warm standby (policy standby "warm"): restore on the target, from a checkpoint just
+    committed, what changes rarely - levels identity to ports: project, users, roles,
+    flavors, keypairs, networks, subnets, security groups, routers, ports, floating IPs - so
+    that a failover only restores volumes and boots servers. Made once, then only what is
+    new since (the standby is one restore of the plan, see standby_id_for).
+    Returns {staged, restore_id, levels, seconds}."""
+    plan = plan_mod.validate(document)
+    if plan['policy'].get('standby') != 'warm':
+        return {'staged': False}
+    started = time.monotonic()
+    standby = standby_id_for(plan['name'])
+    preflight(plan, checkpoint_id, restore_id=standby, dry_run=True)  # clear errors first
+    levels = [apply(plan, checkpoint_id, standby, level) for level in STAGED_LEVELS]
+    return {'staged': True, 'restore_id': standby, 'levels': levels,
+            'seconds': checkpoint.elapsed(started)}
 
 
 # ---- finish

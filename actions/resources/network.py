@@ -4,7 +4,6 @@ from openstack import exceptions
 from actions.resources import by_source_tag
 from actions.resources import Kind
 from actions.resources import restore_tags
-from actions.resources import RESTORE_TAG
 
 _REVISION = ('revision_number', 'updated_at')
 
@@ -25,7 +24,7 @@ class _Tagged(Kind):
 
     def restored(self, rc):
         listing = getattr(rc.conn.network, self.list_call)
-        found = by_source_tag(listing(tags=RESTORE_TAG + rc.restore_id))
+        found = by_source_tag(listing(**rc.tag_query()))
         if self.name == 'network':  # external networks are mapped, not made
             found.update({d['id']: rc.external_network(d) for d in rc.docs('network')
                           if rc.is_external(d)})
@@ -123,7 +122,9 @@ class SecurityGroup(_Tagged):
         keep = ('direction', 'ethertype', 'protocol', 'port_range_min', 'port_range_max',
                 'remote_ip_prefix', 'remote_group_id', 'remote_address_group_id',
                 'description')
-        rules = [{k: r.get(k) for k in keep} for r in resource.security_group_rules or ()]
+        # Sorted: Neutron lists rules in no set order (checkpoints compare, see report.drift).
+        rules = sorted(({k: r.get(k) for k in keep} for r in resource.security_group_rules or ()),
+                       key=lambda r: [str(r[k]) for k in keep])
         remotes = sorted({r['remote_group_id'] for r in rules
                           if r['remote_group_id'] and r['remote_group_id'] != resource.id})
         return {'rules': rules, 'remote_group_ids': remotes}
@@ -268,7 +269,7 @@ class Port(_Tagged):
 class FloatingIP(_Tagged):
     name = 'floating_ip'
     service = 'network'
-    level = 'attach'
+    level = 'ports'  # on the port, before any server: a warm standby stages it
     list_call = 'ips'
     create_call = 'create_ip'
     fields = ('floating_ip_address', 'floating_network_id', 'port_id', 'fixed_ip_address',

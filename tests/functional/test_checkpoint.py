@@ -153,7 +153,10 @@ class TestCheckpoint(base.FunctionalTestCase):
         made = install.install_triggers(self.mistral, [plan_mod.validate(plan)])
         name = 'draas.%s.checkpoint' % plan['name']
         self.addCleanup(self.mistral.cron_triggers.delete, name)
-        self.assertEqual(['%s (draas.checkpoint.create, * * * * *)' % name], made)
+        self.addCleanup(self.mistral.cron_triggers.delete, 'draas.%s.drill' % plan['name'])
+        self.assertEqual(['%s (draas.checkpoint.create, * * * * *)' % name,
+                          'draas.%s.drill (draas.drill.drill, 30 3 1 * *)' % plan['name']],
+                         made)
         deadline = time.monotonic() + 150
         while not set(self.checkpoints.list()) - before:
             self.assertLess(time.monotonic(), deadline, 'the trigger took no checkpoint')

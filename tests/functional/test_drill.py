@@ -134,7 +134,12 @@ class TestDrill(test_failover.FailoverTestCase):
         self.assertIn(drill_id, self.output(execution)['cleanup']['cleaned'])
         self.assertEqual({}, self.drill_resources(drill_id))
 
-    def test_4_report_shows_rto_of_drills_and_rpo_violations(self):
+    def test_4_report_shows_rto_of_drills_drift_and_rpo_violations(self):
+        # Drift: web's metadata changed on site-a since the previous checkpoint.
+        [web] = self.source.compute.servers(all_projects=True, name=self.name + '-web')
+        self.source.compute.set_server_metadata(web, drift='yes')
+        execution = self.run_workflow('draas.checkpoint.create', {'plan': self.plan})
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
         execution, out = self.drill()
         self.assertEqual('SUCCESS', execution.state, execution.state_info)
         self.assertEqual({}, self.drill_resources(out['drill_id']))
@@ -152,7 +157,9 @@ class TestDrill(test_failover.FailoverTestCase):
         self.assertEqual(out['drill_id'], ok['last_drill']['restore_id'])
         self.assertEqual(rto, ok['rto_seconds'])
         self.assertTrue(ok['rpo_ok'] and ok['rto_ok'], ok)
-        self.assertEqual(2, ok['checkpoints']['count'])
+        self.assertEqual(len(self.checkpoints.list()), ok['checkpoints']['count'])
+        self.assertEqual({'server': {'added': [], 'removed': [], 'changed': [
+            self.name + '-web']}}, ok['drift'])
         self.assertFalse(violated['rpo_ok'])
         self.assertGreater(violated['rpo_seconds'], 60)
         self.assertEqual(1, report['violations'])

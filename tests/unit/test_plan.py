@@ -74,6 +74,14 @@ class TestPlanValidation(base.BaseTestCase):
         errs = self.errors(doc(options={'store': 'ftp://x', 'lock_timeout_minutes': 0}))
         self.assertEqual(2, len(errs), errs)
         self.assertIn('plan.options.store: expected "swift"', errs[0] + errs[1])
+        errs = self.errors(doc(options={'verify': {'probes': [
+            {'server': 'web', 'port': 0, 'protocol': 'udp'}, {'port': 80}]}}))
+        self.assertEqual(['plan.options.verify.probes[0].port: expected a TCP port (1-65535), '
+                          'got 0',
+                          'plan.options.verify.probes[0].protocol: expected tcp or http, '
+                          "got 'udp'",
+                          "plan.options.verify.probes[1]: 'server' is a required property"],
+                         sorted(errs))
 
     def test_sites(self):
         self.assertIn('expected a site other than the source',

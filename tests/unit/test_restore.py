@@ -224,3 +224,53 @@ class TestReplicatedVolumes(RestoreTestCase):
         self.assertEqual({'v1': 't1'}, self.cps.get_restore(r.restore_id, 'idmap')['volume'])
         bs.restore_backup.assert_not_called()
         r.admin.block_storage.restore_backup.assert_not_called()
+
+
+class TestDrillPreflight(RestoreTestCase):
+
+    def test_a_drill_makes_its_own_project_and_leaves_users_and_addresses_alone(self):
+        out = restore.preflight(self.plan(), mode='drill', restore_id='drill-ab12cd',
+                                dry_run=True)
+        self.assertEqual('drill-ab12cd', out['restore_id'])
+        self.assertIn('create project shop-drill-ab12cd', out['preview'])
+        self.assertIn('no gateway to network public and no floating IPs (isolated drill)',
+                      out['preview'])
+        self.assertNotIn('map network public -> public', out['preview'])
+        self.target.conn.identity.find_project.assert_called_with('shop-drill-ab12cd',
+                                                                  ignore_missing=True)
+        self.assert_nothing_made()
+
+    def test_drill_ids_and_modes_go_together(self):
+        for mode, rid in (('drill', None), ('drill', 'failover-x'), ('drill', 'drill-A!'),
+                          ('unplanned', 'drill-ab12cd')):
+            err = self.assertRaises(restore.RestoreError, restore.preflight, self.plan(),
+                                    mode=mode, restore_id=rid)
+            self.assertIn('restore_id: a drill (and only a drill) has an ID', str(err))
+        self.connect.assert_not_called()
+
+    def test_servers_on_an_external_network_need_a_drill_network(self):
+        resources = json.loads(json.dumps(RESOURCES))
+        resources['port'] = [{'id': 'port1', 'network_id': 'n-ext', 'fixed_ips': []}]
+        resources['server'][0]['port_ids'] = ['port1']
+        self.cid = checkpoint.new_checkpoint_id()
+        parts = {'resources': self.cps.put_part(self.cid, 'resources', {
+                     'project_id': 'p1', 'window': {}, 'resources': resources}),
+                 'data': self.cps.put_part(self.cid, 'data', self.DATA)}
+        self.cps.commit(self.cid, parts, {'created_at': '2026-01-01T00:00:00Z'})
+        err = self.assertRaises(restore.RestoreError, restore.preflight, self.plan(),
+                                self.cid, mode='drill', restore_id='drill-ab12cd')
+        self.assertIn("servers have ports on the external network 'public': a drill needs "
+                      "options.drill.external_network", str(err))
+        plan = dict(self.plan(), options=dict(self.plan()['options'],
+                                              drill={'external_network': 'lab-net'}))
+        err = self.assertRaises(restore.RestoreError, restore.preflight, plan, self.cid,
+                                mode='drill', restore_id='drill-ab12cd')
+        self.assertIn("options.drill.external_network: site-b has no network 'lab-net'",
+                      str(err))
+        self.assert_nothing_made()
+
+    def test_probes_must_name_servers_of_the_checkpoint(self):
+        plan = dict(self.plan(), options=dict(self.plan()['options'], verify={
+            'probes': [{'server': 'nope', 'port': 80}]}))
+        err = self.assertRaises(restore.RestoreError, restore.preflight, plan)
+        self.assertIn("options.verify.probes: no server 'nope' in checkpoint", str(err))

@@ -1,0 +1,74 @@
+"""The DR report: RPO achieved vs target, RTO of the last drill/failover, drift."""
+import datetime
+
+import fixtures
+from oslotest import base
+
+from actions import checkpoint
+from actions import report
+from tests.unit.test_sites import CloudsYamlFixture
+
+
+class TestReport(base.BaseTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(CloudsYamlFixture())
+        self.useFixture(fixtures.MockPatch('actions.sites.connect'))
+        self.root = self.useFixture(fixtures.TempDir()).path
+        self.cps = checkpoint.Checkpoints(checkpoint.FileStore(self.root), 'shop')
+        self.plan = {'name': 'shop', 'source': 'site-a', 'target': 'site-b',
+                     'scope': {'project': 'shop'}, 'policy': 'gold',
+                     'options': {'store': 'file://' + self.root}}
+
+    def commit(self, cid, resources):
+        parts = {'resources': self.cps.put_part(cid, 'resources', {
+            'project_id': 'p1', 'resources': resources})}
+        self.cps.commit(cid, parts, {'consistency': 'crash-consistent'})
+
+    def test_drift_names_what_was_added_removed_and_changed(self):
+        old = {'server': [{'id': 's1', 'name': 'web', 'status': 'ACTIVE'},
+                          {'id': 's2', 'name': 'db', 'metadata': {'a': 1}}],
+               'volume': [{'id': 'v1', 'name': 'data'}]}
+        new = {'server': [{'id': 's1', 'name': 'web', 'status': 'SHUTOFF',
+                           'updated_at': 'later'},
+                          {'id': 's2', 'name': 'db', 'metadata': {'a': 2}},
+                          {'id': 's3', 'name': 'cache'}]}
+        self.assertEqual({'server': {'added': ['cache'], 'removed': [], 'changed': ['db']},
+                          'volume': {'added': [], 'removed': ['data'], 'changed': []}},
+                         report.drift(old, new))
+        self.assertEqual({}, report.drift(new, new))
+
+    def test_rpo_and_rto_against_the_policy(self):
+        self.commit('20261121T100000Z-aaaaaa', {'server': [{'id': 's1', 'name': 'web'}]})
+        self.commit('20261121T110000Z-bbbbbb', {'server': []})
+        self.cps.put_restore('drill-ab12', 'state', {'summary': {
+            'restore_id': 'drill-ab12', 'checkpoint_id': '20261121T110000Z-bbbbbb',
+            'finished_at': '2026-11-21T11:05:00Z', 'rto_seconds': 2400.0}})
+        self.cps.put_restore('drill-cd34', 'state', {'restore_id': 'drill-cd34'})  # died
+        at = datetime.datetime(2026, 11, 21, 11, 10, tzinfo=datetime.timezone.utc)
+        out = report.plan_report(self.plan, now=at)
+        self.assertEqual(600, out['rpo_seconds'])  # gold: 15 minutes allowed
+        self.assertTrue(out['rpo_ok'])
+        self.assertEqual(2400.0, out['rto_seconds'])  # gold: 30 minutes allowed
+        self.assertFalse(out['rto_ok'])
+        self.assertEqual('drill-ab12', out['last_drill']['restore_id'])
+        self.assertIsNone(out['last_failover'])
+        self.assertEqual(2, out['checkpoints']['count'])
+        self.assertEqual({'server': {'added': [], 'removed': ['web'], 'changed': []}},
+                         out['drift'])
+        late = report.plan_report(self.plan, now=at + datetime.timedelta(minutes=10))
+        self.assertFalse(late['rpo_ok'])
+        text = report.table([late])
+        self.assertIn('RPO VIOLATED, RTO VIOLATED', text)
+        self.assertIn('20m (15m)', text)
+
+    def test_no_checkpoint_and_bad_plans_are_rows_not_crashes(self):
+        out = report.report([self.plan, {'name': 'broken'}])
+        first, second = out['plans']
+        self.assertIsNone(first['rpo_seconds'])
+        self.assertFalse(first['rpo_ok'])
+        self.assertIn('invalid plan', second['error'])
+        self.assertEqual(2, out['violations'])
+        self.assertIn('NO CHECKPOINT, RTO UNTESTED', out['table'])
+        self.assertRaises(report.errors.DraasError, report.report, [])
