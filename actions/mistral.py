@@ -12,6 +12,7 @@ from mistral_lib import actions
 from actions import checkpoint
 from actions import drill
 from actions import errors
+from actions import failback
 from actions import plan as plan_mod
 from actions import protect
 from actions import report
@@ -363,3 +364,18 @@ class StandbyStage(DraasAction):
 
     def call(self):
         return restore.stage(self.plan, self.checkpoint_id)
+
+
+class FailbackReprotect(DraasAction):
+    """Make the reverse plan of a failed-over plan (source and target swapped, mappings
+    inverted, named "<plan>-back") and save it at the original site. Returns {plan,
+    reference}.
+
+    :param plan: the plan that was failed over (object, YAML/JSON text or "<name>@<site>")
+    """
+
+    def __init__(self, plan):
+        self.plan = plan
+
+    def call(self):
+        return failback.reprotect(self.plan)

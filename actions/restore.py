@@ -342,10 +342,16 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
                                     ('floating_ip', 'ips'))}
             done['server'] = resources.by_source_tag(admin.compute.servers(
                 all_projects=True, tags=resources.RESTORE_TAG + r.restore_id))
-            names = {s.name for s in admin.compute.servers(all_projects=True,
-                                                           project_id=exists.id)}
+            there = list(admin.compute.servers(all_projects=True, project_id=exists.id))
+            names = {s.name for s in there}
+            originals = sorted(s.name for s in there if s.id in {
+                resources.origin(d) for d in servers})
+            if originals:
+                preview.append('replace servers %s (those the checkpoint\'s servers were '
+                               'restored from; their volumes are kept)' % ', '.join(originals))
             clash = sorted(s['name'] for s in servers
-                           if s['name'] in names and s['id'] not in done['server'])
+                           if s['name'] in names and s['id'] not in done['server'] and
+                           s['name'] not in originals)
             if clash:
                 warnings.append('project %s on %s already has servers named %s (not made '
                                 'by this restore)' % (project['name'], r.site,
@@ -471,6 +477,29 @@ def _restore_servers(r, kind):
     return created, existing
 
 
+def _replace_originals(r):
+    """Going back (failback), the servers this checkpoint's servers were restored from
+    are on the target, stale since the failover: deleted before their successors are made
+    (before the ports, so that ports Nova made for them go too). Their volumes stay."""
+    origins = {resources.origin(s) for s in r.docs('server')} - {None}
+    if not origins:
+        return
+    stale = [s for s in r.conn.compute.servers() if s.id in origins]
+    for server in stale:
+        r.conn.compute.delete_server(server)
+    if stale:
+        with r._lock:
+            r.state.setdefault('replaced_servers', []).extend(
+                '%s (%s)' % (s.name, s.id) for s in stale)
+            r.save_state()
+    deadline = time.monotonic() + r.timeout
+    while any(s.id in origins for s in r.conn.compute.servers()):
+        if time.monotonic() > deadline:
+            raise RestoreError('servers %s not deleted after %d s' % (
+                ', '.join(sorted(s.id for s in stale)), r.timeout))
+        time.sleep(1)
+
+
 def _attach_volumes(r):
     """Attach each server's data volumes (the boot volume is attached at boot)."""
     attached = {s.id: {a['id'] for a in s.attached_volumes or ()}
@@ -499,6 +528,8 @@ def apply(document, checkpoint_id, restore_id, level, stop_after=None):
     r = Restore(document, checkpoint_id, restore_id)
     created = existing = 0
     with sites.calls_to(r.site, 'restore level %s' % level):
+        if level == 'ports':
+            _replace_originals(r)
         for kind in resources.all_kinds().values():
             if kind.level != level:
                 continue
@@ -534,8 +565,9 @@ def stage(document, checkpoint_id):
     committed, what changes rarely - levels identity to ports: project, users, roles,
     flavors, keypairs, networks, subnets, security groups, routers, ports, floating IPs - so
     that a failover only restores volumes and boots servers. Made once, then only what is
-    new since (the standby is one restore of the plan, see standby_id_for).
-    Returns {staged, restore_id, levels, seconds}."""
+    new since (the standby is one restore of the plan, see standby_id_for). The records of
+    the volume backups are imported ahead too. Returns {staged, restore_id, levels,
+    backups_imported, seconds}."""
     plan = plan_mod.validate(document)
     if plan['policy'].get('standby') != 'warm':
         return {'staged': False}
@@ -543,8 +575,14 @@ def stage(document, checkpoint_id):
     standby = standby_id_for(plan['name'])
     preflight(plan, checkpoint_id, restore_id=standby, dry_run=True)  # clear errors first
     levels = [apply(plan, checkpoint_id, standby, level) for level in STAGED_LEVELS]
+    # The volume backups' records imported ahead too: a failover only restores their data.
+    r = Restore(plan, checkpoint_id, standby)
+    backups = [d for d in r.data['volumes'].values() if d.get('method') == 'backup']
+    with sites.calls_to(r.site, 'warm standby backup imports'):
+        _parallel(r, [dict(d, id=d['backup_id']) for d in backups],
+                  lambda d: movers.import_chain(r.admin, d, r.timeout), 'backup import')
     return {'staged': True, 'restore_id': standby, 'levels': levels,
-            'seconds': checkpoint.elapsed(started)}
+            'backups_imported': len(backups), 'seconds': checkpoint.elapsed(started)}
 
 
 # ---- finish
@@ -570,6 +608,7 @@ def finish(document, checkpoint_id, restore_id):
         'rpo_seconds': round(r.state.get('started_at', finished) - created_at, 1),
         'rpo_target_seconds': r.plan['policy']['rpo_minutes'] * 60,
         'users_to_enable': sorted(r.state['users_to_enable']),
+        'replaced_servers': r.state.get('replaced_servers', []),
         'finished_at': checkpoint.iso(checkpoint.now()),
     }
     r.state['summary'] = summary

@@ -65,6 +65,15 @@ def restore_tags(rc, doc):
     return [SOURCE_TAG + doc['id'], RESTORE_TAG + rc.restore_id]
 
 
+def origin(doc):
+    """The ID a resource of a checkpoint was restored from (its source-ID tag), if it
+    was restored by draas: after a failover, the resource of the original site."""
+    for tag in doc.get('tags') or ():
+        if tag.startswith(SOURCE_TAG):
+            return tag[len(SOURCE_TAG):]
+    return None
+
+
 def by_source_tag(resources):
     """{source ID: target ID} from resources carrying restore_tags()."""
     out = {}

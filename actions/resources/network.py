@@ -3,6 +3,7 @@ from openstack import exceptions
 
 from actions.resources import by_source_tag
 from actions.resources import Kind
+from actions.resources import origin
 from actions.resources import restore_tags
 
 _REVISION = ('revision_number', 'updated_at')
@@ -15,6 +16,8 @@ class _Tagged(Kind):
     right after creation, the same way.
     A copy left untagged by a run that died in between is adopted by the next run: an
     untagged resource of the project that matches the document (same name).
+    Going back (failback), a resource the document was itself restored from (resources.origin)
+    is used again when it still exists: the original site keeps its networks.
     """
     list_call = None  # the network proxy's list method, e.g. 'networks'
     create_call = None
@@ -30,7 +33,13 @@ class _Tagged(Kind):
                           if rc.is_external(d)})
         docs = [d for d in rc.docs(self.name) if d['id'] not in found]
         if docs:
-            untagged = [r for r in listing(project_id=rc.project_id) if not r.tags]
+            mine = list(listing(project_id=rc.project_id))
+            ids = {r.id for r in mine}
+            for doc in docs:
+                if origin(doc) in ids:
+                    found[doc['id']] = origin(doc)
+            docs = [d for d in docs if d['id'] not in found]
+            untagged = [r for r in mine if not r.tags]
             for doc in docs:
                 match = [r for r in untagged if self.same(rc, doc, r)]
                 if len(match) == 1:
@@ -289,6 +298,11 @@ class FloatingIP(_Tagged):
 
     def restore(self, rc, doc, target_id):
         if target_id:
+            if doc.get('port_id') and origin(doc) == target_id:
+                # The original site's address, used again: on the port it belongs to now.
+                ip = rc.conn.network.get_ip(target_id)
+                if ip.port_id != rc.map('port', doc['port_id']):
+                    rc.conn.network.update_ip(ip, port_id=rc.map('port', doc['port_id']))
             return target_id
         attrs = dict(floating_network_id=rc.map('network', doc['floating_network_id']),
                      description=doc.get('description') or '')

@@ -241,3 +241,111 @@ class TestImageMethod(FailoverTestCase):
         for name in self.sample['data_volumes']:
             with open(workload.backing_file('site-b', volumes[name].id), 'rb') as f:
                 self.assertEqual(workload.content_for(name), f.read(1 << 20), name)
+
+
+class TestWarmStandby(FailoverTestCase):
+    """The same workload failed over cold (silver), then warm (gold, staged at checkpoint)."""
+    prefix = 'ws'
+    STAGED = ('identity', 'compute', 'network', 'network_links', 'ports')
+
+    def test_gold_stages_the_network_and_fails_over_faster_than_silver(self):
+        execution = self.run_workflow('draas.checkpoint.create', {'plan': self.plan})
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        execution, out = self.failover()
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        silver = out['summary']
+        expected = {k: len(v) for k, v in self.restored().items()}
+        workload.delete('site-b', self.name)
+
+        self.plan = dict(self.plan, name=self.name + '-gold', policy='gold')
+        self.addCleanup(workload.delete_checkpoints, checkpoint.Checkpoints(
+            self.checkpoints.store, self.plan['name']))
+        execution = self.run_workflow('draas.checkpoint.create', {'plan': self.plan})
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        standby = self.output(execution)['standby']
+        base.measured('warm standby staging at a gold checkpoint: %s' % standby)
+        self.assertEqual(list(self.STAGED), [lv['level'] for lv in standby['levels']])
+        staged = {k: len(v) for k, v in self.restored().items()}
+        self.assertEqual(dict(expected, server=0, volume=0), staged)
+        # A second gold checkpoint stages nothing new.
+        execution = self.run_workflow('draas.checkpoint.create', {'plan': self.plan})
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        self.assertEqual(0, sum(lv['created'] for lv in self.output(execution)['standby'][
+            'levels']))
+
+        execution, out = self.failover()
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        gold = out['summary']
+        created = {lv['level']: lv['created'] for lv in gold['levels']}
+        self.assertEqual({lv: 0 for lv in self.STAGED},
+                         {lv: created[lv] for lv in self.STAGED}, gold['levels'])
+        self.assertEqual(expected, {k: len(v) for k, v in self.restored().items()})
+        self.assertEqual([self.name + '-owner'], gold['users_to_enable'])
+
+        def staged_part(summary):
+            return round(sum(lv['seconds'] for lv in summary['levels']
+                             if lv['level'] in self.STAGED), 1)
+        base.measured('failover RTO: silver (cold) %.1f s, gold (warm standby) %.1f s; '
+                      'levels identity..ports: silver %.1f s, gold %.1f s' % (
+                          silver['rto_seconds'], gold['rto_seconds'], staged_part(silver),
+                          staged_part(gold)))
+        self.assertLess(staged_part(gold), staged_part(silver))
+        self.assertLess(gold['rto_seconds'], silver['rto_seconds'])
+
+
+class TestFailback(FailoverTestCase):
+    """Fail over to site-b, reprotect, change data there, fail back to site-a."""
+    prefix = 'fb'
+
+    def test_the_workload_comes_back_with_its_new_data_and_its_old_network(self):
+        source = openstack.connect(cloud='site-a')
+        pid = self.sample['project']
+
+        def site_a():
+            net = source.network
+            return {'network': sorted(n.id for n in net.networks(project_id=pid)),
+                    'subnet': sorted(n.id for n in net.subnets(project_id=pid)),
+                    'router': sorted(n.id for n in net.routers(project_id=pid)),
+                    'security_group': sorted(n.id for n in net.security_groups(
+                        project_id=pid)),
+                    'floating_ip': sorted(n.id for n in net.ips(project_id=pid))}
+        before = site_a()
+        execution, out = self.failover(mode='planned')
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+
+        execution = self.run_workflow('draas.failback.reprotect', {'plan': self.plan},
+                                      timeout=600)
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        out = self.output(execution)
+        self.assertEqual(self.name + '-back@site-a', out['reverse_plan'])
+        back = checkpoint.Checkpoints(checkpoint.SwiftStore(source, 'draas-checkpoints'),
+                                      self.name + '-back')
+        self.addCleanup(workload.delete_checkpoints, back, 'site-b', 'site-a')
+        self.assertEqual([out['checkpoint_id']], back.list())
+
+        # The workload lives on site-b now: new data there.
+        restored = {v.name: v for v in self.restored()['volume']}
+        name = sorted(self.sample['data_volumes'])[0]
+        changed = workload.content_for(name + '-changed-on-site-b')
+        with open(workload.backing_file('site-b', restored[name].id), 'r+b') as f:
+            f.write(changed)
+
+        execution = self.run_workflow('draas.failback.failback', {'plan': self.plan},
+                                      timeout=900)
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        summary = self.output(execution)['summary']
+        base.measured('failback: summary %s' % summary)
+        self.assertEqual(3, len(summary['replaced_servers']))
+        # On site-a: the same networks, routers, security groups, floating IP (used again,
+        # not duplicated); one server of each name, ACTIVE; the data written on site-b.
+        self.assertEqual(before, site_a())
+        servers = list(source.compute.servers(all_projects=True, project_id=pid))
+        self.assertEqual(sorted(self.name + s for s in ('-app', '-db', '-web')),
+                         sorted(s.name for s in servers))
+        self.assertEqual({'ACTIVE'}, {s.status for s in servers})
+        attached = {a['id'] for s in servers for a in s.attached_volumes}
+        [back_volume] = [v for v in source.block_storage.volumes(
+            all_projects=True, project_id=pid) if v.name == name and v.id in attached]
+        with open(workload.backing_file('site-a', back_volume.id), 'rb') as f:
+            self.assertEqual(changed, f.read(len(changed)))
+        self.assertEqual({'SHUTOFF'}, {s.status for s in self.restored()['server']})

@@ -188,10 +188,10 @@ def delete(cloud, name):
         admin.identity.delete_user(owner)
 
 
-def delete_checkpoints(checkpoints):
-    """Remove the test's checkpoints, their backups on site-a (newest first, so
-    incremental backups go before the ones they build on) and volume images on site-b."""
-    source = openstack.connect(cloud='site-a')
+def delete_checkpoints(checkpoints, source='site-a', target='site-b'):
+    """Remove the test's checkpoints, their backups on the source (newest first, so
+    incremental backups go before the ones they build on) and volume images on the target."""
+    source = openstack.connect(cloud=source)
     backups = [(p['checkpoint_id'], p['backup_id'])
                for p in checkpoints.pending_deletions()]
     images = set()
@@ -200,7 +200,7 @@ def delete_checkpoints(checkpoints):
         backups += [(cid, vol['backup_id']) for vol in data['volumes'].values()
                     if 'backup_id' in vol]
         images |= {vol['image_id'] for vol in data['volumes'].values() if 'image_id' in vol}
-    target = openstack.connect(cloud='site-b')
+    target = openstack.connect(cloud=target)
     for image_id in images:  # volume copies of the image method
         target.image.delete_image(image_id, ignore_missing=True)
     for _, backup_id in sorted(backups, reverse=True):

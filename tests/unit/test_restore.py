@@ -274,3 +274,27 @@ class TestDrillPreflight(RestoreTestCase):
             'probes': [{'server': 'nope', 'port': 80}]}))
         err = self.assertRaises(restore.RestoreError, restore.preflight, plan)
         self.assertIn("options.verify.probes: no server 'nope' in checkpoint", str(err))
+
+
+class TestWarmStandby(RestoreTestCase):
+
+    def test_a_warm_failover_takes_over_what_the_standby_staged(self):
+        standby = restore.standby_id_for('shop')
+        self.assertLessEqual(len('draas-restore=' + standby), 60)  # a Neutron tag
+        self.cps.put_restore(standby, 'idmap', {'network': {'n1': 'staged-n1'}})
+        self.cps.put_restore(standby, 'state', {'users_to_enable': ['shop-owner']})
+        r = restore.Restore(self.plan(), self.cid)  # gold: warm standby
+        self.assertEqual({'any_tags': ['draas-restore=failover-' + self.cid,
+                                       'draas-restore=' + standby]}, r.tag_query())
+        self.assertEqual('staged-n1', r.map('network', 'n1'))
+        self.assertEqual(['shop-owner'], r.state['users_to_enable'])
+        # The standby itself, a drill, and a cold policy adopt nothing.
+        for plan, rid in ((self.plan(), standby), (self.plan(), 'drill-ab12'),
+                          (dict(self.plan(), policy='silver'), None)):
+            r = restore.Restore(plan, self.cid, rid)
+            self.assertEqual({'tags': 'draas-restore=' + r.restore_id}, r.tag_query())
+
+    def test_staging_is_for_warm_policies_only(self):
+        self.assertEqual({'staged': False},
+                         restore.stage(dict(self.plan(), policy='silver'), self.cid))
+        self.connect.assert_not_called()

@@ -922,6 +922,7 @@ def main(argv):
         elif cmd == 'stop-site':
             lab.stop_sites([argv[1]])
         elif cmd == 'restart-mistral':
+            ensure_venv()  # new entry points (setup.cfg) need draas reinstalled
             lab.procs.stop(['mistral'])
             lab.mistral()
     except LabError as exc:

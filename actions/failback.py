@@ -1,0 +1,45 @@
+"""Reprotect and failback: the way back after a failover.
+
+The reverse plan of a plan protects the failed-over workload where it now runs: source and
+target swapped, the same scope (the restored project has the same name, servers their names
+and tags) and policy, the restore mappings inverted. Reprotect saves it at the original site
+(where its checkpoints live) and checkpoints it; failback is a planned failover of it: the
+servers at the recovery site stopped, a final checkpoint, a restore on the original site that
+uses again what still exists there (networks, subnets, routers, security groups, ports,
+floating IPs, found by the source-ID tags the failover gave their copies) and replaces the
+stale servers with ones booted from the checkpoint's volumes.
+"""
+import copy
+
+from actions import plan as plan_mod
+
+SUFFIX = '-back'
+MAPS = ('networks', 'flavors', 'volume_types', 'availability_zones')
+
+
+def reverse_plan(document):
+    """The plan protecting `document`'s workload at its target site, back to its source."""
+    plan = plan_mod.validate(document)
+    if plan['name'].endswith(SUFFIX):
+        raise plan_mod.PlanError(['plan.name: %r is already a reverse plan: fail back with '
+                                  'the plan it reverses (%r)' % (
+                                      plan['name'], plan['name'][:-len(SUFFIX)])])
+    if len(plan['name']) + len(SUFFIX) > 63:
+        raise plan_mod.PlanError(['plan.name: %r is too long to name its reverse plan '
+                                  '(at most %d characters)' % (plan['name'],
+                                                               63 - len(SUFFIX))])
+    options = copy.deepcopy(plan['options'])
+    restore = options['restore']
+    for key in MAPS:  # {source name: target name} becomes {target name: source name}
+        restore[key] = {v: k for k, v in restore[key].items()}
+    restore.pop('replica_host', None)  # the original site's replica backend is another one
+    reverse = dict(copy.deepcopy(plan), name=plan['name'] + SUFFIX, source=plan['target'],
+                   target=plan['source'], options=options,
+                   description='reverse of plan %s (draas reprotect)' % plan['name'])
+    return plan_mod.validate(reverse)
+
+
+def reprotect(document):
+    """Save the reverse plan at the original site; returns {plan, reference}."""
+    reverse = reverse_plan(document)
+    return {'plan': reverse, 'reference': plan_mod.save(reverse)}
