@@ -61,8 +61,10 @@ RESTORE_TAG = 'draas-restore='
 
 
 def restore_tags(rc, doc):
-    """Tags of a restored resource: its source ID and the restore that made it."""
-    return [SOURCE_TAG + doc['id'], RESTORE_TAG + rc.restore_id]
+    """Tags of a restored resource: its own (not those an earlier restore gave it), its
+    source ID and the restore that made it."""
+    return [t for t in doc.get('tags') or () if not t.startswith((SOURCE_TAG, RESTORE_TAG))
+            ] + [SOURCE_TAG + doc['id'], RESTORE_TAG + rc.restore_id]
 
 
 def origin(doc):

@@ -8,6 +8,13 @@ RESTORE_KEY = 'draas_restore'
 DATA_KEY = 'draas_data'  # "restored" once the volume holds the checkpoint's data
 
 
+def own_metadata(doc):
+    """A volume's metadata without the keys an earlier restore gave it (going back, the
+    checkpoint's volumes are restored copies: their "restored" mark is not this one's)."""
+    return {k: v for k, v in (doc.get('metadata') or {}).items()
+            if k not in (SOURCE_KEY, RESTORE_KEY, DATA_KEY)}
+
+
 class VolumeType(Kind):
     name = 'volume_type'
     service = 'block_storage'
@@ -72,7 +79,7 @@ class Volume(Kind):
             target_id = bs.manage_volume(
                 host=rc.options['replica_host'], ref=ref, name=rc.name(doc.get('name')),
                 description=doc.get('description'), volume_type=vtype,
-                metadata=dict(doc.get('metadata') or {}, **tags, **{DATA_KEY: 'restored'}),
+                metadata=dict(own_metadata(doc), **tags, **{DATA_KEY: 'restored'}),
                 bootable=bool(doc.get('is_bootable'))).id
             rc.remember('volume', doc['id'], target_id)
         if target_id is None:
@@ -82,7 +89,7 @@ class Volume(Kind):
             target_id = bs.create_volume(
                 size=doc['size'], name=rc.name(doc.get('name')),
                 description=doc.get('description'),
-                volume_type=vtype, metadata=dict(doc.get('metadata') or {}, **tags),
+                volume_type=vtype, metadata=dict(own_metadata(doc), **tags),
                 **source).id
             rc.remember('volume', doc['id'], target_id)
         volume = bs.get_volume(target_id)

@@ -148,7 +148,7 @@ class Server(Kind):
         attrs = dict(name=rc.name(doc['name']), flavor_id=rc.map('flavor', doc['flavor_id']),
                      networks=[{'port': rc.map('port', p)} for p in doc['port_ids']],
                      metadata=doc.get('metadata') or {},
-                     tags=list(doc.get('tags') or ()) + restore_tags(rc, doc))
+                     tags=restore_tags(rc, doc))
         if doc.get('description'):
             attrs['description'] = doc['description']
         if doc.get('boot_volume_id'):

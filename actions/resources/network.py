@@ -145,7 +145,8 @@ class SecurityGroup(_Tagged):
             # Every project has one already (Neutron makes it): adopt it, rules follow.
             [group] = rc.conn.network.security_groups(project_id=rc.project_id,
                                                       name='default')
-            rc.conn.network.set_tags(group, list(group.tags or ()) + restore_tags(rc, doc))
+            rc.conn.network.set_tags(group, sorted(set(group.tags or ()) | set(restore_tags(
+                rc, doc))))
             return group.id
         return self.create(rc, doc, name=rc.name(doc['name']),
                            description=doc.get('description') or '')
