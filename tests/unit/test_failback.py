@@ -1,0 +1,58 @@
+"""Reverse plans (reprotect) and what a restore going back uses again."""
+import types
+
+from oslotest import base
+
+from actions import failback
+from actions import plan as plan_mod
+from actions import resources
+from tests.unit.test_sites import CloudsYamlFixture
+
+
+class TestReversePlan(base.BaseTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(CloudsYamlFixture())
+        self.plan = {'name': 'shop', 'source': 'site-a', 'target': 'site-b',
+                     'scope': {'project': 'shop', 'tags': ['dr']}, 'policy': 'gold',
+                     'options': {'restore': {'networks': {'public': 'ext-b'},
+                                             'flavors': {'m1.large': 'm1.small'},
+                                             'replica_host': 'b@rep#pool'}}}
+
+    def test_sites_swapped_and_mappings_inverted(self):
+        reverse = failback.reverse_plan(self.plan)
+        self.assertEqual(('shop-back', 'site-b', 'site-a'),
+                         (reverse['name'], reverse['source'], reverse['target']))
+        self.assertEqual({'project': 'shop', 'tags': ['dr']}, reverse['scope'])
+        self.assertEqual('gold', reverse['policy']['name'])
+        self.assertEqual({'ext-b': 'public'}, reverse['options']['restore']['networks'])
+        self.assertEqual({'m1.small': 'm1.large'}, reverse['options']['restore']['flavors'])
+        self.assertNotIn('replica_host', reverse['options']['restore'])
+        self.assertEqual(reverse, plan_mod.validate(reverse))
+
+    def test_no_reverse_of_a_reverse_nor_a_name_too_long(self):
+        err = self.assertRaises(plan_mod.PlanError, failback.reverse_plan,
+                                failback.reverse_plan(self.plan))
+        self.assertIn("'shop-back' is already a reverse plan: fail back with the plan it "
+                      "reverses ('shop')", str(err))
+        err = self.assertRaises(plan_mod.PlanError, failback.reverse_plan,
+                                dict(self.plan, name='x' * 60))
+        self.assertIn('too long to name its reverse plan (at most 58 characters)', str(err))
+
+
+class TestOrigins(base.BaseTestCase):
+
+    def test_a_restored_resource_names_its_origin_and_loses_old_restore_tags(self):
+        doc = {'id': 'b-net', 'tags': ['blue', 'draas-src=a-net', 'draas-restore=failover-x']}
+        self.assertEqual('a-net', resources.origin(doc))
+        self.assertIsNone(resources.origin({'id': 'n', 'tags': ['blue']}))
+        rc = types.SimpleNamespace(restore_id='failover-y')
+        self.assertEqual(['blue', 'draas-src=b-net', 'draas-restore=failover-y'],
+                         resources.restore_tags(rc, doc))
+
+    def test_a_volume_restored_before_is_not_taken_for_filled(self):
+        from actions.resources import block_storage
+        doc = {'metadata': {'app': 'db', 'draas_source_id': 'a-v', 'draas_restore': 'x',
+                            'draas_data': 'restored'}}
+        self.assertEqual({'app': 'db'}, block_storage.own_metadata(doc))
