@@ -452,7 +452,7 @@ def _wait_servers(r, ids):
             raise RestoreError('servers %s not ACTIVE after %d s' % (
                 ', '.join(sorted(pending)), r.timeout))
         if pending:
-            time.sleep(1)
+            time.sleep(movers.RESTORE_POLL)
 
 
 def _boot_groups(r):

@@ -286,9 +286,11 @@ class TestWarmStandby(FailoverTestCase):
             return round(sum(lv['seconds'] for lv in summary['levels']
                              if lv['level'] in self.STAGED), 1)
         base.measured('failover RTO: silver (cold) %.1f s, gold (warm standby) %.1f s; '
-                      'levels identity..ports: silver %.1f s, gold %.1f s' % (
+                      'levels identity..ports: silver %.1f s, gold %.1f s; per level: '
+                      'silver %s, gold %s' % (
                           silver['rto_seconds'], gold['rto_seconds'], staged_part(silver),
-                          staged_part(gold)))
+                          staged_part(gold), [lv['seconds'] for lv in silver['levels']],
+                          [lv['seconds'] for lv in gold['levels']]))
         self.assertLess(staged_part(gold), staged_part(silver))
         self.assertLess(gold['rto_seconds'], silver['rto_seconds'])
 

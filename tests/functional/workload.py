@@ -235,8 +235,11 @@ def verify(cloud, name):
 
 
 def reset(name):
-    """Remove the sample workload `name` from both sites, with its checkpoints."""
+    """Remove the sample workload `name` from both sites, with its drills and checkpoints."""
     from actions import checkpoint
+    from actions import drill
+    drill.cleanup({'name': name, 'source': 'site-a', 'target': 'site-b',
+                   'scope': {'project': name}, 'policy': 'silver'})
     delete('site-b', name)
     delete('site-a', name)
     delete_checkpoints(checkpoint.Checkpoints(checkpoint.SwiftStore(
