@@ -7,6 +7,12 @@ Read from the checkpoint store at each plan's recovery site only (the source may
 - checkpoints: how many, their metadata size, the retention; drift: resources added, removed
   and changed between the last two checkpoints.
 """
+import argparse
+import datetime
+import html
+import json
+import sys
+
 from actions import checkpoint
 from actions import errors
 from actions import plan as plan_mod
@@ -75,7 +81,9 @@ def plan_report(document, now=None):
                            'volume_gib': sum(v.get('size') or 0
                                              for v in resources[-1].get('volume', []))
                            if resources else 0,
-                           'first': ids[0] if ids else None,
+                           # creation times (retention keeps the list short)
+                           'times': [checkpoint.iso(checkpoint.checkpoint_time(c))
+                                     for c in ids],
                            'retention': policy['retention']}}
     if ids:
         last = checkpoint.checkpoint_time(ids[-1])
@@ -141,6 +149,55 @@ def table(reports):
                      for row in rows)
 
 
+def _timeline(r, width=640, height=120):
+    """An SVG plot of one plan's RPO over time: it grows from each checkpoint until the
+    next; the dashed line is the target."""
+    now = datetime.datetime.strptime(r['at'], '%Y-%m-%dT%H:%M:%SZ')
+    times = [datetime.datetime.strptime(t, '%Y-%m-%dT%H:%M:%SZ')
+             for t in r['checkpoints']['times']]
+    target = r['rpo_target_seconds']
+    start = min(times + [now - datetime.timedelta(seconds=2 * target)])
+    span = max((now - start).total_seconds(), 1)
+    top = max([target * 1.5] + [(b - a).total_seconds() for a, b in
+                                zip(times, times[1:] + [now])])
+
+    def x(t):
+        return 10 + (width - 20) * (t - start).total_seconds() / span
+
+    def y(seconds):
+        return height - 10 - (height - 20) * seconds / top
+    points, last = [], None
+    for t in sorted(times) + [now]:
+        if last is not None:
+            points += ['%.1f,%.1f' % (x(t), y((t - last).total_seconds()))]
+        if t != now:
+            points += ['%.1f,%.1f' % (x(t), y(0))]
+        last = t
+    ticks = ''.join('<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" stroke="#36c"/>' % (
+        x(t), x(t), height - 10, height - 4) for t in times)
+    return ('<svg width="%d" height="%d" role="img"><title>RPO of %s</title>'
+            '<line x1="10" x2="%d" y1="%.1f" y2="%.1f" stroke="#c33" stroke-dasharray="4"/>'
+            '<polyline fill="none" stroke="#333" points="%s"/>%s</svg>' % (
+                width, height, html.escape(r['plan']), width - 10, y(target), y(target),
+                ' '.join(points), ticks))
+
+
+def html_page(result):
+    """A self-contained HTML page of a report(): the table, and per plan a timeline of
+    its checkpoints and RPO against the target."""
+    parts = ['<!DOCTYPE html><html><head><meta charset="utf-8"><title>draas DR report'
+             '</title></head><body style="font-family:sans-serif">',
+             '<h1>DR report</h1><pre>%s</pre>' % html.escape(result['table'])]
+    for r in result['plans']:
+        if 'error' in r or not r['checkpoints']['times']:
+            continue
+        parts.append('<h2>%s (%s, RPO target %s)</h2>%s' % (
+            html.escape(r['plan']), html.escape(r['policy']),
+            _duration(r['rpo_target_seconds']), _timeline(r)))
+    parts.append('</body></html>')
+    return '\n'.join(parts)
+
+
 def report(documents):
     """The report of every plan given: {plans: [...], table, violations}. A plan that
     cannot be read gets a row with its error; the others are still reported."""
@@ -156,3 +213,31 @@ def report(documents):
             reports.append({'plan': str(name)[:80], 'error': str(exc)})
     violations = sum(1 for r in reports if 'error' in r or not (r['rpo_ok'] and r['rto_ok']))
     return {'plans': reports, 'table': table(reports), 'violations': violations}
+
+
+def main(argv=None):
+    """draas-report: the DR report of plans, from where this runs (clouds.yaml)."""
+    parser = argparse.ArgumentParser(prog='draas-report', description=main.__doc__)
+    parser.add_argument('plans', nargs='+', help='plan files (YAML: a plan or a list, as '
+                        'for draas-install --plans) or references "<name>@<site>"')
+    parser.add_argument('--json', action='store_true', help='print the JSON report')
+    parser.add_argument('--html', metavar='FILE',
+                        help='also write an HTML page with a timeline of checkpoints and RPO')
+    args = parser.parse_args(argv)
+    from actions import install  # plan files are read as the installer reads them
+    try:
+        plans = []
+        for item in args.plans:
+            if plan_mod.REFERENCE.match(item):
+                plans.append(item)
+            else:
+                plans += install.load_plans(item)
+        result = report(plans)
+    except (OSError, errors.DraasError) as exc:
+        print('draas-report: %s' % exc, file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=1) if args.json else result['table'])
+    if args.html:
+        with open(args.html, 'w') as f:
+            f.write(html_page(result))
+    return 1 if result['violations'] else 0

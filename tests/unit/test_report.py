@@ -1,8 +1,11 @@
 """The DR report: RPO achieved vs target, RTO of the last drill/failover, drift."""
 import datetime
+import os
+from unittest import mock
 
 import fixtures
 from oslotest import base
+import yaml
 
 from actions import checkpoint
 from actions import report
@@ -72,3 +75,25 @@ class TestReport(base.BaseTestCase):
         self.assertEqual(2, out['violations'])
         self.assertIn('NO CHECKPOINT, RTO UNTESTED', out['table'])
         self.assertRaises(report.errors.DraasError, report.report, [])
+
+    def test_html_page_and_command_line(self):
+        self.commit('20261121T100000Z-aaaaaa', {})
+        self.commit('20261121T100500Z-bbbbbb', {})
+        result = report.report([self.plan])
+        page = report.html_page(result)
+        self.assertIn('<svg', page)
+        self.assertIn('RPO of shop', page)
+        self.assertEqual(2, page.count('stroke="#36c"'))  # one tick per checkpoint
+        plans = os.path.join(self.root, 'plans.yaml')
+        with open(plans, 'w') as f:
+            yaml.safe_dump([self.plan], f)
+        out = os.path.join(self.root, 'report.html')
+        stdout = self.useFixture(fixtures.StringStream('stdout')).stream
+        with mock.patch('sys.stdout', stdout):
+            code = report.main([plans, '--html', out])
+        self.assertEqual(1, code)  # hours old: the gold RPO is missed
+        stdout.seek(0)
+        self.assertIn('RPO VIOLATED', stdout.read())
+        with open(out) as f:
+            self.assertIn('<svg', f.read())
+        self.assertEqual(2, report.main([os.path.join(self.root, 'missing.yaml')]))
