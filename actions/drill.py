@@ -151,23 +151,44 @@ def _cleanup_one(admin, checkpoints, drill_id, timeout):
     return dict(deleted)
 
 
-def cleanup(document, drill_id=None, timeout_minutes=10):
-    """Remove what a drill made on the target: `drill_id`, or every drill of the plan not
-    cleaned yet (e.g. one whose run died). Returns {cleaned: {drill ID: counts per kind},
+def _left_behind(checkpoints, min_age_minutes):
+    """Drills of the plan not cleaned: finished ones (kept), and unfinished ones older than
+    `min_age_minutes` (younger ones may still be running). Returns (IDs, skipped IDs)."""
+    ids, skipped = [], []
+    limit = time.time() - min_age_minutes * 60
+    for rid in checkpoints.restores():
+        state = checkpoints.get_restore(rid, 'state') or {}
+        if not restore.DRILL_ID.match(rid) or state.get('cleaned_at'):
+            continue
+        if 'summary' in state or state.get('started_at', 0) <= limit:
+            ids.append(rid)
+        else:
+            skipped.append(rid)
+    return ids, skipped
+
+
+def cleanup(document, drill_id=None, min_age_minutes=None, timeout_minutes=10):
+    """Remove what a drill made on the target: `drill_id`, or every drill of the plan left
+    behind (kept, or whose run died: unfinished and older than `min_age_minutes`, default
+    the plan's restore timeout). Returns {cleaned: {drill ID: counts per kind}, skipped,
     seconds}; raises DrillError naming what could not be removed (run it again)."""
     plan = plan_mod.validate(document)
     if drill_id is not None and not restore.DRILL_ID.match(drill_id):
         raise DrillError('drill_id: expected "drill-" and 4 to 16 lower-case letters or '
                          'digits, got %r' % drill_id)
+    if min_age_minutes is None:
+        min_age_minutes = plan['options']['restore']['timeout_minutes']
+    if not isinstance(min_age_minutes, int) or min_age_minutes < 0:
+        raise DrillError('min_age_minutes: expected a number of minutes (0 or more), got %r'
+                         % (min_age_minutes,))
     started = time.monotonic()
     site = plan['target']
     admin = sites.connect(site)
     cleaned, failures = {}, []
     with sites.calls_to(site, 'drill cleanup'):
         checkpoints = _checkpoints(plan, admin)
-        ids = [drill_id] if drill_id else [
-            rid for rid in checkpoints.restores() if restore.DRILL_ID.match(rid) and
-            not (checkpoints.get_restore(rid, 'state') or {}).get('cleaned_at')]
+        ids, skipped = ([drill_id], []) if drill_id else _left_behind(checkpoints,
+                                                                      min_age_minutes)
         for did in ids:
             try:
                 cleaned[did] = _cleanup_one(admin, checkpoints, did, timeout_minutes * 60)
@@ -183,4 +204,4 @@ def cleanup(document, drill_id=None, timeout_minutes=10):
     if failures:
         raise DrillError('drill cleanup on %s did not finish (run draas.drill.cleanup '
                          'again): %s' % (site, '; '.join(failures)))
-    return {'cleaned': cleaned, 'seconds': checkpoint.elapsed(started)}
+    return {'cleaned': cleaned, 'skipped': skipped, 'seconds': checkpoint.elapsed(started)}

@@ -320,15 +320,19 @@ class DrillCleanup(DraasAction):
     kind}, seconds}.
 
     :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
-    :param drill_id: the drill to remove (default: every drill of the plan not cleaned yet)
+    :param drill_id: the drill to remove (default: every drill of the plan left behind:
+        kept ones, and unfinished ones older than min_age_minutes)
+    :param min_age_minutes: without drill_id, unfinished drills younger than this are left
+        alone, they may still run (default: the plan's options.restore.timeout_minutes)
     """
 
-    def __init__(self, plan, drill_id=None):
+    def __init__(self, plan, drill_id=None, min_age_minutes=None):
         self.plan = plan
         self.drill_id = drill_id
+        self.min_age_minutes = min_age_minutes
 
     def call(self):
-        return drill.cleanup(self.plan, self.drill_id)
+        return drill.cleanup(self.plan, self.drill_id, self.min_age_minutes)
 
 
 class ReportPlans(DraasAction):

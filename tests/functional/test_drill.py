@@ -18,7 +18,7 @@ class TestDrill(test_failover.FailoverTestCase):
         super().setUpClass()
         cls.source = openstack.connect(cloud='site-a')
         # Bubbles a failing test left (runs before the checkpoints go: it reads their ID maps).
-        cls.addClassCleanup(drill.cleanup, cls.plan)
+        cls.addClassCleanup(drill.cleanup, cls.plan, min_age_minutes=0)
         execution = cls.run_workflow('draas.checkpoint.create', {'plan': cls.plan})
         assert execution.state == 'SUCCESS', execution.state_info
 
@@ -129,7 +129,12 @@ class TestDrill(test_failover.FailoverTestCase):
         self.assertEqual('ERROR', execution.state)
         drill_id = out['drill_id']
         self.assertIn('network', self.drill_resources(drill_id))
+        # Young and unfinished: it may still be running, left alone unless asked.
         execution = self.run_workflow('draas.drill.cleanup', {'plan': self.plan})
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        self.assertEqual([drill_id], self.output(execution)['cleanup']['skipped'])
+        execution = self.run_workflow('draas.drill.cleanup', {'plan': self.plan,
+                                                              'min_age_minutes': 0})
         self.assertEqual('SUCCESS', execution.state, execution.state_info)
         self.assertIn(drill_id, self.output(execution)['cleanup']['cleaned'])
         self.assertEqual({}, self.drill_resources(drill_id))

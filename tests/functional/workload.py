@@ -239,7 +239,7 @@ def reset(name):
     from actions import checkpoint
     from actions import drill
     drill.cleanup({'name': name, 'source': 'site-a', 'target': 'site-b',
-                   'scope': {'project': name}, 'policy': 'silver'})
+                   'scope': {'project': name}, 'policy': 'silver'}, min_age_minutes=0)
     delete('site-b', name)
     delete('site-a', name)
     delete_checkpoints(checkpoint.Checkpoints(checkpoint.SwiftStore(

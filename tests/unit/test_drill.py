@@ -2,6 +2,7 @@
 import http.server
 import socket
 import threading
+import time
 import types
 from unittest import mock
 
@@ -60,6 +61,20 @@ class TestCleanup(base.BaseTestCase):
         self.assertIn('cleaned_at', self.cps.get_restore('drill-ab12', 'state'))
         # Without a drill ID: the drills not cleaned yet, so none now.
         self.assertEqual({}, drill.cleanup(self.plan)['cleaned'])
+
+    def test_without_an_id_drills_that_may_still_run_are_left_alone(self):
+        now = time.time()
+        self.cps.put_restore('drill-run1', 'state', {'started_at': now})
+        self.cps.put_restore('drill-dead', 'state', {'started_at': now - 3600})
+        self.cps.put_restore('drill-kept', 'state', {'started_at': now, 'summary': {}})
+        self.cps.put_restore('failover-x', 'state', {'started_at': now - 3600})
+        out = drill.cleanup(self.plan)  # default: the restore timeout, 30 minutes
+        self.assertEqual(['drill-dead', 'drill-kept'], sorted(out['cleaned']))
+        self.assertEqual(['drill-run1'], out['skipped'])
+        self.assertEqual(['drill-run1'], list(drill.cleanup(self.plan,
+                                                            min_age_minutes=0)['cleaned']))
+        self.assertIn('min_age_minutes: expected a number of minutes', str(self.assertRaises(
+            drill.DrillError, drill.cleanup, self.plan, min_age_minutes=-1)))
 
     def test_a_bad_drill_id_is_refused_before_anything(self):
         err = self.assertRaises(drill.DrillError, drill.cleanup, self.plan, 'failover-x')
