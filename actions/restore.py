@@ -331,7 +331,6 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
                 'subnets': len(r.docs('subnet')), 'routers': len(r.docs('router')),
                 'security_groups': len(r.docs('security_group'))}
         done = {}
-        problems += _quota_problems(admin, r.site, exists.id if exists else None, need)
         if exists is not None:
             # As the admin: the restoring user may have no role on the project yet.
             done = {k: resources.by_source_tag(getattr(admin.network, call)(
@@ -362,6 +361,19 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
             if overlap:
                 warnings.append('project %s on %s already has subnets %s' % (
                     project['name'], r.site, ', '.join(overlap)))
+            # What exists already (a re-run, a warm standby) is in use, not needed again.
+            for s in servers:
+                if s['id'] in done['server']:
+                    need['instances'] -= 1
+                    need['cores'] -= flavors[s['flavor_id']]['vcpus']
+                    need['ram'] -= flavors[s['flavor_id']]['ram']
+            for key, kind in (('networks', 'network'), ('subnets', 'subnet'),
+                              ('routers', 'router'), ('security_groups', 'security_group'),
+                              ('floating_ips', 'floating_ip')):
+                need[key] = max(0, need[key] - len(done[kind]))
+            need['ports'] = max(0, need['ports'] - len(done['port']) - sum(
+                len(x['interfaces']) for x in r.docs('router') if x['id'] in done['router']))
+        problems += _quota_problems(admin, r.site, exists.id if exists else None, need)
     if problems:
         raise RestoreError('restore of checkpoint %s of plan %s on %s is not possible: %s'
                            % (r.checkpoint_id, r.plan['name'], r.site, '; '.join(problems)))

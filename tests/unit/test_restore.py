@@ -116,6 +116,29 @@ class TestPreflight(RestoreTestCase):
                       'in use (default quota of a new project)', str(err))
         self.assert_nothing_made()
 
+    def test_what_exists_already_is_not_counted_twice_against_quotas(self):
+        conn = self.target.conn
+        conn.identity.find_project.return_value = mock.Mock(id='tp1')
+        conn.compute.get_quota_set.return_value = types.SimpleNamespace(
+            usage={'instances': 3}, instances=3, cores=20, ram=51200)
+        conn.block_storage.get_quota_set.return_value = types.SimpleNamespace(
+            usage={}, volumes=10, gigabytes=1000)
+        conn.network.get_quota.return_value = types.SimpleNamespace(usage={}, **{
+            k: 10 for k in ('ports', 'floating_ips', 'networks', 'subnets', 'routers',
+                            'security_groups')})
+        for call in ('networks', 'subnets', 'ports', 'routers', 'security_groups', 'ips'):
+            getattr(conn.network, call).return_value = []
+        made = [types.SimpleNamespace(id='t' + s['id'], name=s['name'], tags=[
+            'draas-src=' + s['id']]) for s in RESOURCES['server']]
+        conn.compute.servers.return_value = made
+        # A re-run: the 3 servers of this restore use the 3 instances of the quota.
+        out = restore.preflight(self.plan(), dry_run=True)
+        self.assertEqual({'create': 0, 'exists': 3}, out['counts']['server'])
+        conn.compute.servers.return_value = []
+        err = self.assertRaises(restore.RestoreError, restore.preflight, self.plan())
+        self.assertIn('compute quota instances of the project on site-b: 3 needed, 3 of 3',
+                      str(err))
+
     def test_unknown_or_tampered_checkpoints_are_refused(self):
         err = self.assertRaises(checkpoint.StoreError, restore.preflight, self.plan(),
                                 checkpoint_id='20200101T000000Z-000000')
