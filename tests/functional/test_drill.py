@@ -114,14 +114,20 @@ class TestDrill(test_failover.FailoverTestCase):
         self.assertEqual({}, self.output(execution)['cleanup']['cleaned'][drill_id])
 
     def test_2_failed_drill_removes_its_bubble(self):
-        """A probe that cannot pass (nothing listens in the lab's fake servers) fails the
-        drill after its bubble was made; the bubble is removed all the same."""
-        plan = dict(self.plan, options={'verify': {'timeout_seconds': 5, 'probes': [
-            {'server': self.name + '-web', 'port': 80, 'protocol': 'http'}]}})
+        """A drill given a network to the outside: its router gets a gateway and web a
+        floating IP there. A probe of web that cannot pass (nothing listens in the lab's
+        fake servers) fails the drill after its bubble was made; the bubble is removed all
+        the same."""
+        plan = dict(self.plan, options={
+            'drill': {'external_network': 'public'},
+            'verify': {'timeout_seconds': 5, 'probes': [
+                {'server': self.name + '-web', 'port': 80, 'protocol': 'http'}]}})
         execution, out = self.drill(plan)
         self.assertEqual('ERROR', execution.state)
-        self.assertIn('http probe of %s-web' % self.name, out['error'])
-        self.assertEqual(3, out['cleanup']['cleaned'][out['drill_id']]['server'])
+        self.assertIn('http probe of %s-web (172.24.' % self.name, out['error'])
+        removed = out['cleanup']['cleaned'][out['drill_id']]
+        self.assertEqual((3, 1, 1), (removed['server'], removed['router'],
+                                     removed['floating_ip']))
         self.assertEqual({}, self.drill_resources(out['drill_id']))
 
     def test_3_cleanup_finds_a_drill_whose_run_died(self):
