@@ -317,7 +317,7 @@ class RestoreFinish(DraasAction):
 class DrillCleanup(DraasAction):
     """Remove what a drill made on the recovery site (its project and everything tagged
     with or named after its ID); safe to run again. Returns {cleaned: {drill ID: counts per
-    kind}, seconds}.
+    kind}, skipped (drills left alone), seconds}.
 
     :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     :param drill_id: the drill to remove (default: every drill of the plan left behind:
@@ -356,7 +356,7 @@ class StandbyStage(DraasAction):
     (identity, flavors, keypairs, networks, subnets, security groups, routers, ports,
     floating IPs), so that a failover only restores volumes and boots servers. Does nothing
     unless the plan's policy has standby "warm". Returns {staged, restore_id, levels,
-    seconds}.
+    backups_imported, seconds}.
 
     :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     :param checkpoint_id: the committed checkpoint to stage from
