@@ -585,10 +585,23 @@ def stage(document, checkpoint_id):
         return {'staged': False}
     started = time.monotonic()
     standby = standby_id_for(plan['name'])
+    r = Restore(plan, checkpoint_id, standby)
+    # Servers a restore made in the project on the target: a failover runs there (or left
+    # its copy after a failback). Staging would add a second network beside theirs.
+    project = r.doc('project', r.source_project_id)
+    with sites.calls_to(r.site, 'warm standby'):
+        there = r.admin.identity.find_project(project['name'], ignore_missing=True)
+        restored = sorted({t[len(resources.RESTORE_TAG):] for s in (r.admin.compute.servers(
+            all_projects=True, project_id=there.id) if there else ())
+            for t in s.tags or () if t.startswith(resources.RESTORE_TAG)})
+    if restored:
+        return {'staged': False, 'reason': 'project %s on %s holds servers of restore %s '
+                '(a failover, or what a failback left): reprotect or fail back, and remove '
+                'that copy before the standby is staged again' % (
+                    project['name'], r.site, ', '.join(restored))}
     preflight(plan, checkpoint_id, restore_id=standby, dry_run=True)  # clear errors first
     levels = [apply(plan, checkpoint_id, standby, level) for level in STAGED_LEVELS]
     # The volume backups' records imported ahead too: a failover only restores their data.
-    r = Restore(plan, checkpoint_id, standby)
     backups = [d for d in r.data['volumes'].values() if d.get('method') == 'backup']
     with sites.calls_to(r.site, 'warm standby backup imports'):
         _parallel(r, [dict(d, id=d['backup_id']) for d in backups],

@@ -321,3 +321,13 @@ class TestWarmStandby(RestoreTestCase):
         self.assertEqual({'staged': False},
                          restore.stage(dict(self.plan(), policy='silver'), self.cid))
         self.connect.assert_not_called()
+
+    def test_no_staging_beside_a_failed_over_workload(self):
+        self.target.conn.identity.find_project.return_value = mock.Mock(id='tp1')
+        self.target.conn.compute.servers.return_value = [types.SimpleNamespace(
+            id='t1', tags=['draas-src=s1', 'draas-restore=failover-x'])]
+        out = restore.stage(self.plan(), self.cid)
+        self.assertFalse(out['staged'])
+        self.assertIn('project shop on site-b holds servers of restore failover-x',
+                      out['reason'])
+        self.assert_nothing_made()
