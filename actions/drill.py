@@ -141,8 +141,17 @@ def _cleanup_one(admin, checkpoints, drill_id, timeout):
                     compute.flavor_remove_tenant_access(flavor, pid)
                 except exceptions.NotFoundException:
                     pass
-    # Image copies shared with the drill's project: the membership goes, the copy stays.
-    for image_id in set(idmap.get('image', {}).values()):
+    # Image copies shared with the drill's project (boot images, volumes of the image
+    # method): the membership goes, the copy stays.
+    images = set(idmap.get('image', {}).values())
+    try:
+        state = checkpoints.get_restore(drill_id, 'state') or {}
+        data = checkpoints.get_part(state['checkpoint_id'], 'data')
+        images |= {v['image_id'] for v in data['volumes'].values()
+                   if v.get('method') == 'image'}
+    except (KeyError, checkpoint.StoreError):
+        pass  # the checkpoint is gone (pruned since): its boot images are in the ID map
+    for image_id in images:
         for pid in project_ids:
             admin.image.remove_member(pid, image_id)
     for project in projects:

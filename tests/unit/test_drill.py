@@ -49,7 +49,12 @@ class TestCleanup(base.BaseTestCase):
         c.compute.keypairs.return_value = [res('k1', 'key-drill-ab12'), res('k2', 'key')]
         c.compute.flavors.return_value = [res('f1', 'm1-drill-ab12', is_public=False),
                                           res('f2', 'm1', is_public=True)]
-        self.cps.put_restore('drill-ab12', 'state', {'restore_id': 'drill-ab12'})
+        cid = checkpoint.new_checkpoint_id()
+        self.cps.put_part(cid, 'data', {'volumes': {'v1': {'method': 'image',
+                                                           'image_id': 'vol-image'}}})
+        self.cps.put_restore('drill-ab12', 'idmap', {'image': {'i1': 'boot-image'}})
+        self.cps.put_restore('drill-ab12', 'state', {'restore_id': 'drill-ab12',
+                                                     'checkpoint_id': cid})
         out = drill.cleanup(self.plan, 'drill-ab12')
         self.assertEqual({'network': 1, 'keypair': 1, 'flavor': 1, 'project': 1},
                          out['cleaned']['drill-ab12'])
@@ -58,6 +63,8 @@ class TestCleanup(base.BaseTestCase):
             c.identity.projects.return_value[0])
         c.compute.delete_keypair.assert_called_once_with(c.compute.keypairs.return_value[0])
         c.compute.delete_flavor.assert_called_once_with(c.compute.flavors.return_value[0])
+        self.assertEqual([('p-drill', 'boot-image'), ('p-drill', 'vol-image')],
+                         sorted(call.args for call in c.image.remove_member.mock_calls))
         self.assertIn('cleaned_at', self.cps.get_restore('drill-ab12', 'state'))
         # Without a drill ID: the drills not cleaned yet, so none now.
         self.assertEqual({}, drill.cleanup(self.plan)['cleaned'])
