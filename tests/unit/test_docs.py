@@ -1,0 +1,54 @@
+"""The reference pages (doc/source/_exts/draas_reference.py) cover the whole schema, every
+action with each of its inputs, and every workflow."""
+import importlib
+import importlib.util
+import inspect
+import os
+
+from oslotest import base
+
+from actions import plan
+from tests.unit.test_workbooks import draas_entry_points
+from tests.unit.test_workbooks import load_specs
+from tests.unit.test_workbooks import ROOT
+
+
+def reference_module():
+    path = os.path.join(ROOT, 'doc', 'source', '_exts', 'draas_reference.py')
+    spec = importlib.util.spec_from_file_location('draas_reference', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class TestReference(base.BaseTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.ref = reference_module()
+
+    def test_every_plan_field_is_described(self):
+        text = self.ref.plan_reference()
+        fields = list(self.ref._fields(plan.SCHEMA, '', {}))
+        self.assertGreater(len(fields), 30)
+        for path, sub, _ in fields:
+            self.assertIn('``%s``' % path, text)
+            self.assertTrue(sub.get('description'), path)
+        for name in ('options.verify.probes[].server', 'policy.rpo_minutes',
+                     'options.restore.keep_fixed_ips'):
+            self.assertIn('``%s``' % name, text)
+
+    def test_every_action_and_input_is_documented(self):
+        text = self.ref.action_reference()
+        for name, target in draas_entry_points().items():
+            self.assertIn('\n%s\n' % name, text)
+            module, cls = target.split(':')
+            action = getattr(importlib.import_module(module), cls)
+            for param in list(inspect.signature(action.__init__).parameters)[1:]:
+                self.assertIn('``%s``\n   ' % param, text, '%s: %s' % (name, param))
+
+    def test_every_workflow_is_there(self):
+        text = self.ref.workflow_reference()
+        for _, workflows in load_specs():
+            for name, _ in workflows:
+                self.assertIn('\n%s\n' % name, text)
