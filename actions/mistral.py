@@ -351,7 +351,7 @@ class ReportPlans(DraasAction):
         return report.report(self.plans)
 
 
-class StandbyStage(DraasAction):
+class StandbyStage(_CheckpointStep):
     """Warm standby: stage on the target, from a committed checkpoint, what changes rarely
     (identity, flavors, keypairs, networks, subnets, security groups, routers, ports,
     floating IPs), so that a failover only restores volumes and boots servers. Does nothing
@@ -361,13 +361,7 @@ class StandbyStage(DraasAction):
     :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     :param checkpoint_id: the committed checkpoint to stage from
     """
-
-    def __init__(self, plan, checkpoint_id):
-        self.plan = plan
-        self.checkpoint_id = checkpoint_id
-
-    def call(self):
-        return restore.stage(self.plan, self.checkpoint_id)
+    _step = staticmethod(restore.stage)
 
 
 class FailbackReprotect(DraasAction):
