@@ -30,7 +30,9 @@ OPTIONAL_SERVICES = {
     'placement': lambda c: _first(c.placement.resource_providers()),
     'object-store': lambda c: c.object_store.get_account_metadata(),
 }
-DEFAULT_TIMEOUT = 15
+DEFAULT_TIMEOUT = 15  # health checks: a service slower than that is reported
+# Work (checkpoints, restores): a recovery site under the load of a disaster answers slowly.
+WORK_TIMEOUT = 60
 
 
 class SiteError(errors.DraasError):
@@ -77,7 +79,7 @@ def _read_clouds_yaml():
                     '/etc/openstack/clouds.yaml)')
 
 
-def connect(site, timeout=DEFAULT_TIMEOUT):
+def connect(site, timeout=WORK_TIMEOUT):
     """An authenticated openstack.connection.Connection to `site` (a clouds.yaml entry)."""
     validate_site_names([site])
     try:
@@ -121,6 +123,18 @@ def explain(exc, service):
                   str(exc))
         return '%s: HTTP %s %s' % (service, code, _short(detail))
     return '%s: %s: %s' % (service, type(exc).__name__, _short(exc))
+
+
+def transient(exc):
+    """Whether an API failure may pass by itself (timeout, connection lost, HTTP 5xx):
+    worth repeating a read-only call."""
+    for cause in (exc, exc.__cause__, exc.__context__):
+        if isinstance(cause, (ks_exc.ConnectionError, ks_exc.RequestTimeout)):
+            return True
+        code = getattr(cause, 'status_code', None) or getattr(cause, 'http_status', None)
+        if isinstance(code, int) and code >= 500:
+            return True
+    return False
 
 
 def _url_of(exc):
