@@ -206,7 +206,10 @@ def cleanup(document, drill_id=None, min_age_minutes=None, timeout_minutes=10):
                                             if isinstance(exc, exceptions.SDKException)
                                             else exc))
                 continue
-            state = checkpoints.get_restore(did, 'state') or {'restore_id': did}
+            state = checkpoints.get_restore(did, 'state')
+            if state is None and not any(cleaned[did].values()):
+                continue  # no such drill: leave no record of one
+            state = state or {'restore_id': did}
             state['cleaned_at'] = checkpoint.iso(checkpoint.now())
             state['cleanup'] = cleaned[did]
             checkpoints.put_restore(did, 'state', state)

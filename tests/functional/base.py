@@ -6,6 +6,7 @@ cloud named by DRAAS_MISTRAL_CLOUD (default site-b, where the lab runs it).
 """
 import json
 import os
+import subprocess
 import time
 import unittest
 
@@ -28,6 +29,12 @@ def measured(line):
     os.makedirs(os.path.dirname(MEASUREMENTS), exist_ok=True)
     with open(MEASUREMENTS, 'a') as f:
         f.write(line + '\n')
+
+
+def lab(*args):
+    """Run tools/lab (up, stop-site SITE, ...)."""
+    subprocess.run([os.path.join(ROOT, 'tools', 'lab')] + list(args), check=True,
+                   stdout=subprocess.DEVNULL)
 
 
 class FunctionalTestCase(base.BaseTestCase):

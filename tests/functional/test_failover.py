@@ -1,6 +1,4 @@
 """Failover of the sample workload through the real Mistral (issue 4's acceptance)."""
-import os
-import subprocess
 import time
 
 import openstack
@@ -9,11 +7,6 @@ from actions import checkpoint
 from actions import restore
 from tests.functional import base
 from tests.functional import workload
-
-
-def lab(*args):
-    subprocess.run([os.path.join(base.ROOT, 'tools', 'lab')] + list(args), check=True,
-                   stdout=subprocess.DEVNULL)
 
 
 class FailoverTestCase(base.FunctionalTestCase):
@@ -92,8 +85,8 @@ class TestUnplannedFailover(FailoverTestCase):
     def test_2_failover_with_site_a_gone_survives_a_fault_after_each_level(self):
         """Every site-a process stopped; the applier stops after each level in turn and
         the next run goes on: in the end exactly one copy of each resource runs."""
-        lab('stop-site', 'site-a')
-        self.addCleanup(lab, 'up')
+        base.lab('stop-site', 'site-a')
+        self.addCleanup(base.lab, 'up')
         expected = {'server': 3, 'network': 2, 'subnet': 2, 'router': 1, 'port': 4,
                     'security_group': 2, 'floating_ip': 1, 'volume': 3}
         for level in restore.LEVELS[:-1]:

@@ -1,6 +1,4 @@
 """The lab itself: what later DR tests rely on, proven on the running services."""
-import os
-import subprocess
 import time
 
 import openstack
@@ -9,11 +7,6 @@ from tests.functional import base
 from tests.functional.workload import backing_file
 from tests.functional.workload import content_for
 from tests.functional.workload import wait_status
-
-
-def lab(*args):
-    subprocess.run([os.path.join(base.ROOT, 'tools', 'lab')] + list(args), check=True,
-                   stdout=subprocess.DEVNULL)
 
 
 class TestCrossSiteBackup(base.FunctionalTestCase):
@@ -34,8 +27,8 @@ class TestCrossSiteBackup(base.FunctionalTestCase):
         backup = wait_status(lambda: a.block_storage.get_backup(backup.id), 'available')
         record = a.block_storage.export_backup(backup)['backup-record']
 
-        lab('stop-site', 'site-a')
-        self.addCleanup(lab, 'up')
+        base.lab('stop-site', 'site-a')
+        self.addCleanup(base.lab, 'up')
         execution = self.run_workflow('draas.sites.check',
                                       {'sites': ['site-a', 'site-b'], 'require_healthy': False})
         report = self.output(execution)['report']

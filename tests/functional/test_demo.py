@@ -1,0 +1,55 @@
+"""tools/demo, the README's first command, run as a newcomer runs it (it stops site-a)."""
+import os
+import re
+import subprocess
+import time
+
+from tests.functional import base
+from tests.functional import workload
+
+DEMO = os.path.join(base.ROOT, 'tools', 'demo')
+
+
+def demo(**env):
+    proc = subprocess.run([DEMO], env=dict(os.environ, **env), text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=1500)
+    return proc.returncode, proc.stdout
+
+
+class TestDemo(base.FunctionalTestCase):
+
+    def test_1_a_failing_step_stops_the_demo_saying_where_and_why(self):
+        self.addCleanup(workload.reset, 'demo-bad')
+        rc, out = demo(DRAAS_DEMO_PROJECT='demo-bad', DRAAS_DEMO_POLICY='platinum')
+        self.assertEqual(1, rc, out)
+        self.assertIn("plan.policy: expected gold or silver or bronze, got 'platinum'", out)
+        self.assertRegex(out, r'DEMO FAILED after \d+s at step: Checkpoint it to site-b')
+        self.assertNotIn('Disaster', out)
+
+    def test_2_the_demo_runs_to_the_end(self):
+        self.addCleanup(workload.reset, 'demo-shop')
+        self.addCleanup(base.lab, 'up')  # the demo leaves site-a down
+        started = time.monotonic()
+        rc, out = demo()
+        self.assertEqual(0, rc, out[-4000:])
+        steps = re.findall(r'^== \[\s*(\d+)s\] (.*)$', out, re.M)
+        expected = ['Lab up', 'Install', 'Check both sites', 'A sample workload', 'Checkpoint',
+                    'DR drill', 'Disaster', 'Fail over', 'Verify on site-b', 'RPO/RTO report',
+                    'The DR report', 'Done']
+        self.assertEqual(len(expected), len(steps), steps)
+        for prefix, (_, title) in zip(expected, steps):
+            self.assertTrue(title.startswith(prefix), (prefix, title))
+        elapsed = [int(s) for s, _ in steps]
+        self.assertEqual(sorted(elapsed), elapsed)
+        self.assertEqual(9, out.count('\n   proves: '))
+        report = out[out.index('RPO/RTO report of the failover'):]
+        self.assertIn('verified on site-b: 3 servers ACTIVE, 4 ports bound and up, '
+                      '3 volumes attached', report)
+        self.assertIn('data check: passed (2 data volumes hold the bytes written on site-a)',
+                      report)
+        self.assertRegex(report, r'RPO achieved +[\d.]+ s, target +900 s: met')
+        self.assertRegex(report, r'RTO achieved +[\d.]+ s, target +1800 s: met')
+        self.assertRegex(report, r'demo-shop +gold .* OK')
+        self.assertIn('openstack --os-cloud site-b server list', out)
+        base.measured('demo: %.0f s, steps at %s s' % (
+            time.monotonic() - started, ', '.join(s for s, _ in steps)))
