@@ -4,6 +4,8 @@ import re
 import subprocess
 import time
 
+import openstack
+
 from tests.functional import base
 from tests.functional import workload
 
@@ -18,13 +20,13 @@ def demo(**env):
 
 class TestDemo(base.FunctionalTestCase):
 
-    def test_1_a_failing_step_stops_the_demo_saying_where_and_why(self):
-        self.addCleanup(workload.reset, 'demo-bad')
+    def test_1_a_bad_plan_stops_the_demo_before_anything_is_made(self):
         rc, out = demo(DRAAS_DEMO_PROJECT='demo-bad', DRAAS_DEMO_POLICY='platinum')
         self.assertEqual(1, rc, out)
         self.assertIn("plan.policy: expected gold or silver or bronze, got 'platinum'", out)
-        self.assertRegex(out, r'DEMO FAILED after \d+s at step: Checkpoint it to site-b')
-        self.assertNotIn('Disaster', out)
+        self.assertRegex(out, r'DEMO FAILED after \d+s at step: The protection plan')
+        self.assertNotIn('A sample workload', out)
+        self.assertIsNone(openstack.connect(cloud='site-a').identity.find_project('demo-bad'))
 
     def test_2_the_demo_runs_to_the_end(self):
         self.addCleanup(workload.reset, 'demo-shop')
@@ -33,15 +35,15 @@ class TestDemo(base.FunctionalTestCase):
         rc, out = demo()
         self.assertEqual(0, rc, out[-4000:])
         steps = re.findall(r'^== \[\s*(\d+)s\] (.*)$', out, re.M)
-        expected = ['Lab up', 'Install', 'Check both sites', 'A sample workload', 'Checkpoint',
-                    'DR drill', 'Disaster', 'Fail over', 'Verify on site-b', 'RPO/RTO report',
-                    'The DR report', 'Done']
+        expected = ['Lab up', 'The protection plan', 'Install', 'Check both sites',
+                    'A sample workload', 'Checkpoint', 'DR drill', 'Disaster', 'Fail over',
+                    'Verify on site-b', 'RPO/RTO report', 'The DR report', 'Done']
         self.assertEqual(len(expected), len(steps), steps)
         for prefix, (_, title) in zip(expected, steps):
             self.assertTrue(title.startswith(prefix), (prefix, title))
         elapsed = [int(s) for s, _ in steps]
         self.assertEqual(sorted(elapsed), elapsed)
-        self.assertEqual(9, out.count('\n   proves: '))
+        self.assertEqual(10, out.count('\n   proves: '))
         report = out[out.index('RPO/RTO report of the failover'):]
         self.assertIn('verified on site-b: 3 servers ACTIVE, 4 ports bound and up, '
                       '3 volumes attached', report)
