@@ -139,6 +139,9 @@ class CheckpointReplicate(_CheckpointStep):
 class CheckpointCommit(DraasAction):
     """Commit a checkpoint: write its manifest, apply retention, release the lock.
 
+    Returns {checkpoint_id, committed_at, counts (resources per kind), pruned (checkpoints
+    retention removed)}.
+
     :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     :param checkpoint_id: the ID returned by draas.checkpoint.begin
     :param summary: a small object recorded in the manifest (e.g. the other steps' results)
@@ -156,6 +159,8 @@ class CheckpointCommit(DraasAction):
 class CheckpointAbort(_CheckpointStep):
     """Abandon a checkpoint run: remove its uncommitted parts, release the lock.
 
+    Returns {checkpoint_id, aborted: true}.
+
     :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     :param checkpoint_id: the ID returned by draas.checkpoint.begin
     """
@@ -164,6 +169,8 @@ class CheckpointAbort(_CheckpointStep):
 
 class CheckpointList(DraasAction):
     """List the committed checkpoints of a plan, oldest first.
+
+    Returns [{checkpoint_id, created_at}].
 
     :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     """
@@ -204,6 +211,9 @@ class CheckpointVerify(_CheckpointRead):
 class CheckpointShow(_CheckpointRead):
     """Show a committed checkpoint, verified: manifest (counts, times, consistency,
     summary) and per image/volume what a restore uses (backup IDs, not the records).
+
+    Returns the manifest's fields (checkpoint_id, counts, times, consistency, summary...)
+    without hashes, with parts (names), images and volumes.
 
     :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     :param checkpoint_id: the checkpoint to show (default: the latest committed one)
@@ -297,8 +307,12 @@ class RestoreApply(DraasAction):
 
 
 class RestoreFinish(DraasAction):
-    """Verify the restored servers are ACTIVE and return the restore's summary: counts,
-    timings per level, measured RTO, achieved RPO, users to enable.
+    """Verify the restored workload (actions/verify.py) and finish the restore.
+
+    Returns its summary: {restore_id, checkpoint_id, target, project_id, mode, counts,
+    levels (created, existing, seconds per level), verified (the checks passed), rto_seconds,
+    rto_target_seconds, rpo_seconds, rpo_target_seconds, users_to_enable, replaced_servers,
+    finished_at}.
 
     :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     :param checkpoint_id: the checkpoint restored

@@ -38,7 +38,7 @@ class TestReference(base.BaseTestCase):
                      'options.restore.keep_fixed_ips'):
             self.assertIn('``%s``' % name, text)
 
-    def test_every_action_and_input_is_documented(self):
+    def test_every_action_input_and_output_is_documented(self):
         text = self.ref.action_reference()
         for name, target in draas_entry_points().items():
             self.assertIn('\n%s\n' % name, text)
@@ -46,6 +46,9 @@ class TestReference(base.BaseTestCase):
             action = getattr(importlib.import_module(module), cls)
             for param in list(inspect.signature(action.__init__).parameters)[1:]:
                 self.assertIn('``%s``\n   ' % param, text, '%s: %s' % (name, param))
+            # and its output ("Returns ..." in its docstring, shown by the reference)
+            self.assertIn('returns ', inspect.getdoc(action).lower(),
+                          '%s: no output described' % name)
 
     def test_every_workflow_is_there(self):
         text = self.ref.workflow_reference()
