@@ -24,6 +24,7 @@ class Context:
         self.scope = scope
         self.image_ids = set()
         self.keypair_users = set()
+        self.quotas = {}  # the project's limits, read by the project's list call
 
 
 class Workload:
@@ -115,6 +116,7 @@ def discover(conn, plan):
 
     wl = Workload(project.id, plan['options'].get('keep_user_data', False))
     wl.raw['volume'] = lists['volume']
+    wl.raw['quotas'] = ctx.quotas
 
     ports = [p for p in lists['port'] if p.device_id in server_ids]
     port_ids = {p.id for p in ports}

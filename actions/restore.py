@@ -18,6 +18,7 @@ from actions import checkpoint
 from actions import errors
 from actions import plan as plan_mod
 from actions import resources
+from actions.resources import identity
 from actions.replication import volumes as movers
 from actions import sites
 from actions import verify
@@ -175,9 +176,10 @@ class Restore:
 
 # ---- preflight
 
-def _quota_problems(admin, site, project_id, need):
+def _quota_problems(admin, site, project_id, need, source_limits):
     """Quota limits and usage of the target project vs what the restore needs; for a
-    project the restore will create, the target's default quotas."""
+    project the restore will create, the target's default quotas. A limit lower than the
+    source project's counts as the source's: the restore raises it."""
     problems = []
     if project_id:
         quotas = (admin.compute.get_quota_set(project_id, usage=True),
@@ -189,7 +191,7 @@ def _quota_problems(admin, site, project_id, need):
                   admin.block_storage.get_quota_set_defaults(own),
                   admin.network.get_quota_default(own))
     for service, quota, keys in zip(
-            ('compute', 'block storage', 'network'), quotas,
+            ('compute', 'block_storage', 'network'), quotas,
             (('instances', 'cores', 'ram'), ('volumes', 'gigabytes'),
              ('ports', 'floating_ips', 'networks', 'subnets', 'routers',
               'security_groups'))):
@@ -201,9 +203,13 @@ def _quota_problems(admin, site, project_id, need):
                     value.get('reserved') or 0)
             else:
                 limit, used = value, usage.get(key) or 0
+            wanted = (source_limits or {}).get(service, {}).get(key)
+            if wanted is not None and identity.above(wanted, limit):
+                limit = wanted
             if limit is not None and limit >= 0 and used + need.get(key, 0) > limit:
                 problems.append('%s quota %s of the project on %s: %d needed, %d of %d '
-                                'in use%s' % (service, key, site, need[key], used, limit,
+                                'in use%s' % (service.replace('_', ' '), key, site,
+                                              need[key], used, limit,
                                               '' if project_id else ' (default quota of a '
                                               'new project)'))
     return problems
@@ -373,7 +379,8 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
                 need[key] = max(0, need[key] - len(done[kind]))
             need['ports'] = max(0, need['ports'] - len(done['port']) - sum(
                 len(x['interfaces']) for x in r.docs('router') if x['id'] in done['router']))
-        problems += _quota_problems(admin, r.site, exists.id if exists else None, need)
+        problems += _quota_problems(admin, r.site, exists.id if exists else None, need,
+                                    project.get('quotas'))
     if problems:
         raise RestoreError('restore of checkpoint %s of plan %s on %s is not possible: %s'
                            % (r.checkpoint_id, r.plan['name'], r.site, '; '.join(problems)))

@@ -1,6 +1,53 @@
-"""Keystone: the project owning the workload, its users (never passwords), role assignments."""
+"""Keystone: the project owning the workload (with its quota limits), its users (never
+passwords), role assignments."""
 from actions.resources import Kind
 from actions.resources import RESTORE_TAG
+
+
+# The quota limits a project takes along: restored into a new project, a workload must fit
+# in it, and a recovery site's default quotas are often smaller (Nova: 10 instances).
+QUOTAS = {
+    'compute': ('instances', 'cores', 'ram', 'key_pairs', 'server_groups',
+                'server_group_members'),
+    'block_storage': ('volumes', 'gigabytes', 'snapshots', 'backups'),
+    'network': ('networks', 'subnets', 'ports', 'routers', 'floating_ips', 'security_groups',
+                'security_group_rules'),
+}
+
+
+def read_quotas(conn, project_id):
+    """{service: {key: limit}} of a project (-1: unlimited); three GETs."""
+    sets = {'compute': conn.compute.get_quota_set(project_id),
+            'block_storage': conn.block_storage.get_quota_set(project_id),
+            'network': conn.network.get_quota(project_id)}
+    return {service: {key: getattr(q, key) for key in QUOTAS[service]
+                      if isinstance(getattr(q, key, None), int)}
+            for service, q in sets.items()}
+
+
+def above(wanted, limit):
+    """Whether limit `wanted` allows more than `limit` (-1: unlimited; None: the target has
+    no such limit)."""
+    if limit is None or limit == -1:
+        return False
+    return wanted == -1 or wanted > limit
+
+
+def raise_quotas(conn, project_id, wanted):
+    """Raise the project's limits to `wanted` ({service: {key: limit}}) where they are lower;
+    never lowers one. Returns what was raised."""
+    current = read_quotas(conn, project_id)
+    update = {'compute': conn.compute.update_quota_set,
+              'block_storage': conn.block_storage.update_quota_set,
+              'network': conn.network.update_quota}
+    raised = {}
+    for service, limits in sorted((wanted or {}).items()):
+        changes = {k: v for k, v in limits.items() if k in QUOTAS.get(service, ()) and
+                   isinstance(v, int) and above(v, current[service].get(k))}
+        if changes:
+            update[service](project_id, **changes)
+            raised[service] = changes
+    return raised
 
 
 class Project(Kind):
@@ -10,7 +57,11 @@ class Project(Kind):
     level = 'identity'
 
     def list(self, conn, ctx):
+        ctx.quotas = read_quotas(conn, ctx.project.id)
         return [ctx.project]
+
+    def derived(self, resource, workload):
+        return {'quotas': workload.raw.get('quotas', {})}
 
     def restored(self, rc):
         out = {}
@@ -24,7 +75,8 @@ class Project(Kind):
     def restore(self, rc, doc, target_id):
         """The project of the same name in the same domain (recovery sites often have it
         already), created when missing; the restoring user gets the admin role on it so
-        that it can create the workload's resources there. A drill makes its own."""
+        that it can create the workload's resources there, and its quota limits are raised
+        to the source project's where lower. A drill makes its own."""
         identity = rc.admin.identity
         if not target_id:
             target_id = identity.create_project(
@@ -33,6 +85,7 @@ class Project(Kind):
                 tags=[RESTORE_TAG + rc.restore_id]).id
         identity.assign_project_role_to_user(target_id, rc.admin.current_user_id,
                                              identity.find_role('admin'))
+        raise_quotas(rc.admin, target_id, doc.get('quotas'))
         return target_id
 
 

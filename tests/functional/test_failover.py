@@ -190,6 +190,12 @@ class TestPlannedFailover(FailoverTestCase):
         self.assertIn('has no committed checkpoint', out['error'])
         self.assertEqual({'ACTIVE'}, {s.status for s in source.compute.servers(
             all_projects=True, project_id=self.sample['project'])})
+        # The project exists on site-b with smaller limits than site-a's: raised, not used.
+        source.compute.update_quota_set(self.sample['project'], instances=23)
+        source.network.update_quota(self.sample['project'], ports=77)
+        project = self.target.identity.create_project(name=self.name, domain_id='default')
+        self.target.compute.update_quota_set(project.id, instances=2, cores=-1)
+        self.target.network.update_quota(project.id, ports=5)
         # Written after any earlier checkpoint, right before the failover.
         name, vid = sorted(self.sample['data_volumes'].items())[0]
         latest = workload.content_for(name + '-latest')
@@ -204,6 +210,10 @@ class TestPlannedFailover(FailoverTestCase):
         self.assertEqual({'SHUTOFF'}, set(states.values()), states)
         made = self.restored()
         self.assertEqual({'ACTIVE'}, {s.status for s in made['server']})
+        self.assertEqual(project.id, out['summary']['project_id'])
+        self.assertEqual((23, -1), tuple(getattr(self.target.compute.get_quota_set(
+            project.id), k) for k in ('instances', 'cores')))  # cores: not lowered
+        self.assertEqual(77, self.target.network.get_quota(project.id).ports)
         [restored] = [v for v in made['volume'] if v.name == name]
         with open(workload.backing_file('site-b', restored.id), 'rb') as f:
             self.assertEqual(latest, f.read(len(latest)))

@@ -20,6 +20,9 @@ def fake_conn():
     c = mock.Mock()
     project = res(id='p1', name='shop', domain_id='default')
     c.identity.find_project.return_value = project
+    c.compute.get_quota_set.return_value = res(instances=50, cores=-1, ram=1 << 20)
+    c.block_storage.get_quota_set.return_value = res(volumes=20)
+    c.network.get_quota.return_value = res(ports=500, networks=None)
     c.identity.users.return_value = [res(id='u1', name='alice'), res(id='u2', name='bob')]
     c.identity.role_assignments.return_value = [res(user={'id': 'u1'},
                                                     role={'id': 'r1', 'name': 'member'})]
@@ -101,6 +104,11 @@ class TestDiscovery(base.BaseTestCase):
         self.assertEqual([{'port_id': 'rport', 'subnet_id': 'sn1', 'ip_address': '10.0.0.1'}],
                          router['interfaces'])
         self.assertEqual('ext', router['gateway_network_id'])
+        # the project takes its quota limits along (one GET per service)
+        self.assertEqual({'compute': {'instances': 50, 'cores': -1, 'ram': 1 << 20},
+                          'block_storage': {'volumes': 20}, 'network': {'ports': 500}},
+                         wl.resources['project']['p1']['quotas'])
+        self.conn.compute.get_quota_set.assert_called_once_with('p1')
 
     def test_every_reference_resolves_inside_the_workload(self):
         wl = self.discover()

@@ -10,6 +10,7 @@ from oslotest import base
 from actions import checkpoint
 from actions import resources
 from actions import restore
+from actions.resources import identity
 from tests.unit.test_sites import CloudsYamlFixture
 
 RESOURCES = {
@@ -115,6 +116,31 @@ class TestPreflight(RestoreTestCase):
         self.assertIn('compute quota instances of the project on site-b: 3 needed, 0 of 2 '
                       'in use (default quota of a new project)', str(err))
         self.assert_nothing_made()
+
+    def test_a_limit_the_restore_raises_to_the_source_projects_is_not_a_problem(self):
+        self.target.set_default_quotas(instances=2)
+        resources = json.loads(json.dumps(RESOURCES))
+        resources['project'][0]['quotas'] = {'compute': {'instances': 50},
+                                             'network': {'ports': -1}}
+        self.cid = checkpoint.new_checkpoint_id()
+        parts = {'resources': self.cps.put_part(self.cid, 'resources', {
+                     'project_id': 'p1', 'window': {}, 'resources': resources}),
+                 'data': self.cps.put_part(self.cid, 'data', self.DATA)}
+        self.cps.commit(self.cid, parts, {'created_at': '2026-01-01T00:00:00Z'})
+        out = restore.preflight(self.plan(), self.cid, dry_run=True)
+        self.assertEqual({'create': 3, 'exists': 0}, out['counts']['server'])
+        # what the source allows is the ceiling: 60 servers would not fit in 50
+        resources['server'] = [dict(resources['server'][0], id='s%d' % i, name='s%d' % i)
+                               for i in range(60)]
+        self.cid = checkpoint.new_checkpoint_id()
+        parts = {'resources': self.cps.put_part(self.cid, 'resources', {
+                     'project_id': 'p1', 'window': {}, 'resources': resources}),
+                 'data': self.cps.put_part(self.cid, 'data', self.DATA)}
+        self.cps.commit(self.cid, parts, {'created_at': '2026-01-01T00:00:00Z'})
+        err = self.assertRaises(restore.RestoreError, restore.preflight, self.plan(),
+                                self.cid, dry_run=True)
+        self.assertIn('compute quota instances of the project on site-b: 60 needed, 0 of 50',
+                      str(err))
 
     def test_what_exists_already_is_not_counted_twice_against_quotas(self):
         conn = self.target.conn
@@ -331,3 +357,27 @@ class TestWarmStandby(RestoreTestCase):
         self.assertIn('project shop on site-b holds servers of restore failover-x',
                       out['reason'])
         self.assert_nothing_made()
+
+
+class TestProjectQuotas(base.BaseTestCase):
+
+    def test_limits_are_raised_to_the_sources_never_lowered(self):
+        conn = mock.MagicMock()
+        conn.compute.get_quota_set.return_value = types.SimpleNamespace(
+            instances=10, cores=-1, ram=51200)
+        conn.block_storage.get_quota_set.return_value = types.SimpleNamespace(
+            volumes=10, gigabytes=1000)
+        conn.network.get_quota.return_value = types.SimpleNamespace(ports=50, routers=10)
+        raised = identity.raise_quotas(conn, 'tp1', {
+            'compute': {'instances': 50, 'cores': 100, 'ram': 1024},
+            'block_storage': {'volumes': -1, 'gigabytes': 1000},
+            'network': {'ports': 500, 'routers': 5, 'rbac_policies': 99}})
+        self.assertEqual({'compute': {'instances': 50}, 'block_storage': {'volumes': -1},
+                          'network': {'ports': 500}}, raised)
+        conn.compute.update_quota_set.assert_called_once_with('tp1', instances=50)
+        conn.block_storage.update_quota_set.assert_called_once_with('tp1', volumes=-1)
+        conn.network.update_quota.assert_called_once_with('tp1', ports=500)
+        # nothing to raise: no update call at all
+        conn.reset_mock()
+        self.assertEqual({}, identity.raise_quotas(conn, 'tp1', {'compute': {'instances': 5}}))
+        conn.compute.update_quota_set.assert_not_called()
