@@ -15,6 +15,7 @@ import threading
 import time
 
 from actions import checkpoint
+from actions import discovery
 from actions import errors
 from actions import plan as plan_mod
 from actions import resources
@@ -58,7 +59,7 @@ class Restore:
     def __init__(self, document, checkpoint_id=None, restore_id=None):
         self.plan = plan_mod.validate(document)
         self.site = self.plan['target']
-        self.admin = sites.connect(self.site)
+        self.admin = sites.connect(self.site, timing=True)
         store = checkpoint.open_store(self.plan['options']['store'], self.admin)
         self.checkpoints = checkpoint.Checkpoints(store, self.plan['name'])
         self.checkpoint_id = self.checkpoints.chosen(checkpoint_id)
@@ -113,6 +114,11 @@ class Restore:
                 raise RestoreError('the project is not restored yet (level identity)')
             self._conn = self.admin.connect_as_project({'id': self.project_id})
         return self._conn
+
+    def requests(self):
+        """API requests this action made to the target so far (the store's included)."""
+        return sum(discovery.request_counts(c)['total']
+                   for c in (self.admin, self._conn) if c is not None)
 
     def docs(self, kind):
         return self.resources.get(kind, [])
@@ -537,7 +543,7 @@ def _attach_volumes(r):
 
 
 def apply(document, checkpoint_id, restore_id, level, stop_after=None):
-    """Apply one level of a restore; returns {level, created, existing, seconds}."""
+    """Apply one level of a restore; returns {level, created, existing, seconds, requests}."""
     if level not in LEVELS:
         raise RestoreError('level: expected one of %s, got %r' % (', '.join(LEVELS), level))
     if stop_after is not None and stop_after not in LEVELS:
@@ -565,7 +571,7 @@ def apply(document, checkpoint_id, restore_id, level, stop_after=None):
             c, e = _attach_volumes(r)
             created, existing = created + c, existing + e
     result = {'level': level, 'created': created, 'existing': existing,
-              'seconds': checkpoint.elapsed(started)}
+              'seconds': checkpoint.elapsed(started), 'requests': r.requests()}
     r.state['levels'][level] = result
     r.save_state()
     if stop_after == level:

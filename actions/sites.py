@@ -79,11 +79,12 @@ def _read_clouds_yaml():
                     '/etc/openstack/clouds.yaml)')
 
 
-def connect(site, timeout=WORK_TIMEOUT):
-    """An authenticated openstack.connection.Connection to `site` (a clouds.yaml entry)."""
+def connect(site, timeout=WORK_TIMEOUT, timing=False):
+    """An authenticated openstack.connection.Connection to `site` (a clouds.yaml entry);
+    with `timing`, it records its requests (see discovery.request_counts)."""
     validate_site_names([site])
     try:
-        conn = openstack.connect(cloud=site, api_timeout=timeout)
+        conn = openstack.connect(cloud=site, api_timeout=timeout, timing=timing)
         conn.authorize()
     except Exception as exc:
         raise SiteError('site %r: %s' % (site, explain(exc, 'identity'))) from None

@@ -1,0 +1,58 @@
+"""tools/benchmark.py's own logic: its inputs and its report (the runs need the lab)."""
+import importlib.util
+import io
+import os
+from unittest import mock
+
+from oslotest import base
+
+from tests import readme
+
+
+def benchmark_module():
+    path = os.path.join(readme.ROOT, 'tools', 'benchmark.py')
+    spec = importlib.util.spec_from_file_location('benchmark', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def size(n, failover_seconds):
+    levels = [{'level': 'volumes', 'seconds': 20.0, 'requests': 30},
+              {'level': 'servers', 'seconds': failover_seconds - 25, 'requests': 9}]
+    return {'n': n, 'export': {'seconds': 0.9, 'requests': {'total': 27}, 'peak_rss_mib': 80},
+            'floor': {'seconds': 0.8, 'requests': {'total': 23}},
+            'checkpoint': {'seconds': 40, 'task_executions': 5},
+            'failover': {'seconds': failover_seconds + 3, 'rto_seconds': failover_seconds,
+                         'requests': 39, 'task_executions': 11, 'levels': levels,
+                         'servers_level_peak_rss_mib': 95},
+            'baseline_seconds': 30, 'failover_vs_baseline': round(failover_seconds / 30, 2)}
+
+
+class TestBenchmark(base.BaseTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.bench = benchmark_module()
+
+    def test_bad_sizes_are_refused_before_anything_runs(self):
+        for argv in (['--sizes', '10,lots'], ['--sizes', '0'], ['--volume-every', '0']):
+            with mock.patch('sys.stderr', io.StringIO()) as err, \
+                    mock.patch.object(self.bench.install, 'mistral_for') as mistral:
+                self.assertRaises(SystemExit, self.bench.main, argv)
+            mistral.assert_not_called()
+            self.assertIn('--', err.getvalue())
+
+    def test_the_table_has_a_row_per_size_and_says_which_failed(self):
+        results = {'environment': {'date': '2026-11-21T21:00:00Z', 'draas_commit': 'abc',
+                                   'versions': {'nova': '31.0.0'},
+                                   'machine': {'cpus': 2, 'memory_gib': 24,
+                                               'platform': 'Linux', 'python': '3.11'}},
+                   'sizes': [size(10, 35.0), size(50, 45.0), {'n': 200, 'error': 'boom'}]}
+        text = self.bench.markdown(results)
+        self.assertIn('| 10 | 27 (23) | 0.90 (0.80) | 40 | 5 | 38 (35.0) | 39 | 11 | 30 | '
+                      '1.17 | 80 / 95 |', text)
+        self.assertIn('| 50 | 27 (23) |', text)
+        self.assertIn('| 200 | failed: boom |', text)
+        self.assertIn('| 50 | 20.0 s, 30 req | 20.0 s, 9 req |', text)
+        self.assertIn('Machine: 2 CPUs, 24 GiB, Linux, Python 3.11.', text)

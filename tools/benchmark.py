@@ -1,0 +1,376 @@
+"""draas benchmark: what a checkpoint and a failover cost as the workload grows (issue 7).
+
+    tools/bench [--sizes 10,50,200] [--volume-every 10] [--out results]
+
+Not a test: it runs on the lab (tools/lab up) and takes minutes per size. For each size N:
+
+1. builds a workload of N servers on site-a in a project of its own: one network, and per
+   server a port and a security group of its own; every `volume-every`-th server also has a
+   1 GiB volume attached;
+2. export: draas' discovery alone (wall time, API requests by service), and the floor: a
+   plain openstacksdk script making only one list call per resource kind, in the same run;
+3. checkpoint: draas.checkpoint.create through Mistral (wall time, task executions);
+4. failover: draas.failover.failover (unplanned) through Mistral (wall time, seconds and API
+   requests per level, task executions);
+5. baseline: N servers booted on site-b straight with openstacksdk, all at once (the
+   target's own throughput), and failover / baseline;
+6. memory: peak RSS of draas' export and of a restore's servers level (re-run: nothing left
+   to make), each in a child process;
+then removes all of it. Writes results.json, results.md and results.png (time and requests
+against N) into <out>/<date>/, with the machine, the versions and the date.
+"""
+import argparse
+import concurrent.futures
+import datetime
+import importlib.metadata
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import openstack  # noqa: E402
+
+from actions import checkpoint  # noqa: E402
+from actions import discovery  # noqa: E402
+from actions import install  # noqa: E402
+from actions import plan as plan_mod  # noqa: E402
+from tests.functional import workload  # noqa: E402
+
+POOL = 16  # requests at once when building and in the baseline
+
+
+def log(start, text):
+    print('[bench %6.1fs] %s' % (time.monotonic() - start, text), flush=True)
+
+
+def in_parallel(function, items):
+    with concurrent.futures.ThreadPoolExecutor(POOL) as pool:
+        return list(pool.map(function, items))
+
+
+def boot(conn, names, network_id, image_id, flavor_id, ports=None):
+    """Create the servers all at once, then wait for every one to be ACTIVE."""
+    def create(i):
+        nic = {'port': ports[i].id} if ports else {'uuid': network_id}
+        return conn.compute.create_server(name=names[i], image_id=image_id,
+                                          flavor_id=flavor_id, networks=[nic])
+    servers = in_parallel(create, range(len(names)))
+    return in_parallel(lambda s: conn.compute.wait_for_server(s, wait=900, interval=1),
+                       servers)
+
+
+def small_image(conn, name):
+    path = os.path.join(workload.LAB, 'sample-image.raw')
+    if not os.path.exists(path):
+        with open(path, 'wb') as f:
+            f.write(workload.content_for('draas-sample-image', 1 << 20))
+    return conn.image.create_image(name=name, filename=path, disk_format='raw',
+                                   container_format='bare', wait=True)
+
+
+def build(name, n, volume_every):
+    """The workload of N servers on site-a, in project `name`."""
+    admin = openstack.connect(cloud='site-a')
+    project = admin.identity.create_project(name=name, domain_id='default')
+    admin.identity.assign_project_role_to_user(project, admin.current_user_id,
+                                               admin.identity.find_role('admin'))
+    c = workload.project_conn('site-a', name)
+    net = c.network.create_network(name=name + '-net')
+    c.network.create_subnet(network_id=net.id, ip_version=4, cidr='10.20.0.0/16',
+                            name=name + '-subnet')
+    image = small_image(c, name + '-image')
+    flavor = c.compute.find_flavor('m1.tiny')
+
+    def sg_and_port(i):
+        sg = c.network.create_security_group(name='%s-sg-%d' % (name, i))
+        c.network.create_security_group_rule(security_group_id=sg.id, direction='ingress',
+                                             protocol='tcp', port_range_min=22,
+                                             port_range_max=22)
+        return c.network.create_port(network_id=net.id, security_group_ids=[sg.id])
+    ports = in_parallel(sg_and_port, range(n))
+    names = ['%s-vm-%d' % (name, i) for i in range(n)]
+    servers = boot(c, names, net.id, image.id, flavor.id, ports)
+    with_volume = servers[::volume_every]
+    volumes = in_parallel(lambda s: c.block_storage.create_volume(
+        size=1, name=s.name + '-data'), with_volume)
+    volumes = in_parallel(lambda v: workload.wait_status(
+        lambda: c.block_storage.get_volume(v.id), 'available', what='volume'), volumes)
+    for server, volume in zip(with_volume, volumes):
+        c.compute.create_volume_attachment(server, volume_id=volume.id)
+    in_parallel(lambda v: workload.wait_status(
+        lambda: c.block_storage.get_volume(v.id), 'in-use', what='volume'), volumes)
+    return {'servers': n, 'volumes': len(volumes), 'security_groups': n, 'ports': n}
+
+
+def floor_export(project_name):
+    """The plain script: one list call per resource kind, one after the other."""
+    c = openstack.connect(cloud='site-a', timing=True)
+    started = time.monotonic()
+    project = c.identity.find_project(project_name)
+    servers = list(c.compute.servers(all_projects=True, project_id=project.id))
+    list(c.identity.users(domain_id=project.domain_id))
+    list(c.identity.role_assignments(scope_project_id=project.id))
+    list(c.compute.flavors(is_public=None))
+    list(c.compute.keypairs())
+    list(c.compute.server_groups(all_projects=True))
+    list(c.image.images(id='in:' + ','.join({s.image['id'] for s in servers if s.image})))
+    list(c.block_storage.types())
+    list(c.block_storage.volumes(all_projects=True, project_id=project.id))
+    for call in ('networks', 'subnets', 'security_groups', 'routers', 'ports', 'ips'):
+        list(getattr(c.network, call)(project_id=project.id))
+    seconds = time.monotonic() - started
+    return {'seconds': round(seconds, 3), 'requests': discovery.request_counts(c)}
+
+
+def draas_export(plan):
+    c = openstack.connect(cloud='site-a', timing=True)
+    started = time.monotonic()
+    wl = discovery.discover(c, plan)
+    return {'seconds': round(time.monotonic() - started, 3),
+            'requests': discovery.request_counts(c), 'counts': wl.counts()}
+
+
+def peak_rss_mib(code):
+    """Peak resident memory (MiB) of a child Python running `code` with draas importable."""
+    script = code + ('\nimport resource\nprint("PEAK", resource.getrusage('
+                     'resource.RUSAGE_SELF).ru_maxrss)\n')
+    out = subprocess.run([sys.executable, '-c', script], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    return round(int(out.split('PEAK')[-1]) / 1024, 1)
+
+
+def through_mistral(mistral, workflow, inputs, timeout=3600):
+    """Run a workflow; its execution, wall seconds and task executions (sub-workflows too)."""
+    started = time.monotonic()
+    ex = mistral.executions.create(workflow, workflow_input=inputs)
+    while ex.state not in ('SUCCESS', 'ERROR', 'CANCELLED'):
+        if time.monotonic() - started > timeout:
+            raise RuntimeError('%s still %s after %d s' % (workflow, ex.state, timeout))
+        time.sleep(1)
+        ex = mistral.executions.get(ex.id)
+    seconds = time.monotonic() - started
+    if ex.state != 'SUCCESS':
+        raise RuntimeError('%s: %s %s' % (workflow, ex.state, ex.state_info))
+
+    def tasks(execution_id):
+        found = mistral.tasks.list(workflow_execution_id=execution_id)
+        return len(found) + sum(tasks(sub.id) for t in found if t.type == 'WORKFLOW'
+                                for sub in mistral.executions.list(task=t.id))
+    return json.loads(ex.output), round(seconds, 1), tasks(ex.id)
+
+
+def baseline(n, name):
+    """Boot N servers on site-b straight, all at once; seconds from the first request."""
+    admin = openstack.connect(cloud='site-b')
+    project = admin.identity.create_project(name=name, domain_id='default')
+    admin.identity.assign_project_role_to_user(project, admin.current_user_id,
+                                               admin.identity.find_role('admin'))
+    c = workload.project_conn('site-b', name)
+    net = c.network.create_network(name=name + '-net')
+    c.network.create_subnet(network_id=net.id, ip_version=4, cidr='10.20.0.0/16')
+    image = small_image(c, name + '-image')
+    flavor = c.compute.find_flavor('m1.tiny')
+    started = time.monotonic()
+    boot(c, ['%s-vm-%d' % (name, i) for i in range(n)], net.id, image.id, flavor.id)
+    return round(time.monotonic() - started, 1)
+
+
+def run_size(n, volume_every, mistral, start):
+    name = 'bench%d-%x' % (n, int(time.time()))
+    result = {'n': n, 'project': name}
+    plan = plan_mod.validate({'name': name, 'source': 'site-a', 'target': 'site-b',
+                              'scope': {'project': name}, 'policy': 'silver'})
+    store = checkpoint.SwiftStore(openstack.connect(cloud='site-b'), 'draas-checkpoints')
+    try:
+        t = time.monotonic()
+        result['workload'] = build(name, n, volume_every)
+        result['build_seconds'] = round(time.monotonic() - t, 1)
+        log(start, 'N=%d: workload built in %.0f s' % (n, result['build_seconds']))
+
+        result['export'] = draas_export(plan)
+        result['floor'] = floor_export(name)
+        result['export']['peak_rss_mib'] = peak_rss_mib(
+            'import openstack\nfrom actions import discovery, plan\n'
+            'discovery.discover(openstack.connect(cloud="site-a"), plan.validate(%r))' % plan)
+        log(start, 'N=%d: export %s requests in %.2f s, floor %s in %.2f s' % (
+            n, result['export']['requests']['total'], result['export']['seconds'],
+            result['floor']['requests']['total'], result['floor']['seconds']))
+
+        out, seconds, tasks = through_mistral(mistral, 'draas.checkpoint.create',
+                                              {'plan': plan})
+        result['checkpoint'] = {'seconds': seconds, 'task_executions': tasks,
+                                'summary': out['summary']}
+        log(start, 'N=%d: checkpoint %.0f s, %d task executions' % (n, seconds, tasks))
+
+        out, seconds, tasks = through_mistral(mistral, 'draas.failover.failover',
+                                              {'plan': plan})
+        summary = out['summary']
+        result['failover'] = {'seconds': seconds, 'task_executions': tasks,
+                              'rto_seconds': summary['rto_seconds'],
+                              'levels': summary['levels'],
+                              'requests': sum(lv.get('requests', 0)
+                                              for lv in summary['levels'])}
+        result['failover']['servers_level_peak_rss_mib'] = peak_rss_mib(
+            'from actions import restore\nrestore.apply(%r, %r, %r, "servers")' % (
+                plan, summary['checkpoint_id'], summary['restore_id']))
+        log(start, 'N=%d: failover %.0f s (RTO %.1f s), %d task executions' % (
+            n, seconds, summary['rto_seconds'], tasks))
+
+        result['baseline_seconds'] = baseline(n, name + '-base')
+        servers_level = [lv for lv in summary['levels'] if lv['level'] == 'servers'][0]
+        result['failover_vs_baseline'] = round(
+            summary['rto_seconds'] / result['baseline_seconds'], 2)
+        result['servers_level_vs_baseline'] = round(
+            servers_level['seconds'] / result['baseline_seconds'], 2)
+        log(start, 'N=%d: baseline boot %.0f s; failover/baseline %.2f' % (
+            n, result['baseline_seconds'], result['failover_vs_baseline']))
+    finally:
+        t = time.monotonic()
+        cps = checkpoint.Checkpoints(store, name)
+        in_parallel(lambda args: workload.delete(*args),
+                    [('site-a', name), ('site-b', name), ('site-b', name + '-base')])
+        workload.delete_checkpoints(cps)
+        for key in store.list(name + '/'):
+            store.delete(key)
+        result['cleanup_seconds'] = round(time.monotonic() - t, 1)
+        log(start, 'N=%d: cleaned up in %.0f s' % (n, result['cleanup_seconds']))
+    return result
+
+
+def environment():
+    versions = {}
+    for dist in ('openstacksdk', 'mistral', 'mistral-lib', 'nova', 'neutron', 'cinder',
+                 'glance', 'keystone', 'swift'):
+        try:
+            versions[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    with open('/proc/meminfo') as f:
+        mem_kib = int(f.readline().split()[1])
+    commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    return {'date': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'),
+            'machine': {'cpus': os.cpu_count(), 'memory_gib': round(mem_kib / 2 ** 20, 1),
+                        'platform': platform.platform(), 'python': platform.python_version()},
+            'versions': versions, 'draas_commit': commit}
+
+
+def markdown(results):
+    env = results['environment']
+    lines = ['# draas benchmark, %s' % env['date'], '',
+             'Machine: %(cpus)d CPUs, %(memory_gib)s GiB, %(platform)s, Python %(python)s.'
+             % env['machine'],
+             'Versions: %s; draas %s.' % (', '.join('%s %s' % kv for kv in sorted(
+                 env['versions'].items())), env['draas_commit']), '',
+             '| N | export requests (floor) | export s (floor s) | checkpoint s | '
+             'checkpoint tasks | failover s (RTO) | failover requests | failover tasks | '
+             'baseline boot s | RTO / baseline | export / servers level peak MiB |',
+             '|---|---|---|---|---|---|---|---|---|---|---|']
+    for r in results['sizes']:
+        if 'failover' not in r:
+            lines.append('| %d | failed: %s |' % (r['n'], r.get('error', '?')))
+            continue
+        lines.append('| %d | %d (%d) | %.2f (%.2f) | %.0f | %d | %.0f (%.1f) | %d | %d | %.0f '
+                     '| %.2f | %.0f / %.0f |' % (
+                         r['n'], r['export']['requests']['total'],
+                         r['floor']['requests']['total'], r['export']['seconds'],
+                         r['floor']['seconds'], r['checkpoint']['seconds'],
+                         r['checkpoint']['task_executions'], r['failover']['seconds'],
+                         r['failover']['rto_seconds'], r['failover']['requests'],
+                         r['failover']['task_executions'], r['baseline_seconds'],
+                         r['failover_vs_baseline'], r['export']['peak_rss_mib'],
+                         r['failover']['servers_level_peak_rss_mib']))
+    lines += ['', 'Failover seconds per level:', '',
+              '| N | ' + ' | '.join(lv['level'] for lv in next(
+                  (r['failover']['levels'] for r in results['sizes'] if 'failover' in r),
+                  [])) + ' |']
+    for r in results['sizes']:
+        if 'failover' in r:
+            lines.append('| %d | ' % r['n'] + ' | '.join(
+                '%.1f s, %d req' % (lv['seconds'], lv.get('requests', 0))
+                for lv in r['failover']['levels']) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
+def plot(results, path):
+    try:
+        import matplotlib
+    except ImportError:
+        subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', 'matplotlib'],
+                       check=True)
+        import matplotlib
+    matplotlib.use('Agg')
+    from matplotlib import pyplot
+    done = [r for r in results['sizes'] if 'failover' in r]
+    ns = [r['n'] for r in done]
+    fig, (times, requests) = pyplot.subplots(1, 2, figsize=(12, 4.5))
+    for label, values in (
+            ('export', [r['export']['seconds'] for r in done]),
+            ('export floor', [r['floor']['seconds'] for r in done]),
+            ('checkpoint', [r['checkpoint']['seconds'] for r in done]),
+            ('failover (RTO)', [r['failover']['rto_seconds'] for r in done]),
+            ('baseline boot', [r['baseline_seconds'] for r in done])):
+        times.plot(ns, values, marker='o', label=label)
+    times.set(xlabel='servers (N)', ylabel='seconds', title='Wall time')
+    times.legend()
+    for label, values in (
+            ('export', [r['export']['requests']['total'] for r in done]),
+            ('export floor', [r['floor']['requests']['total'] for r in done]),
+            ('failover', [r['failover']['requests'] for r in done]),
+            ('Mistral tasks: checkpoint', [r['checkpoint']['task_executions'] for r in done]),
+            ('Mistral tasks: failover', [r['failover']['task_executions'] for r in done])):
+        requests.plot(ns, values, marker='o', label=label)
+    requests.set(xlabel='servers (N)', ylabel='count', title='API requests, Mistral tasks',
+                 yscale='log')
+    requests.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='tools/bench', description=__doc__.split('\n')[0])
+    parser.add_argument('--sizes', default='10,50,200',
+                        help='numbers of servers, comma-separated (default 10,50,200)')
+    parser.add_argument('--volume-every', type=int, default=10,
+                        help='every Nth server gets a 1 GiB volume (default 10)')
+    parser.add_argument('--out', default=os.path.join(ROOT, 'results'),
+                        help='results folder (default results/)')
+    args = parser.parse_args(argv)
+    try:
+        sizes = [int(n) for n in args.sizes.split(',')]
+    except ValueError:
+        parser.error('--sizes: expected numbers separated by commas, got %r' % args.sizes)
+    if not sizes or min(sizes) < 1 or args.volume_every < 1:
+        parser.error('--sizes and --volume-every must be positive')
+    start = time.monotonic()
+    mistral = install.mistral_for('site-b')
+    install.upload(mistral)
+    results = {'environment': environment(), 'volume_every': args.volume_every,
+               'sizes': []}
+    folder = os.path.join(args.out, results['environment']['date'].replace(':', ''))
+    os.makedirs(folder, exist_ok=True)
+    failed = False
+    for n in sizes:
+        try:
+            results['sizes'].append(run_size(n, args.volume_every, mistral, start))
+        except Exception as exc:  # keep what the other sizes measured
+            failed = True
+            log(start, 'N=%d failed: %s' % (n, exc))
+            results['sizes'].append({'n': n, 'error': str(exc)[:500]})
+        with open(os.path.join(folder, 'results.json'), 'w') as f:
+            json.dump(results, f, indent=1, sort_keys=True)
+    with open(os.path.join(folder, 'results.md'), 'w') as f:
+        f.write(markdown(results))
+    plot(results, os.path.join(folder, 'results.png'))
+    print(markdown(results))
+    log(start, 'results in %s' % folder)
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
