@@ -73,18 +73,23 @@ def small_image(conn, name):
                                    container_format='bare', wait=True)
 
 
-def build(name, n, volume_every):
-    """The workload of N servers on site-a, in project `name`."""
-    admin = openstack.connect(cloud='site-a')
+def project_with_network(cloud, name):
+    """A new project with a network, an image and the flavor servers use there; returns
+    (project connection, network, image, flavor)."""
+    admin = openstack.connect(cloud=cloud)
     project = admin.identity.create_project(name=name, domain_id='default')
     admin.identity.assign_project_role_to_user(project, admin.current_user_id,
                                                admin.identity.find_role('admin'))
-    c = workload.project_conn('site-a', name)
+    c = workload.project_conn(cloud, name)
     net = c.network.create_network(name=name + '-net')
     c.network.create_subnet(network_id=net.id, ip_version=4, cidr='10.20.0.0/16',
                             name=name + '-subnet')
-    image = small_image(c, name + '-image')
-    flavor = c.compute.find_flavor('m1.tiny')
+    return c, net, small_image(c, name + '-image'), c.compute.find_flavor('m1.tiny')
+
+
+def build(name, n, volume_every):
+    """The workload of N servers on site-a, in project `name`."""
+    c, net, image, flavor = project_with_network('site-a', name)
 
     def sg_and_port(i):
         sg = c.network.create_security_group(name='%s-sg-%d' % (name, i))
@@ -166,15 +171,7 @@ def through_mistral(mistral, workflow, inputs, timeout=3600):
 
 def baseline(n, name):
     """Boot N servers on site-b straight, all at once; seconds from the first request."""
-    admin = openstack.connect(cloud='site-b')
-    project = admin.identity.create_project(name=name, domain_id='default')
-    admin.identity.assign_project_role_to_user(project, admin.current_user_id,
-                                               admin.identity.find_role('admin'))
-    c = workload.project_conn('site-b', name)
-    net = c.network.create_network(name=name + '-net')
-    c.network.create_subnet(network_id=net.id, ip_version=4, cidr='10.20.0.0/16')
-    image = small_image(c, name + '-image')
-    flavor = c.compute.find_flavor('m1.tiny')
+    c, net, image, flavor = project_with_network('site-b', name)
     started = time.monotonic()
     boot(c, ['%s-vm-%d' % (name, i) for i in range(n)], net.id, image.id, flavor.id)
     return round(time.monotonic() - started, 1)
