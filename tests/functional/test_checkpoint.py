@@ -130,18 +130,18 @@ class TestCheckpoint(base.FunctionalTestCase):
                       self.output(execution)['error'])
 
     def test_5_export_requests_do_not_grow_with_servers(self):
-        project = 'cp30-' + self.suffix
-        workload.create('site-a', project, servers=30)
+        project = 'cp15-' + self.suffix
+        workload.create('site-a', project, servers=15)
         self.addCleanup(workload.delete, 'site-a', project)
         big_plan = make_plan(project, project)
         self.addCleanup(workload.delete_checkpoints, checkpoint.Checkpoints(
             self.checkpoints.store, project))
         execution, out = self.create(big_plan)
         self.assertEqual('SUCCESS', execution.state, execution.state_info)
-        self.assertEqual(30, out['summary']['commit']['counts']['server'])
+        self.assertEqual(15, out['summary']['commit']['counts']['server'])
         big = out['summary']['export']['requests']
         _, first = self.create()
-        base.measured('export requests: 3 servers %s, 30 servers %s' % (
+        base.measured('export requests: 3 servers %s, 15 servers %s' % (
             first['summary']['export']['requests'], big))
         self.assertLessEqual(abs(big['total'] -
                                  first['summary']['export']['requests']['total']), 2)
