@@ -272,20 +272,23 @@ def markdown(results):
         if 'failover' not in r:
             lines.append('| %d | failed: %s |' % (r['n'], r.get('error', '?')))
             continue
-        lines.append('| %d | %d (%d) | %.2f (%.2f) | %.0f | %d | %.0f (%.1f) | %d | %d | %.0f '
-                     '| %.2f | %.0f / %.0f |' % (
+        baseline = r.get('baseline_seconds')
+        lines.append('| %d | %d (%d) | %.2f (%.2f) | %.0f | %d | %.0f (%.1f) | %d | %d | %s '
+                     '| %s | %.0f / %.0f |' % (
                          r['n'], r['export']['requests']['total'],
                          r['floor']['requests']['total'], r['export']['seconds'],
                          r['floor']['seconds'], r['checkpoint']['seconds'],
                          r['checkpoint']['task_executions'], r['failover']['seconds'],
                          r['failover']['rto_seconds'], r['failover']['requests'],
-                         r['failover']['task_executions'], r['baseline_seconds'],
-                         r['failover_vs_baseline'], r['export']['peak_rss_mib'],
+                         r['failover']['task_executions'],
+                         '%.0f' % baseline if baseline else r.get('baseline_note', '-'),
+                         '%.2f' % r['failover_vs_baseline'] if baseline else '-',
+                         r['export']['peak_rss_mib'],
                          r['failover']['servers_level_peak_rss_mib']))
     lines += ['', 'Failover seconds per level:', '',
               '| N | ' + ' | '.join(lv['level'] for lv in next(
                   (r['failover']['levels'] for r in results['sizes'] if 'failover' in r),
-                  [])) + ' |']
+                  [])) + ' |', '|---' * 9 + '|']
     for r in results['sizes']:
         if 'failover' in r:
             lines.append('| %d | ' % r['n'] + ' | '.join(
@@ -311,8 +314,9 @@ def plot(results, path):
             ('export floor', [r['floor']['seconds'] for r in done]),
             ('checkpoint', [r['checkpoint']['seconds'] for r in done]),
             ('failover (RTO)', [r['failover']['rto_seconds'] for r in done]),
-            ('baseline boot', [r['baseline_seconds'] for r in done])):
-        times.plot(ns, values, marker='o', label=label)
+            ('baseline boot', [r.get('baseline_seconds') for r in done])):
+        points = [(n, v) for n, v in zip(ns, values) if v is not None]
+        times.plot([n for n, _ in points], [v for _, v in points], marker='o', label=label)
     times.set(xlabel='servers (N)', ylabel='seconds', title='Wall time')
     times.legend()
     for label, values in (
