@@ -49,7 +49,8 @@ EXERCISED = [
     (r'draas\.failback\.failback', 'tests/functional/test_failover.py',
      "'draas.failback.failback', {'plan': self.plan}"),
     (r"""draas\.drill\.drill '{"plan": "shop@site-b"}'$""", 'tests/functional/test_drill.py',
-     "self.run_workflow('draas.drill.drill',\n                                      dict({'plan': plan or self.plan}"),
+     "self.run_workflow('draas.drill.drill',\n"
+     "                                      dict({'plan': plan or self.plan}"),
     (r'draas\.drill\.drill .*"keep": true', 'tests/functional/test_drill.py',
      'self.drill(keep=True)'),
     (r'draas\.drill\.cleanup', RUN_BY_README_TEST, "readme.command('draas.drill.cleanup')"),

@@ -62,14 +62,18 @@ class RestoreTestCase(base.BaseTestCase):
         self.useFixture(CloudsYamlFixture())
         self.root = self.useFixture(fixtures.TempDir()).path
         self.cps = checkpoint.Checkpoints(checkpoint.FileStore(self.root), 'shop')
-        self.cid = checkpoint.new_checkpoint_id()
-        parts = {'resources': self.cps.put_part(self.cid, 'resources', {
-                     'project_id': 'p1', 'window': {}, 'resources': RESOURCES}),
-                 'data': self.cps.put_part(self.cid, 'data', self.DATA)}
-        self.cps.commit(self.cid, parts, {'created_at': '2026-01-01T00:00:00Z'})
+        self.commit_checkpoint(RESOURCES)
         self.target = FakeTarget()
         self.connect = self.useFixture(fixtures.MockPatch(
             'actions.sites.connect', return_value=self.target.conn)).mock
+
+    def commit_checkpoint(self, resources):
+        """A committed checkpoint of `resources`; it becomes self.cid."""
+        self.cid = checkpoint.new_checkpoint_id()
+        parts = {'resources': self.cps.put_part(self.cid, 'resources', {
+                     'project_id': 'p1', 'window': {}, 'resources': resources}),
+                 'data': self.cps.put_part(self.cid, 'data', self.DATA)}
+        self.cps.commit(self.cid, parts, {'created_at': '2026-01-01T00:00:00Z'})
 
     def plan(self, **restore_options):
         return {'name': 'shop', 'source': 'site-a', 'target': 'site-b',
@@ -122,21 +126,13 @@ class TestPreflight(RestoreTestCase):
         resources = json.loads(json.dumps(RESOURCES))
         resources['project'][0]['quotas'] = {'compute': {'instances': 50},
                                              'network': {'ports': -1}}
-        self.cid = checkpoint.new_checkpoint_id()
-        parts = {'resources': self.cps.put_part(self.cid, 'resources', {
-                     'project_id': 'p1', 'window': {}, 'resources': resources}),
-                 'data': self.cps.put_part(self.cid, 'data', self.DATA)}
-        self.cps.commit(self.cid, parts, {'created_at': '2026-01-01T00:00:00Z'})
+        self.commit_checkpoint(resources)
         out = restore.preflight(self.plan(), self.cid, dry_run=True)
         self.assertEqual({'create': 3, 'exists': 0}, out['counts']['server'])
         # what the source allows is the ceiling: 60 servers would not fit in 50
         resources['server'] = [dict(resources['server'][0], id='s%d' % i, name='s%d' % i)
                                for i in range(60)]
-        self.cid = checkpoint.new_checkpoint_id()
-        parts = {'resources': self.cps.put_part(self.cid, 'resources', {
-                     'project_id': 'p1', 'window': {}, 'resources': resources}),
-                 'data': self.cps.put_part(self.cid, 'data', self.DATA)}
-        self.cps.commit(self.cid, parts, {'created_at': '2026-01-01T00:00:00Z'})
+        self.commit_checkpoint(resources)
         err = self.assertRaises(restore.RestoreError, restore.preflight, self.plan(),
                                 self.cid, dry_run=True)
         self.assertIn('compute quota instances of the project on site-b: 60 needed, 0 of 50',
@@ -301,11 +297,7 @@ class TestDrillPreflight(RestoreTestCase):
         resources = json.loads(json.dumps(RESOURCES))
         resources['port'] = [{'id': 'port1', 'network_id': 'n-ext', 'fixed_ips': []}]
         resources['server'][0]['port_ids'] = ['port1']
-        self.cid = checkpoint.new_checkpoint_id()
-        parts = {'resources': self.cps.put_part(self.cid, 'resources', {
-                     'project_id': 'p1', 'window': {}, 'resources': resources}),
-                 'data': self.cps.put_part(self.cid, 'data', self.DATA)}
-        self.cps.commit(self.cid, parts, {'created_at': '2026-01-01T00:00:00Z'})
+        self.commit_checkpoint(resources)
         err = self.assertRaises(restore.RestoreError, restore.preflight, self.plan(),
                                 self.cid, mode='drill', restore_id='drill-ab12cd')
         self.assertIn("servers have ports on the external network 'public': a drill needs "
