@@ -9,7 +9,6 @@ import hashlib
 import json
 import time
 
-import openstack
 
 from actions import checkpoint
 from actions import discovery
@@ -50,8 +49,7 @@ def export(document, checkpoint_id):
     plan = plan_mod.validate(document)
     checkpoints, _ = _store(plan)
     started = time.monotonic()
-    source = openstack.connect(cloud=plan['source'], timing=True,
-                               api_timeout=sites.DEFAULT_TIMEOUT)
+    source = sites.connect(plan['source'], timing=True)
     with sites.calls_to(plan['source'], 'discovery'):
         workload = discovery.discover(source, plan)
     requests = discovery.request_counts(source)

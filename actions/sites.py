@@ -33,6 +33,10 @@ OPTIONAL_SERVICES = {
 DEFAULT_TIMEOUT = 15  # health checks: a service slower than that is reported
 # Work (checkpoints, restores): a recovery site under the load of a disaster answers slowly.
 WORK_TIMEOUT = 60
+# Work connections send a read (GET, HEAD) again when it times out, its connection fails or it
+# gets HTTP 502/503/504; writes are never resent (the first may have worked: a duplicate).
+READ_RETRIES = 2
+RETRIED_STATUS = [502, 503, 504]
 
 
 class SiteError(errors.DraasError):
@@ -79,16 +83,31 @@ def _read_clouds_yaml():
                     '/etc/openstack/clouds.yaml)')
 
 
-def connect(site, timeout=WORK_TIMEOUT, timing=False):
+def connect(site, timeout=WORK_TIMEOUT, timing=False, read_retries=READ_RETRIES):
     """An authenticated openstack.connection.Connection to `site` (a clouds.yaml entry);
     with `timing`, it records its requests (see discovery.request_counts)."""
     validate_site_names([site])
     try:
         conn = openstack.connect(cloud=site, api_timeout=timeout, timing=timing)
+        retry_reads(conn.session, read_retries)
         conn.authorize()
     except Exception as exc:
         raise SiteError('site %r: %s' % (site, explain(exc, 'identity'))) from None
     return conn
+
+
+def retry_reads(session, retries):
+    """Make the keystoneauth `session` resend reads `retries` times on a transient failure."""
+    send = session.request
+
+    def request(url, method, *args, **kwargs):
+        if retries and method.upper() in ('GET', 'HEAD'):
+            kwargs['connect_retries'] = max(retries, kwargs.get('connect_retries') or 0)
+            kwargs['status_code_retries'] = max(retries,
+                                                kwargs.get('status_code_retries') or 0)
+            kwargs['retriable_status_codes'] = RETRIED_STATUS
+        return send(url, method, *args, **kwargs)
+    session.request = request
 
 
 @contextlib.contextmanager
@@ -196,7 +215,7 @@ def _healthy(service_results):
 def check_site(site, timeout=DEFAULT_TIMEOUT):
     """Report on one site; never raises for an unhealthy site, only describes it."""
     try:
-        conn = connect(site, timeout=timeout)
+        conn = connect(site, timeout=timeout, read_retries=0)  # report slowness, not hide it
     except SiteError as exc:
         return {'healthy': False, 'problems': [str(exc)], 'services': {}}
     try:

@@ -1,8 +1,11 @@
+import http.server
 import os
+import threading
 from unittest import mock
 
 import fixtures
 from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import session as ks_session
 from openstack import exceptions as sdk_exc
 from oslotest import base
 
@@ -147,3 +150,66 @@ class TestExplain(base.BaseTestCase):
                          sites.explain(ks_exc.EndpointNotFound(), 'network'))
         self.assertIn('missing auth_url', sites.explain(
             ks_exc.MissingRequiredOptions([mock.Mock(dest='auth_url')]), 'identity'))
+
+
+class SlowService(http.server.ThreadingHTTPServer):
+    """A local HTTP service answering each request with the next of `answers`: a status code,
+    or 'stall' (sleeps past the client's timeout, then answers 200)."""
+
+    def __init__(self, answers):
+        self.answers, self.seen = list(answers), []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def answer(handler):
+                self.seen.append(handler.command)
+                what = self.answers.pop(0) if self.answers else 200
+                if what == 'stall':
+                    threading.Event().wait(0.6)  # not time.sleep: the tests mock it
+                    what = 200
+                handler.send_response(what)
+                handler.send_header('Content-Length', '0')
+                handler.end_headers()
+            do_GET = do_POST = answer
+
+            def log_message(handler, *args):
+                pass
+
+        super().__init__(('127.0.0.1', 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def url(self):
+        return 'http://127.0.0.1:%d/v3/volumes' % self.server_address[1]
+
+
+class TestReadRetries(base.BaseTestCase):
+
+    def session(self, service, retries=sites.READ_RETRIES):
+        self.addCleanup(service.shutdown)
+        session = ks_session.Session(timeout=0.3)
+        sites.retry_reads(session, retries)
+        self.useFixture(fixtures.MockPatch('time.sleep'))  # keystoneauth's back-off
+        return session
+
+    def test_a_read_that_times_out_or_gets_503_is_sent_again(self):
+        service = SlowService(['stall', 503])
+        response = self.session(service).get(service.url(), authenticated=False)
+        self.assertEqual(200, response.status_code)
+        self.assertEqual(['GET'] * 3, service.seen)
+
+    def test_a_read_fails_after_its_retries(self):
+        service = SlowService([503, 502, 504])
+        self.assertRaises(ks_exc.HttpError, self.session(service).get, service.url(),
+                          authenticated=False)
+        self.assertEqual(['GET'] * 3, service.seen)
+
+    def test_a_write_is_never_sent_twice(self):
+        service = SlowService(['stall'])
+        self.assertRaises(ks_exc.ConnectTimeout, self.session(service).post, service.url(),
+                          authenticated=False)
+        self.assertEqual(['POST'], service.seen)
+
+    def test_health_checks_do_not_retry(self):
+        service = SlowService([503])
+        self.assertRaises(ks_exc.HttpError, self.session(service, retries=0).get,
+                          service.url(), authenticated=False)
+        self.assertEqual(['GET'], service.seen)

@@ -1,18 +1,21 @@
 """The draas lab: two independent OpenStack sites and one Mistral on 127.0.0.1.
 
-Usage: tools/lab up | down | status | stop-site SITE | restart-mistral | env | reset
+Usage: tools/lab up | down | status | stop-site SITE | restart-mistral | env | reset | slowest
 
 `up` installs what is missing (Debian packages, a virtualenv with the services from PyPI, draas
 itself), then starts MariaDB and RabbitMQ (shared), site-a and site-b in parallel (Keystone,
 Glance, Placement, Nova, Neutron, Cinder, Swift each) and Mistral. It is idempotent: what runs
 stays, what is missing is started. `stop-site site-a` simulates the loss of site-a: every site-a
 process stops, site-b and Mistral keep running. `down` stops exactly what the lab started.
+`slowest` lists the slowest API requests the services logged (a test that timed out: whom it
+waited for, and when).
 
 Runs as root on Debian. Everything lives in $DRAAS_LAB (default /opt/draas-lab).
 """
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -511,6 +514,39 @@ class Lab:
             raise LabError('still running: %s' % '; '.join(leftover))
         log('lab down: no lab process left')
 
+    # Cinder's API (not under uwsgi): ... "GET /v3/x HTTP/1.1" status: 200 ... time: 0.12
+    _OSLO_REQUEST = re.compile(r'^(\S+ \S+) .*"(\w+) (\S+)[^"]*" status: (\d+).* time: ([\d.]+)')
+    # uwsgi: ... [Sat Nov 21 13:00:42 2026] GET /v3 => generated 250 bytes in 8 msecs (HTTP/1.1 200)
+    _UWSGI_REQUEST = re.compile(r'\[(\w{3} \w{3} +\d+ [\d:]+ \d+)\] (\w+) (\S+) => '
+                                r'generated \d+ bytes in (\d+) msecs \(\S+ (\d+)\)')
+
+    def slowest(self, top=15, floor=5.0):
+        """Print the `top` slowest API requests over `floor` seconds in the sites' logs."""
+        found = []
+        for site in self.sites.values():
+            for name in sorted(os.listdir(site.logs)) if os.path.isdir(site.logs) else ():
+                with open(os.path.join(site.logs, name), errors='replace') as f:
+                    for line in f:
+                        m = name == 'cinder-api.log' and self._OSLO_REQUEST.search(line)
+                        if m:
+                            when, method, path, code, secs = m.groups()
+                            secs = float(secs)
+                        else:
+                            m = self._UWSGI_REQUEST.search(line)
+                            if not m:
+                                continue
+                            when, method, path, msecs, code = m.groups()
+                            secs = int(msecs) / 1000.0
+                        # Image data transfers are long by nature; not what a timeout meets.
+                        if secs >= floor and not path.endswith('/file'):
+                            found.append((secs, when, site.name, name.split('.')[0],
+                                          '%s %s' % (method, path[:90]), code))
+        found.sort(reverse=True)
+        print('%d API requests took %.0f s or more%s' % (
+            len(found), floor, ', the slowest:' if found else ''))
+        for secs, when, site, service, request, code in found[:top]:
+            print('  %7.1f s  %s  %s %s  %s -> %s' % (secs, when, site, service, request, code))
+
     def status(self):
         names = ['mariadb', 'rabbitmq', 'epmd', 'mistral']
         for site in self.sites.values():
@@ -876,7 +912,7 @@ for kind, port in zip(('account', 'container', 'object'), map(int, sys.argv[2:])
 def main(argv):
     usage = __doc__.strip().splitlines()[2]
     if not argv or argv[0] not in ('up', 'down', 'status', 'stop-site', 'restart-mistral',
-                                   'env', 'reset'):
+                                   'env', 'reset', 'slowest'):
         print(usage, file=sys.stderr)
         return 2
     cmd = argv[0]
@@ -919,6 +955,8 @@ def main(argv):
             log('lab data removed (the virtualenv is kept)')
         elif cmd == 'status':
             lab.status()
+        elif cmd == 'slowest':
+            lab.slowest()
         elif cmd == 'stop-site':
             lab.stop_sites([argv[1]])
         elif cmd == 'restart-mistral':
