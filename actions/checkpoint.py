@@ -11,6 +11,7 @@ import datetime
 import hashlib
 import json
 import os
+import re
 import secrets
 import time
 
@@ -34,6 +35,9 @@ def now():
 
 def iso(ts):
     return ts.strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+CHECKPOINT_ID = re.compile(r'^\d{8}T\d{6}Z-[0-9a-f]{6}$')
 
 
 def new_checkpoint_id():
@@ -253,10 +257,33 @@ class Checkpoints:
 
     def verify(self, checkpoint_id):
         """Check every part against the manifest; returns the manifest or raises StoreError."""
+        return self.read(checkpoint_id)[0]
+
+    def read(self, checkpoint_id):
+        """(manifest, {part name: content}), each part checked against the manifest (read
+        once). A checkpoint missing or damaged is a StoreError that names the newest intact
+        checkpoint to use instead."""
+        try:
+            return self._read(checkpoint_id)
+        except StoreError as exc:
+            raise StoreError('%s; %s' % (exc, self._instead(checkpoint_id))) from None
+
+    def _read(self, checkpoint_id):
         manifest = self.manifest(checkpoint_id)
-        for name, entry in manifest['parts'].items():
-            self.get_part(checkpoint_id, name, entry)
-        return manifest
+        return manifest, {name: self.get_part(checkpoint_id, name, entry)
+                          for name, entry in manifest['parts'].items()}
+
+    def _instead(self, bad_id):
+        for cid in reversed(self.list()):
+            if cid == bad_id:
+                continue
+            try:
+                self._read(cid)
+            except StoreError:
+                continue
+            return 'the newest intact checkpoint is %s: run again with checkpoint_id %s' % (
+                cid, cid)
+        return 'plan %s has no other intact checkpoint' % self.plan
 
     def list(self):
         """IDs of committed checkpoints, oldest first."""
@@ -270,6 +297,10 @@ class Checkpoints:
 
     def chosen(self, checkpoint_id=None):
         """`checkpoint_id`, or the latest committed one; StoreError if there is none."""
+        if checkpoint_id and not (isinstance(checkpoint_id, str) and
+                                  CHECKPOINT_ID.match(checkpoint_id)):
+            raise StoreError('checkpoint_id: expected an ID like 20261121T234535Z-10a33b '
+                             '(draas.checkpoint.list shows them), got %r' % (checkpoint_id,))
         cid = checkpoint_id or self.latest()
         if cid is None:
             raise StoreError('plan %s has no committed checkpoint in %s' % (

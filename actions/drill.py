@@ -182,7 +182,8 @@ def cleanup(document, drill_id=None, min_age_minutes=None, timeout_minutes=10):
     the plan's restore timeout). Returns {cleaned: {drill ID: counts per kind}, skipped,
     seconds}; raises DrillError naming what could not be removed (run it again)."""
     plan = plan_mod.validate(document)
-    if drill_id is not None and not restore.DRILL_ID.match(drill_id):
+    if drill_id is not None and not (isinstance(drill_id, str) and
+                                     restore.DRILL_ID.match(drill_id)):
         raise DrillError('drill_id: expected "drill-" and 4 to 16 lower-case letters or '
                          'digits, got %r' % drill_id)
     if min_age_minutes is None:

@@ -266,19 +266,22 @@ class RestorePreflight(DraasAction):
     :param restore_id: the restore to resume or start (default: failover-<checkpoint_id>;
         a drill's ID, "drill-" and 4 to 16 lower-case letters or digits)
     :param dry_run: true when nothing follows: the restore's start is not recorded
+    :param stop_after: the level the restore is to stop after (fault injection), checked
+        here so that a wrong one fails before anything is recorded
     """
 
     def __init__(self, plan, checkpoint_id=None, mode='unplanned', restore_id=None,
-                 dry_run=False):
+                 dry_run=False, stop_after=None):
         self.plan = plan
         self.checkpoint_id = checkpoint_id
         self.mode = mode
         self.restore_id = restore_id
         self.dry_run = dry_run
+        self.stop_after = stop_after
 
     def call(self):
         return restore.preflight(self.plan, self.checkpoint_id, self.mode, self.restore_id,
-                                 self.dry_run)
+                                 self.dry_run, self.stop_after)
 
 
 class RestoreApply(DraasAction):

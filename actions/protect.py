@@ -182,8 +182,8 @@ def show(document, checkpoint_id=None):
     without hashes, and per volume and image what the restore will use."""
     checkpoints = checkpoints_of(document)
     cid = checkpoints.chosen(checkpoint_id)
-    manifest = checkpoints.verify(cid)
-    data = checkpoints.get_part(cid, 'data', manifest['parts']['data'])
+    manifest, parts = checkpoints.read(cid)
+    data = parts['data']
     volumes = {vid: dict({k: v for k, v in d.items() if k not in ('record', 'parents')},
                          **({'parents': [p['backup_id'] for p in d['parents']]}
                             if d.get('parents') else {}))

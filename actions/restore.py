@@ -65,9 +65,7 @@ class Restore:
         self.checkpoint_id = self.checkpoints.chosen(checkpoint_id)
         # Every part is checked against its hash at every step (each part read once): a
         # part changed since preflight is refused.
-        self.manifest = self.checkpoints.manifest(self.checkpoint_id)
-        parts = {name: self.checkpoints.get_part(self.checkpoint_id, name, entry)
-                 for name, entry in self.manifest['parts'].items()}
+        self.manifest, parts = self.checkpoints.read(self.checkpoint_id)
         self.resources = parts['resources']['resources']
         self.source_project_id = parts['resources']['project_id']
         self.data = parts['data']
@@ -90,7 +88,7 @@ class Restore:
                 self.adopted and self.checkpoints.get_restore(self.adopted[0], 'state') or
                 {}).get('users_to_enable', []))}
         self._lock = threading.Lock()
-        self._conn = None
+        self._conn = self._volume_statuses = None
 
     # ---- what resource kinds use
     def tag_query(self):
@@ -113,7 +111,16 @@ class Restore:
             if not self.project_id:
                 raise RestoreError('the project is not restored yet (level identity)')
             self._conn = self.admin.connect_as_project({'id': self.project_id})
+            sites.retry_reads(self._conn.session, sites.READ_RETRIES)
         return self._conn
+
+    @property
+    def volume_statuses(self):
+        """The restored project's volume states, shared by the threads waiting for them."""
+        with self._lock:
+            if self._volume_statuses is None:
+                self._volume_statuses = movers.VolumeStatuses(self.conn.block_storage)
+            return self._volume_statuses
 
     def requests(self):
         """API requests this action made to the target so far (the store's included)."""
@@ -222,7 +229,7 @@ def _quota_problems(admin, site, project_id, need, source_limits):
 
 
 def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
-              dry_run=False):
+              dry_run=False, stop_after=None):
     """Check the target for a restore of the checkpoint and say what it would do; unless
     it is a dry run, record the restore's start (its measured RTO counts from there).
 
@@ -231,6 +238,10 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
     """
     if mode not in MODES:
         raise RestoreError('mode: expected one of %s, got %r' % (', '.join(MODES), mode))
+    errors.flag('dry_run', dry_run)
+    if stop_after is not None and stop_after not in LEVELS:
+        raise RestoreError('stop_after: expected one of %s, got %r' % (
+            ', '.join(LEVELS), stop_after))
     if (mode == 'drill') != bool(restore_id and DRILL_ID.match(restore_id)):
         raise RestoreError('restore_id: a drill (and only a drill) has an ID "drill-" and '
                            '4 to 16 lower-case letters or digits; got %r for mode %s'
@@ -238,6 +249,15 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
     r = Restore(document, checkpoint_id, restore_id)
     problems, warnings, preview = [], [], []
     admin = r.admin
+    ordered = [name for group in r.options['boot_order'] for name in group]
+    unknown = sorted(set(ordered) - {s['name'] for s in r.docs('server')})
+    if unknown:
+        problems.append('options.restore.boot_order: checkpoint %s has no server %s' % (
+            r.checkpoint_id, ', '.join(repr(n) for n in unknown)))
+    twice = sorted({name for name in ordered if ordered.count(name) > 1})
+    if twice:
+        problems.append('options.restore.boot_order: server %s listed more than once' %
+                        ', '.join(repr(n) for n in twice))
 
     with sites.calls_to(r.site, 'preflight'):
         # Restored Neutron resources are found again by their tags.
@@ -538,7 +558,8 @@ def _attach_volumes(r):
                                                                 volume_id=d['id']),
               'volume attachment')
     for _, vid in missing:
-        movers.wait_volume(r.conn.block_storage, vid, r.timeout, want='in-use')
+        movers.wait_volume(r.conn.block_storage, vid, r.timeout, want='in-use',
+                           statuses=r.volume_statuses)
     return len(missing), len(todo) - len(missing)
 
 

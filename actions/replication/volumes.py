@@ -7,6 +7,7 @@ crash-consistent set), Cinder backups of those snapshots (incremental when the v
 has one), and each backup record exported into the checkpoint so the recovery site can import
 it with the primary gone.
 """
+import threading
 import time
 
 from actions import errors
@@ -217,18 +218,46 @@ def replicate(method, src, dst, volumes, checkpoint_id, previous=None, full_ever
 
 # ---- the recovery side: fill a new volume on the target from a checkpoint's data
 
-def wait_volume(bs, volume_id, timeout, want='available'):
-    """Wait until a volume is `want` (one GET per poll); errors name the volume."""
-    deadline = time.monotonic() + timeout
+class VolumeStatuses:
+    """Volume states for many threads that wait at once, from one list call per poll
+    round: a restore of N volumes polls Cinder once per round, not N times."""
+
+    def __init__(self, bs, poll=RESTORE_POLL):
+        self.bs, self.poll = bs, poll
+        self._lock = threading.Lock()
+        self._listed_at, self._volumes = None, {}
+
+    def get(self, volume_id, since):
+        """The volume as listed after `since` (a time.monotonic() value), or None until a
+        list that new is due: a waiter never sees a state from before the change it waits
+        for (a restore it just asked for), and waiters starting apart share the next list."""
+        with self._lock:
+            if self._listed_at is None or time.monotonic() - self._listed_at >= self.poll:
+                started = time.monotonic()
+                self._volumes = {v.id: v for v in self.bs.volumes()}
+                self._listed_at = started
+            if self._listed_at < since:
+                return None
+            volume = self._volumes.get(volume_id)
+        # Made since the last list, or outside the listed project: ask for it alone.
+        return volume if volume is not None else self.bs.get_volume(volume_id)
+
+
+def wait_volume(bs, volume_id, timeout, want='available', statuses=None):
+    """Wait until a volume is `want` (one GET per poll, or a share of one list call per
+    poll with `statuses`, a VolumeStatuses); errors name the volume."""
+    since = time.monotonic()
+    deadline = since + timeout
     while True:
-        volume = bs.get_volume(volume_id)
-        if volume.status == want:
+        volume = statuses.get(volume_id, since) if statuses else bs.get_volume(volume_id)
+        status = volume.status if volume is not None else 'not listed yet'
+        if status == want:
             return volume
-        if volume.status.startswith('error'):
-            raise VolumeReplicationError('volume %s went to %s' % (volume_id, volume.status))
+        if status.startswith('error'):
+            raise VolumeReplicationError('volume %s went to %s' % (volume_id, status))
         if time.monotonic() > deadline:
             raise VolumeReplicationError('volume %s still %s after %d s' % (
-                volume_id, volume.status, timeout))
+                volume_id, status, timeout))
         time.sleep(RESTORE_POLL)
 
 
@@ -249,13 +278,14 @@ def import_chain(admin, data, timeout):
     return data['backup_id']
 
 
-def restore_volume(admin, data, volume_id, timeout=1800):
-    """Fill volume `volume_id` (on the target, available) from a checkpoint's data."""
+def restore_volume(admin, data, volume_id, timeout=1800, statuses=None):
+    """Fill volume `volume_id` (on the target, available) from a checkpoint's data;
+    `statuses` (a VolumeStatuses that lists the volume's project) saves polling requests."""
     if data['method'] == 'backup':
         backup_id = import_chain(admin, data, timeout)
         # Cinder sets the volume "restoring-backup" before answering: the wait is sound.
         admin.block_storage.restore_backup(backup_id, volume_id=volume_id)
-        wait_volume(admin.block_storage, volume_id, timeout)
+        wait_volume(admin.block_storage, volume_id, timeout, statuses=statuses)
         return
     raise VolumeReplicationError(
         'volume data of method %r cannot be restored into a new volume yet (only '

@@ -95,11 +95,12 @@ class Volume(Kind):
         volume = bs.get_volume(target_id)
         if (volume.metadata or {}).get(DATA_KEY) == 'restored':
             if volume.status not in ('available', 'in-use'):
-                movers.wait_volume(bs, target_id, rc.timeout)  # a replica being managed
+                # a replica being managed
+                movers.wait_volume(bs, target_id, rc.timeout, statuses=rc.volume_statuses)
             return target_id  # done (by an earlier run, maybe attached since)
-        movers.wait_volume(bs, target_id, rc.timeout)
+        movers.wait_volume(bs, target_id, rc.timeout, statuses=rc.volume_statuses)
         if data['method'] != 'image':
-            movers.restore_volume(rc.admin, data, target_id, rc.timeout)
+            movers.restore_volume(rc.admin, data, target_id, rc.timeout, rc.volume_statuses)
         if doc.get('is_bootable'):
             bs.set_volume_bootable_status(target_id, True)
         bs.set_volume_metadata(target_id, **dict(tags, **{DATA_KEY: 'restored'}))

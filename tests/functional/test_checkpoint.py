@@ -116,18 +116,49 @@ class TestCheckpoint(base.FunctionalTestCase):
         self.assertLess(time.monotonic() - start, 30)
         self.assertIn('already running (held-by-test', out['error'])
 
-    def test_4_tampered_part_fails_verify(self):
-        cid = self.checkpoints.latest()
-        self.assertIsNotNone(cid, 'test_1 leaves committed checkpoints')
-        key = '%s/%s/resources.json' % (self.plan['name'], cid)
-        original = self.checkpoints.store.get(key)
-        self.addCleanup(self.checkpoints.store.put, key, original)
-        self.checkpoints.store.put(key, original.replace(b'"name"', b'"nAme"', 1))
-        execution = self.run_workflow('draas.checkpoint.verify',
-                                      {'plan': self.plan, 'checkpoint_id': cid})
-        self.assertEqual('ERROR', execution.state)
-        self.assertIn('part resources does not match its sha256',
-                      self.output(execution)['error'])
+    def test_4_damaged_checkpoints_are_refused_and_the_newest_intact_one_named(self):
+        """Truncated part, changed byte, missing manifest, another plan's manifest: verify
+        and restore (dry run: touches nothing) refuse each and name the checkpoint to use."""
+        good, newest = self.checkpoints.list()[-2:]  # test_1 leaves two
+        store, prefix = self.checkpoints.store, '%s/%s/' % (self.plan['name'], newest)
+        part, manifest = prefix + 'resources.json', prefix + checkpoint.MANIFEST
+        originals = {k: store.get(k) for k in (part, manifest)}
+        for key, data in originals.items():
+            self.addCleanup(store.put, key, data)
+        other = checkpoint.Checkpoints(store, 'other-' + self.plan['name'])
+        other.commit(newest, {}, {})
+        self.addCleanup(other.delete, newest)
+        damages = [
+            ('truncated part', part, originals[part][:-40],
+             'part resources does not match its sha256'),
+            ('changed byte', part, originals[part].replace(b'"name"', b'"nAme"', 1),
+             'part resources does not match its sha256'),
+            ('missing manifest', manifest, None, 'no committed checkpoint %s' % newest),
+            ('manifest of another plan', manifest,
+             store.get('%s/%s/%s' % (other.plan, newest, checkpoint.MANIFEST)),
+             'the manifest belongs to %s/%s' % (other.plan, newest)),
+        ]
+        instead = 'the newest intact checkpoint is %s: run again with checkpoint_id %s' % (
+            good, good)
+        for what, key, data, problem in damages:
+            store.delete(key) if data is None else store.put(key, data)
+            for workflow in ('draas.checkpoint.verify', 'draas.failover.failover'):
+                inputs = {'plan': self.plan, 'checkpoint_id': newest}
+                if workflow == 'draas.failover.failover':
+                    inputs['dry_run'] = True
+                execution = self.run_workflow(workflow, inputs)
+                self.assertEqual('ERROR', execution.state, '%s: %s' % (what, workflow))
+                error = self.output(execution)['error']
+                self.assertIn(problem, error, what)
+                self.assertIn(instead, error, what)
+            for k, v in originals.items():
+                store.put(k, v)
+        self.assertIsNone(self.target.identity.find_project(self.project,
+                                                            ignore_missing=True),
+                          'a refused restore made something on site-b')
+        execution = self.run_workflow('draas.checkpoint.verify', {'plan': self.plan})
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        self.assertEqual(newest, self.output(execution)['checkpoint_id'])
 
     def test_5_export_requests_do_not_grow_with_servers(self):
         project = 'cp15-' + self.suffix

@@ -52,6 +52,25 @@ class TestFileStoreCheckpoints(base.BaseTestCase):
         exc = self.assertRaises(checkpoint.StoreError, self.cps.verify, cid)
         self.assertIn('belongs to other/', str(exc))
 
+    def test_a_damaged_checkpoint_names_the_newest_intact_one(self):
+        ids = ['20261101T00000%dZ-00000%d' % (i, i) for i in range(4)]
+        for cid in ids:
+            self.commit(cid)
+        # The newest two damaged: byte changed, manifest gone; the third is the one to use.
+        key = 'shop/%s/resources.json' % ids[3]
+        self.store.put(key, self.store.get(key).replace(b'x', b'y'))
+        self.store.delete('shop/%s/manifest.json' % ids[2])
+        exc = self.assertRaises(checkpoint.StoreError, self.cps.read, ids[3])
+        self.assertIn('part resources does not match its sha256', str(exc))
+        self.assertIn('the newest intact checkpoint is %s: run again with checkpoint_id %s'
+                      % (ids[1], ids[1]), str(exc))
+        manifest, parts = self.cps.read(ids[1])
+        self.assertEqual({'resources': {'v': 'x'}}, parts)
+        for cid in ids[:2]:
+            self.store.delete('shop/%s/resources.json' % cid)
+        self.assertIn('plan shop has no other intact checkpoint',
+                      str(self.assertRaises(checkpoint.StoreError, self.cps.verify, ids[3])))
+
     def test_lock_is_exclusive_and_expires(self):
         self.cps.lock('run-1', 10)
         exc = self.assertRaises(checkpoint.LockedError, self.cps.lock, 'run-2', 10)

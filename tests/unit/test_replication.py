@@ -1,5 +1,7 @@
 """Data movers with a fake Cinder/Glance: incremental chains, consistency, hashes."""
+import concurrent.futures
 import hashlib
+import time
 from unittest import mock
 
 import fixtures
@@ -239,3 +241,54 @@ class TestImageCopy(base.BaseTestCase):
                                 self.doc('0' * 128))
         self.assertIn('does not match its sha512 hash', str(exc))
         dst.image.create_image.assert_not_called()
+
+
+class SlowVolumes:
+    """Volumes that turn 'available' after `rounds` list calls; counts the calls."""
+
+    def __init__(self, ids, rounds):
+        self.ids, self.rounds, self.lists, self.gets = ids, rounds, 0, 0
+
+    def volumes(self):
+        self.lists += 1
+        status = 'available' if self.lists > self.rounds else 'restoring-backup'
+        return [mock.Mock(id=i, status=status) for i in self.ids]
+
+    def get_volume(self, volume_id):
+        self.gets += 1
+        return mock.Mock(id=volume_id, status='available')
+
+
+class TestVolumeStatuses(base.BaseTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.MockPatch('actions.replication.volumes.RESTORE_POLL', 0.01))
+
+    def test_many_waiters_share_one_list_call_per_round(self):
+        ids = ['vol-%d' % i for i in range(40)]
+        bs = SlowVolumes(ids, rounds=3)
+        statuses = volumes.VolumeStatuses(bs, poll=0.01)
+        with concurrent.futures.ThreadPoolExecutor(40) as pool:
+            done = list(pool.map(
+                lambda i: volumes.wait_volume(bs, i, 30, statuses=statuses).status, ids))
+        self.assertEqual(['available'] * 40, done)
+        # 40 volumes, 4 rounds: a handful of list calls, never one call per volume and round.
+        self.assertLessEqual(bs.lists, 8)
+        self.assertEqual(0, bs.gets)
+
+    def test_a_list_from_before_the_wait_began_is_not_used(self):
+        bs = SlowVolumes(['vol-1'], rounds=0)
+        statuses = volumes.VolumeStatuses(bs, poll=0.05)
+        statuses.get('vol-1', time.monotonic())  # lists: 'available'
+        bs.rounds = 3  # a backup restore asked for now: 'restoring-backup' for 2 lists
+        self.assertEqual('available', volumes.wait_volume(bs, 'vol-1', 30,
+                                                          statuses=statuses).status)
+        self.assertEqual(4, bs.lists)
+
+    def test_a_volume_the_list_does_not_have_is_asked_for_alone(self):
+        bs = SlowVolumes(['vol-1'], rounds=0)
+        statuses = volumes.VolumeStatuses(bs, poll=0.01)
+        self.assertEqual('available', volumes.wait_volume(bs, 'vol-2', 30,
+                                                          statuses=statuses).status)
+        self.assertEqual((1, 1), (bs.lists, bs.gets))

@@ -161,6 +161,24 @@ class TestPreflight(RestoreTestCase):
         self.assertIn('compute quota instances of the project on site-b: 3 needed, 3 of 3',
                       str(err))
 
+    def test_wrong_inputs_and_boot_orders_are_refused_before_anything_is_recorded(self):
+        for kwargs, problem in [
+                ({'stop_after': 'bogus'}, "stop_after: expected one of identity, compute"),
+                ({'dry_run': 'false'}, "dry_run: expected true or false, got 'false'")]:
+            self.assertIn(problem, str(self.assertRaises(
+                Exception, restore.preflight, self.plan(), **kwargs)))
+        err = self.assertRaises(restore.RestoreError, restore.preflight, self.plan(
+            boot_order=[['srv1', 'nosuch'], ['srv2', 'srv1']]))
+        self.assertIn("options.restore.boot_order: checkpoint %s has no server 'nosuch'"
+                      % self.cid, str(err))
+        self.assertIn("options.restore.boot_order: server 'srv1' listed more than once",
+                      str(err))
+        err = self.assertRaises(checkpoint.StoreError, restore.preflight, self.plan(),
+                                checkpoint_id='../x')
+        self.assertIn("checkpoint_id: expected an ID like 20261121T234535Z-10a33b", str(err))
+        self.assertEqual([], self.cps.restores())
+        self.assert_nothing_made()
+
     def test_unknown_or_tampered_checkpoints_are_refused(self):
         err = self.assertRaises(checkpoint.StoreError, restore.preflight, self.plan(),
                                 checkpoint_id='20200101T000000Z-000000')

@@ -1,0 +1,402 @@
+"""Bad input through the real Mistral: every case fails at once with an error naming the
+problem (field, value, what is expected), and nothing is made on either site."""
+import json
+import time
+
+from mistralclient.api import base as mistral_base
+from openstack import exceptions as sdk_exc
+import openstack
+
+from actions import checkpoint
+from actions import plan as plan_mod
+from tests.functional import base
+from tests.functional import workload
+
+# Executions started side by side: the catalogue takes seconds, not a minute.
+BATCH = 8
+# Tasks that store or create something: none may run for bad input.
+WORK_TASKS = {'begin', 'export', 'replicate', 'commit', 'stage', 'apply', 'finish',
+              'final_checkpoint', 'checkpoint', 'failover'}
+MISSING_ID = '20200101T000000Z-000000'
+
+
+def without(doc, key):
+    return {k: v for k, v in doc.items() if k != key}
+
+
+class TestBadInput(base.FunctionalTestCase):
+    """An empty project on site-a (scopes matching nothing) and, for the plan `restorable`,
+    a committed checkpoint at site-b: the restore preflight's mappings need one."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.name = 'bad-%x' % int(time.time())
+        cls.site_a = openstack.connect(cloud='site-a')
+        cls.site_b = openstack.connect(cloud='site-b')
+        project = cls.site_a.identity.create_project(name=cls.name, domain_id='default')
+        cls.addClassCleanup(cls.site_a.identity.delete_project, project)
+        cls.addClassCleanup(cls.remove_keys)
+        # Only if a case wrongly restored something (the last test then fails).
+        cls.addClassCleanup(workload.delete, 'site-b', cls.name)
+        cls.plan = {'name': cls.name, 'source': 'site-a', 'target': 'site-b',
+                    'scope': {'project': cls.name}, 'policy': 'silver'}
+        cls.restorable = dict(cls.plan, name=cls.name + '-cp')
+        cls.checkpoint_id = cls.write_checkpoint(cls.restorable)
+        cls.before = cls.snapshot()
+
+    @classmethod
+    def write_checkpoint(cls, plan):
+        """A committed checkpoint of one server (flavor m1.tiny, external network public),
+        written straight to the store: a real one needs a workload on site-a and copies
+        its data, while the preflight only reads these documents."""
+        checkpoints = checkpoint.Checkpoints(
+            checkpoint.SwiftStore(cls.site_b, 'draas-checkpoints'), plan['name'])
+        cid = checkpoint.new_checkpoint_id()
+        pid = 'f' * 32
+        docs = {
+            'project': [{'id': pid, 'name': cls.name, 'domain_id': 'default',
+                         'is_enabled': True, 'description': '', 'tags': []}],
+            'flavor': [{'id': 'flavor-1', 'name': 'm1.tiny', 'vcpus': 1, 'ram': 512,
+                        'disk': 1, 'ephemeral': 0, 'swap': 0, 'is_public': True,
+                        'extra_specs': {}}],
+            'network': [{'id': 'network-1', 'name': 'public', 'is_router_external': True,
+                         'is_shared': False, 'project_id': 'e' * 32}],
+            'server': [{'id': 'server-1', 'name': 'web', 'flavor_id': 'flavor-1',
+                        'image_id': None, 'port_ids': [], 'volume_ids': [],
+                        'metadata': {}}],
+        }
+        parts = {
+            'plan': checkpoints.put_part(cid, 'plan', plan_mod.validate(plan)),
+            'resources': checkpoints.put_part(cid, 'resources', {
+                'project_id': pid, 'window': {}, 'resources': docs}),
+            'data': checkpoints.put_part(cid, 'data', {
+                'images': {}, 'volumes': {}, 'consistency': 'crash-consistent'}),
+        }
+        checkpoints.commit(cid, parts, {
+            'source': plan['source'], 'target': plan['target'], 'policy': plan['policy'],
+            'created_at': checkpoint.iso(checkpoint.checkpoint_time(cid)), 'window': {},
+            'consistency': 'crash-consistent',
+            'counts': {k: len(v) for k, v in docs.items()}, 'summary': {}})
+        return cid
+
+    @classmethod
+    def keys(cls, conn, container):
+        """Keys of `container` under this test's names (none if there is no container)."""
+        try:
+            return sorted(o.name for o in conn.object_store.objects(container,
+                                                                    prefix=cls.name))
+        except sdk_exc.NotFoundException:
+            return []
+
+    @classmethod
+    def snapshot(cls):
+        """Projects and Swift keys (checkpoints, plan registry) under this test's names,
+        on both sites."""
+        found = {}
+        for site, conn in (('site-a', cls.site_a), ('site-b', cls.site_b)):
+            found[site + ' projects'] = sorted(
+                p.name for p in conn.identity.projects() if p.name.startswith(cls.name))
+            for container in ('draas-checkpoints', plan_mod.REGISTRY):
+                found['%s %s' % (site, container)] = cls.keys(conn, container)
+        return found
+
+    @classmethod
+    def remove_keys(cls):
+        for conn in (cls.site_a, cls.site_b):
+            for container in ('draas-checkpoints', plan_mod.REGISTRY):
+                for key in cls.keys(conn, container):
+                    conn.object_store.delete_object(key, container=container)
+
+    def wait(self, execution, timeout=120):
+        """As base.run_workflow, for an execution already started."""
+        deadline = time.monotonic() + timeout
+        while execution.state not in base.FINAL_STATES:
+            if time.monotonic() > deadline:
+                raise AssertionError('execution %s still %s after %d s' % (
+                    execution.id, execution.state, timeout))
+            time.sleep(0.5)
+            execution = self.mistral.executions.get(execution.id)
+        return execution
+
+    def message(self, execution):
+        out = self.output(execution)
+        if out.get('error'):
+            return str(out['error'])
+        return '; '.join(out.get('problems') or ())  # draas.sites.check's shape
+
+    def run_cases(self, cases):
+        """Run (label, workflow, inputs, expected) cases, BATCH at a time; each must fail
+        with `expected` in its error, running no task that stores or creates anything."""
+        labels = [c[0] for c in cases]
+        self.assertEqual(len(labels), len(set(labels)), 'labels must be unique')
+        results = {}
+        for i in range(0, len(cases), BATCH):
+            started = []
+            for label, workflow, inputs, _ in cases[i:i + BATCH]:
+                try:
+                    started.append((label, self.mistral.executions.create(
+                        workflow, workflow_input=inputs)))
+                except mistral_base.APIException as exc:
+                    # Mistral itself refuses the input (missing, unknown or too large).
+                    results[label] = ('REFUSED', exc.error_message or str(exc), [])
+            for label, execution in started:
+                execution = self.wait(execution)
+                tasks = [t.name for t in self.mistral.tasks.list(
+                    workflow_execution_id=execution.id)]
+                results[label] = (execution.state,
+                                  self.message(execution) or (execution.output or '')[:300],
+                                  tasks)
+        # Every case is checked (subTest stops at the first failure under testtools).
+        failures = []
+        for label, workflow, inputs, expected in cases:
+            state, message, tasks = results[label]
+            if state not in ('ERROR', 'REFUSED'):
+                failures.append('%s: %s ended %s: %s' % (label, workflow, state, message))
+            elif expected not in message:
+                failures.append('%s: %r not in the error %r' % (label, expected, message))
+            elif 'Traceback' in message or 'internal error' in message:
+                failures.append('%s: unclear error %r' % (label, message))
+            if WORK_TASKS & set(tasks):
+                failures.append('%s: work started before the error (tasks %s)' % (
+                    label, ', '.join(tasks)))
+        if failures:
+            self.fail('%d of %d cases:\n%s' % (len(failures), len(cases),
+                                               '\n'.join(failures)))
+
+    def test_1_plans_and_policies(self):
+        p = self.plan
+
+        def policy(**fields):
+            return dict(p, policy=dict({'name': 'gold'}, **fields))
+        names = 'lower-case letters, digits, ".", "_" or "-" (1-63, starting with a letter ' \
+                'or digit)'
+        self.run_cases([
+            ('plan without a name', 'draas.checkpoint.create', {'plan': without(p, 'name')},
+             "invalid plan: plan: 'name' is a required property"),
+            ('plan with an unknown field', 'draas.checkpoint.verify',
+             {'plan': dict(p, owner='ops')},
+             'plan: unknown field(s) owner (known: description, name, options, policy, '
+             'scope, source, target)'),
+            ('option with an unknown field', 'draas.failover.failover',
+             {'plan': dict(p, options={'restore': {'network': {}}})},
+             'plan.options.restore: unknown field(s) network (known: availability_zones, '
+             'boot_order, flavors,'),
+            ('name of a wrong type', 'draas.checkpoint.show', {'plan': dict(p, name=42)},
+             'plan.name: expected %s, got 42' % names),
+            ('scope of a wrong type', 'draas.checkpoint.create',
+             {'plan': dict(p, scope=[self.name])},
+             "plan.scope: expected an object {project, servers, tags}, got ['%s']" % self.name),
+            ('name with bad characters', 'draas.checkpoint.prune',
+             {'plan': dict(p, name='Bad Plan/../x')},
+             "plan.name: expected %s, got 'Bad Plan/../x'" % names),
+            ('100 000-character description', 'draas.checkpoint.create',
+             {'plan': dict(p, description='x' * 100000)},
+             "plan.description: expected free text up to 1000 characters, got 'xxxx"),
+            ('100 000-character name', 'draas.checkpoint.verify',
+             {'plan': dict(p, name='a' * 100000)},
+             "plan.name: expected %s, got 'aaaa" % names),
+            ('2 MB plan', 'draas.checkpoint.verify',
+             {'plan': dict(p, description='x' * 2000000)},
+             'Field size limit exceeded [class=TaskExecution, field=input'),
+            ('plan as a list', 'draas.drill.drill', {'plan': [p]},
+             'invalid plan: plan: expected an object, got list'),
+            ('plan as a number', 'draas.failback.reprotect', {'plan': 42},
+             'invalid plan: plan: expected an object, got int'),
+            ('plan as broken YAML text', 'draas.checkpoint.create',
+             {'plan': 'name: [unclosed'},
+             'invalid plan: plan: not valid YAML/JSON: while parsing a flow sequence'),
+            ('plan as JSON text with an unknown field', 'draas.checkpoint.verify',
+             {'plan': json.dumps(dict(p, owner='ops'))}, 'plan: unknown field(s) owner'),
+            ('reference to a plan never saved', 'draas.checkpoint.create',
+             {'plan': self.name + '@site-b'},
+             "invalid plan: plan: no plan '%s' saved at site-b" % self.name),
+            ('policy unknown', 'draas.checkpoint.create', {'plan': dict(p, policy='platinum')},
+             "plan.policy: expected gold or silver or bronze, got 'platinum'"),
+            ('policy of a wrong type', 'draas.checkpoint.verify', {'plan': dict(p, policy=3)},
+             'plan.policy: expected gold or silver or bronze, got 3'),
+            ('custom policy missing fields', 'draas.checkpoint.create',
+             {'plan': policy(name='mine', rpo_minutes=5)},
+             "plan.policy: custom policy 'mine' must give replication, retention, "
+             "rto_minutes, schedule, standby"),
+            ('policy with an unknown field', 'draas.checkpoint.prune',
+             {'plan': policy(rpo=5)},
+             'plan.policy: unknown field(s) rpo (known: name, replication, retention, '
+             'rpo_minutes, rto_minutes, schedule, standby)'),
+            ('negative rpo', 'draas.checkpoint.create', {'plan': policy(rpo_minutes=-5)},
+             'plan.policy.rpo_minutes: expected target RPO in minutes (a positive integer), '
+             'got -5'),
+            ('zero rto', 'draas.failover.failover', {'plan': policy(rto_minutes=0)},
+             'plan.policy.rto_minutes: expected target RTO in minutes (a positive integer), '
+             'got 0'),
+            ('rpo as text', 'draas.checkpoint.create', {'plan': policy(rpo_minutes='15')},
+             "plan.policy.rpo_minutes: expected target RPO in minutes (a positive integer), "
+             "got '15'"),
+            ('schedule not cron', 'draas.checkpoint.create',
+             {'plan': policy(schedule='every hour')},
+             'plan.policy.schedule: expected a cron pattern of five fields, e.g. '
+             '"*/15 * * * *", got \'every hour\''),
+            ('retention count 0', 'draas.checkpoint.prune',
+             {'plan': policy(retention={'count': 0})},
+             'plan.policy.retention.count: expected checkpoints always kept (1-1000), got 0'),
+            ('retention count 100000', 'draas.checkpoint.create',
+             {'plan': policy(retention={'count': 100000})},
+             'plan.policy.retention.count: expected checkpoints always kept (1-1000), '
+             'got 100000'),
+            ('retention with an unknown field', 'draas.checkpoint.create',
+             {'plan': policy(retention={'days': 3})},
+             'plan.policy.retention: unknown field(s) days (known: count, max_age_hours)'),
+            ('replication method unknown', 'draas.checkpoint.create',
+             {'plan': policy(replication='rsync')},
+             "plan.policy.replication: expected one of backup, replication, image, "
+             "got 'rsync'"),
+            ('standby unknown', 'draas.checkpoint.create', {'plan': policy(standby='hot')},
+             "plan.policy.standby: expected one of cold, warm, low-capacity, got 'hot'"),
+        ])
+
+    def test_2_sites_and_scopes(self):
+        p = self.plan
+        unknown = "unknown site 'site-z': no such entry in clouds.yaml (entries: "
+
+        def planned(**scope):
+            # Stopping the source's servers finds them first: a scope matching nothing
+            # fails there, with nothing stopped.
+            return {'plan': dict(p, scope=dict({'project': self.name}, **scope)),
+                    'mode': 'planned'}
+        self.run_cases([
+            ('unknown site in a plan', 'draas.checkpoint.create',
+             {'plan': dict(p, target='site-z')}, 'plan.source/target: ' + unknown),
+            ('empty site name in a plan', 'draas.checkpoint.create',
+             {'plan': dict(p, source='')},
+             "plan.source: expected the clouds.yaml entry of the protected site, got ''"),
+            ('source is the target', 'draas.failback.reprotect',
+             {'plan': dict(p, target='site-a')},
+             "plan.target: expected a site other than the source, got 'site-a'"),
+            ('reference at an unknown site', 'draas.checkpoint.verify',
+             {'plan': self.name + '@site-z'}, unknown),
+            ('sites check of no site', 'draas.sites.check', {'sites': []},
+             'sites must be a non-empty list of clouds.yaml entry names, got []'),
+            ('sites check of an unknown site', 'draas.sites.check', {'sites': ['site-z']},
+             unknown),
+            ('sites check of an empty name', 'draas.sites.check', {'sites': ['site-a', '']},
+             "site names must be non-empty strings, got ['']"),
+            ('sites check of a number', 'draas.sites.check', {'sites': 5},
+             'sites must be a non-empty list of clouds.yaml entry names, got 5'),
+            ('empty scope', 'draas.checkpoint.create', {'plan': dict(p, scope={})},
+             "plan.scope: 'project' is a required property"),
+            ('scope with an unknown field', 'draas.checkpoint.create',
+             {'plan': dict(p, scope={'project': self.name, 'hosts': ['web']})},
+             'plan.scope: unknown field(s) hosts (known: project, servers, tags)'),
+            ('scope with no servers listed', 'draas.checkpoint.create',
+             {'plan': dict(p, scope={'project': self.name, 'servers': []})},
+             'plan.scope.servers: expected a non-empty list of server names or IDs, got []'),
+            ('scope project missing on the source', 'draas.failover.failover',
+             {'plan': dict(p, scope={'project': self.name + '-nowhere'}), 'mode': 'planned'},
+             "scope.project: no project '%s-nowhere' on site-a" % self.name),
+            ('scope project without servers', 'draas.failover.failover', planned(),
+             'scope matches no server (project %s)' % self.name),
+            ('scope servers matching nothing', 'draas.failover.failover',
+             planned(servers=['web', 'db']), "scope.servers: no server 'db', 'web' in the "
+                                             "project"),
+            ('scope tags matching nothing', 'draas.failover.failover',
+             planned(tags=['tier=web']),
+             "scope matches no server (project %s, tags ['tier=web'])" % self.name),
+        ])
+
+    def test_3_mappings_and_checkpoint_ids(self):
+        p, cid = self.restorable, self.checkpoint_id
+        impossible = 'restore of checkpoint %s of plan %s on site-b is not possible: ' % (
+            cid, p['name'])
+        malformed = ('checkpoint_id: expected an ID like 20261121T234535Z-10a33b '
+                     '(draas.checkpoint.list shows them), got ')
+
+        def options(**opts):
+            return dict(p, options=opts)
+        self.run_cases([
+            ('network mapped to a missing network', 'draas.failover.failover',
+             {'plan': options(restore={'networks': {'public': 'nowhere'}})},
+             impossible + "network 'public' is external on site-a and site-b has no network "
+                          "'nowhere': map it in options.restore.networks"),
+            ('flavor mapped to a missing flavor', 'draas.failover.failover',
+             {'plan': options(restore={'flavors': {'m1.tiny': 'm1.nosuch'}}), 'dry_run': True},
+             impossible + "flavor 'm1.nosuch' (mapped from 'm1.tiny') does not exist on "
+                          "site-b"),
+            ('mapping to a number', 'draas.failover.failover',
+             {'plan': options(restore={'networks': {'public': 5}}), 'dry_run': True},
+             'plan.options.restore.networks.public: expected a name or ID on the target, '
+             'got 5'),
+            ('boot order of a wrong type', 'draas.failover.failover',
+             {'plan': options(restore={'boot_order': 'web'})},
+             'plan.options.restore.boot_order: expected a list of groups (lists) of server '
+             "names booted one group after the other, got 'web'"),
+            ('probe of a server not in the checkpoint', 'draas.failover.failover',
+             {'plan': options(verify={'probes': [{'server': 'nosuch', 'port': 80}]}),
+              'dry_run': True},
+             impossible + "options.verify.probes: no server 'nosuch' in checkpoint %s" % cid),
+            ('drill network missing', 'draas.drill.drill',
+             {'plan': options(drill={'external_network': 'nowhere'})},
+             impossible + "options.drill.external_network: site-b has no network 'nowhere'"),
+            ('checkpoint ID ../../etc', 'draas.checkpoint.verify',
+             {'plan': p, 'checkpoint_id': '../../etc'}, malformed + "'../../etc'"),
+            ('checkpoint ID a number', 'draas.failover.failover',
+             {'plan': p, 'checkpoint_id': 42}, malformed + '42'),
+            ('boot order naming a server the checkpoint lacks', 'draas.failover.failover',
+             {'plan': options(restore={'boot_order': [['nosuch']]}), 'dry_run': True},
+             impossible + "options.restore.boot_order: checkpoint %s has no server 'nosuch'"
+             % cid),
+            ('boot order listing a server twice', 'draas.failover.failover',
+             {'plan': options(restore={'boot_order': [['web'], ['web']]}), 'dry_run': True},
+             impossible + "options.restore.boot_order: server 'web' listed more than once"),
+            ('checkpoint ID that does not exist', 'draas.failover.failover',
+             {'plan': p, 'checkpoint_id': MISSING_ID},
+             'no committed checkpoint %s of plan %s' % (MISSING_ID, p['name'])),
+            ('checkpoint ID that does not exist, drill', 'draas.drill.drill',
+             {'plan': p, 'checkpoint_id': MISSING_ID},
+             'no committed checkpoint %s of plan %s' % (MISSING_ID, p['name'])),
+        ])
+
+    def test_4_workflow_inputs(self):
+        p = self.restorable
+        plans = 'plans: expected a non-empty list of plans (objects, YAML text or ' \
+                '"<name>@<site>"), got '
+        drill_id = 'drill_id: expected "drill-" and 4 to 16 lower-case letters or digits, '
+        self.run_cases([
+            ('failover mode unknown', 'draas.failover.failover',
+             {'plan': p, 'mode': 'sideways'},
+             "mode: expected one of unplanned, planned, drill, got 'sideways'"),
+            ('drill ID malformed', 'draas.drill.cleanup', {'plan': p, 'drill_id': 'drill-../x'},
+             drill_id + "got 'drill-../x'"),
+            ('drill ID a number', 'draas.drill.cleanup', {'plan': p, 'drill_id': 7},
+             drill_id + 'got 7'),
+            ('failover stop_after unknown', 'draas.failover.failover',
+             {'plan': p, 'stop_after': 'bogus'},
+             "stop_after: expected one of identity, compute, network, network_links, ports, "
+             "volumes, servers, attach, got 'bogus'"),
+            ('drill stop_after unknown', 'draas.drill.drill', {'plan': p, 'stop_after': 'x'},
+             "stop_after: expected one of identity, compute"),
+            ('dry_run as text', 'draas.failover.failover', {'plan': p, 'dry_run': 'false'},
+             "dry_run: expected true or false, got 'false'"),
+            ('drill cleanup age negative', 'draas.drill.cleanup',
+             {'plan': p, 'min_age_minutes': -1},
+             'min_age_minutes: expected a number of minutes (0 or more), got -1'),
+            ('drill cleanup age as text', 'draas.drill.cleanup',
+             {'plan': p, 'min_age_minutes': 'ten'},
+             "min_age_minutes: expected a number of minutes (0 or more), got 'ten'"),
+            ('report of a plan, not a list', 'draas.report.report', {'plans': p},
+             plans + "{'name': '%s'" % p['name']),
+            ('report of a text', 'draas.report.report', {'plans': p['name'] + '@site-b'},
+             plans + "'%s@site-b'" % p['name']),
+            ('report of no plan', 'draas.report.report', {'plans': []}, plans + '[]'),
+            ('required input missing', 'draas.checkpoint.create', {},
+             "Invalid input [name=create, class=DirectWorkflowSpec, missing=['plan']]"),
+            ('unknown input', 'draas.checkpoint.verify', {'plan': p, 'checkpointid': 'x'},
+             "Invalid input [name=verify, class=DirectWorkflowSpec, "
+             "unexpected=['checkpointid']]"),
+        ])
+
+    def test_9_nothing_made_on_either_site(self):
+        """Runs last: no project, checkpoint, lock, restore record or saved plan under
+        this test's names appeared on either site."""
+        self.assertEqual(self.before, self.snapshot())
+        self.assertEqual([], self.before['site-b projects'])
+        self.assertEqual([self.name], self.before['site-a projects'])
