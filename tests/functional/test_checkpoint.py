@@ -158,7 +158,7 @@ class TestCheckpoint(base.FunctionalTestCase):
                           'a refused restore made something on site-b')
         execution = self.run_workflow('draas.checkpoint.verify', {'plan': self.plan})
         self.assertEqual('SUCCESS', execution.state, execution.state_info)
-        self.assertEqual(newest, self.output(execution)['checkpoint_id'])
+        self.assertEqual(newest, self.output(execution)['result']['checkpoint_id'])
 
     def test_5_export_requests_do_not_grow_with_servers(self):
         project = 'cp15-' + self.suffix
