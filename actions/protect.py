@@ -9,7 +9,6 @@ import hashlib
 import json
 import time
 
-
 from actions import checkpoint
 from actions import discovery
 from actions import plan as plan_mod

@@ -50,13 +50,18 @@ class FunctionalTestCase(base.BaseTestCase):
     @classmethod
     def run_workflow(cls, name, inputs, timeout=300):
         """Execute `name` through Mistral, wait for a final state, return the execution."""
-        execution = cls.mistral.executions.create(name, workflow_input=inputs)
+        return cls.wait_execution(
+            cls.mistral.executions.create(name, workflow_input=inputs), timeout)
+
+    @classmethod
+    def wait_execution(cls, execution, timeout=300):
+        """Wait for an execution already started to reach a final state; return it."""
         deadline = time.monotonic() + timeout
         while execution.state not in FINAL_STATES:
             if time.monotonic() > deadline:
                 raise AssertionError('execution %s of %s still %s after %d s' % (
-                    execution.id, name, execution.state, timeout))
-            time.sleep(1)
+                    execution.id, execution.workflow_name, execution.state, timeout))
+            time.sleep(0.5)  # the bad-input catalogue waits for 67 executions
             execution = cls.mistral.executions.get(execution.id)
         return execution
 

@@ -108,17 +108,6 @@ class TestBadInput(base.FunctionalTestCase):
                 for key in cls.keys(conn, container):
                     conn.object_store.delete_object(key, container=container)
 
-    def wait(self, execution, timeout=120):
-        """As base.run_workflow, for an execution already started."""
-        deadline = time.monotonic() + timeout
-        while execution.state not in base.FINAL_STATES:
-            if time.monotonic() > deadline:
-                raise AssertionError('execution %s still %s after %d s' % (
-                    execution.id, execution.state, timeout))
-            time.sleep(0.5)
-            execution = self.mistral.executions.get(execution.id)
-        return execution
-
     def message(self, execution):
         out = self.output(execution)
         if out.get('error'):
@@ -141,7 +130,7 @@ class TestBadInput(base.FunctionalTestCase):
                     # Mistral itself refuses the input (missing, unknown or too large).
                     results[label] = ('REFUSED', exc.error_message or str(exc), [])
             for label, execution in started:
-                execution = self.wait(execution)
+                execution = self.wait_execution(execution, timeout=120)
                 tasks = [t.name for t in self.mistral.tasks.list(
                     workflow_execution_id=execution.id)]
                 results[label] = (execution.state,
