@@ -1,6 +1,6 @@
 """The draas lab: two independent OpenStack sites and one Mistral on 127.0.0.1.
 
-Usage: tools/lab up | down | status | stop-site SITE | restart-mistral | env | reset | slowest
+Usage: tools/lab up | down | status | stop-site SITE | restart-mistral | env | reset | slowest [SINCE]
 
 `up` installs what is missing (Debian packages, a virtualenv with the services from PyPI, draas
 itself), then starts MariaDB and RabbitMQ (shared), site-a and site-b in parallel (Keystone,
@@ -8,7 +8,7 @@ Glance, Placement, Nova, Neutron, Cinder, Swift each) and Mistral. It is idempot
 stays, what is missing is started. `stop-site site-a` simulates the loss of site-a: every site-a
 process stops, site-b and Mistral keep running. `down` stops exactly what the lab started.
 `slowest` lists the slowest API requests the services logged (a test that timed out: whom it
-waited for, and when).
+waited for, and when), since SINCE (seconds since the epoch) when given: logs outlive a run.
 
 Runs as root on Debian. Everything lives in $DRAAS_LAB (default /opt/draas-lab).
 """
@@ -520,7 +520,7 @@ class Lab:
     _UWSGI_REQUEST = re.compile(r'\[(\w{3} \w{3} +\d+ [\d:]+ \d+)\] (\w+) (\S+) => '
                                 r'generated \d+ bytes in (\d+) msecs \(\S+ (\d+)\)')
 
-    def slowest(self, top=15, floor=5.0):
+    def slowest(self, since=0, top=15, floor=5.0):
         """Print the `top` slowest API requests over `floor` seconds in the sites' logs."""
         found = []
         for site in self.sites.values():
@@ -538,7 +538,8 @@ class Lab:
                             when, method, path, msecs, code = m.groups()
                             secs = int(msecs) / 1000.0
                         # Image data transfers are long by nature; not what a timeout meets.
-                        if secs >= floor and not path.endswith('/file'):
+                        if (secs >= floor and not path.endswith('/file')
+                                and self._epoch(when) >= since):
                             found.append((secs, when, site.name, name.split('.')[0],
                                           '%s %s' % (method, path[:90]), code))
         found.sort(reverse=True)
@@ -546,6 +547,16 @@ class Lab:
             len(found), floor, ', the slowest:' if found else ''))
         for secs, when, site, service, request, code in found[:top]:
             print('  %7.1f s  %s  %s %s  %s -> %s' % (secs, when, site, service, request, code))
+
+    @staticmethod
+    def _epoch(when):
+        # uwsgi logs 'Sat Nov 21 13:00:42 2026', oslo '2026-11-21 13:00:42.123' (local time)
+        for fmt in ('%a %b %d %H:%M:%S %Y', '%Y-%m-%d %H:%M:%S'):
+            try:
+                return time.mktime(time.strptime(when.split('.')[0], fmt))
+            except ValueError:
+                pass
+        return 0
 
     def status(self):
         names = ['mariadb', 'rabbitmq', 'epmd', 'mistral']
@@ -956,7 +967,7 @@ def main(argv):
         elif cmd == 'status':
             lab.status()
         elif cmd == 'slowest':
-            lab.slowest()
+            lab.slowest(since=float(argv[1]) if len(argv) > 1 else 0)
         elif cmd == 'stop-site':
             lab.stop_sites([argv[1]])
         elif cmd == 'restart-mistral':
