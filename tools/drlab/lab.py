@@ -1,6 +1,7 @@
 """The draas lab: two independent OpenStack sites and one Mistral on 127.0.0.1.
 
-Usage: tools/lab up | down | status | stop-site SITE | restart-mistral | env | reset | slowest [SINCE]
+Usage: tools/lab up | down | status | stop-site SITE | restart-mistral | env | reset
+       | slowest [SINCE]
 
 `up` installs what is missing (Debian packages, a virtualenv with the services from PyPI, draas
 itself), then starts MariaDB and RabbitMQ (shared), site-a and site-b in parallel (Keystone,
@@ -921,7 +922,7 @@ for kind, port in zip(('account', 'container', 'object'), map(int, sys.argv[2:])
 
 
 def main(argv):
-    usage = __doc__.strip().splitlines()[2]
+    usage = '\n'.join(__doc__.strip().splitlines()[2:4])
     if not argv or argv[0] not in ('up', 'down', 'status', 'stop-site', 'restart-mistral',
                                    'env', 'reset', 'slowest'):
         print(usage, file=sys.stderr)
