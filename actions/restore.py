@@ -651,6 +651,7 @@ def finish(document, checkpoint_id, restore_id):
     summary (counts, timings per level, checks passed, measured RTO, achieved RPO, users
     needing action)."""
     r = Restore(document, checkpoint_id, restore_id)
+    started = time.monotonic()
     with sites.calls_to(r.site, 'verification'):
         verified = verify.workload(r)
     finished = time.time()
@@ -662,6 +663,7 @@ def finish(document, checkpoint_id, restore_id):
         'counts': {k: len(v) for k, v in sorted(r.idmap.items())},
         'levels': [r.state['levels'][lv] for lv in LEVELS if lv in r.state['levels']],
         'verified': verified,
+        'verify_seconds': checkpoint.elapsed(started),
         'rto_seconds': round(finished - r.state.get('started_at', finished), 1),
         'rto_target_seconds': r.plan['policy']['rto_minutes'] * 60,
         'rpo_seconds': round(r.state.get('started_at', finished) - created_at, 1),
