@@ -40,21 +40,24 @@ def mistral_for(cloud, mistral_url=None):
 
 
 def upload(client):
-    """Create or update every workflow and workbook; returns the names uploaded."""
+    """Create or update every workflow and workbook, public: the users of every project
+    run them (draas checks what each may act on, actions/access.py); returns their names."""
     names = []
     existing = {w.name for w in client.workflows.list()}
     for path in sorted(glob.glob(os.path.join(definitions_dir('workflows'), '*.yaml'))):
         with open(path) as f:
             text = f.read()
         wfs = [k for k in yaml.safe_load(text) if k != 'version']
-        (client.workflows.update if set(wfs) & existing else client.workflows.create)(text)
+        (client.workflows.update if set(wfs) & existing else client.workflows.create)(
+            text, scope='public')
         names += wfs
     existing = {w.name for w in client.workbooks.list()}
     for path in sorted(glob.glob(os.path.join(definitions_dir('workbooks'), '*.yaml'))):
         with open(path) as f:
             text = f.read()
         name = yaml.safe_load(text)['name']
-        (client.workbooks.update if name in existing else client.workbooks.create)(text)
+        (client.workbooks.update if name in existing else client.workbooks.create)(
+            text, scope='public')
         names.append(name)
     return names
 

@@ -9,6 +9,7 @@ import logging
 
 from mistral_lib import actions
 
+from actions import access
 from actions import checkpoint
 from actions import drill
 from actions import errors
@@ -23,14 +24,23 @@ LOG = logging.getLogger(__name__)
 
 
 class DraasAction(actions.Action):
-    """Runs `call()`; a DraasError becomes the task's error message, anything else an
-    'internal error' message pointing at the executor log (never a traceback in outputs)."""
+    """Runs `call()` once the caller may act on the action's plans (actions/access.py); a
+    DraasError becomes the task's error message, anything else an 'internal error' message
+    pointing at the executor log (never a traceback in outputs)."""
+    role = access.WRITE_ROLE  # the caller's role an action needs in its plan's project
 
     def call(self):
         raise NotImplementedError
 
+    def plans(self):
+        """The validated plans the action acts on."""
+        return [plan_mod.validate(self.plan)]
+
     def run(self, context):
         try:
+            who = access.caller(getattr(context, 'security', None))
+            for plan in self.plans():
+                access.authorize(who, plan, self.role)
             return self.call()
         except errors.DraasError as exc:
             return actions.Result(error=str(exc))
@@ -175,6 +185,8 @@ class CheckpointList(DraasAction):
     :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     """
 
+    role = access.READ_ROLE
+
     def __init__(self, plan):
         self.plan = plan
 
@@ -188,6 +200,8 @@ class CheckpointList(DraasAction):
 class _CheckpointRead(DraasAction):
     """Reads a committed checkpoint: a function of actions.protect(plan, checkpoint_id)."""
     _read = None
+
+    role = access.READ_ROLE
 
     def __init__(self, plan, checkpoint_id=None):
         self.plan = plan
@@ -361,11 +375,22 @@ class ReportPlans(DraasAction):
     :param plans: a list of protection plans (objects, YAML/JSON text or "<name>@<site>")
     """
 
+    role = access.READ_ROLE
+
     def __init__(self, plans):
-        self.plans = plans
+        self.documents = plans
+
+    def plans(self):
+        valid = []
+        for document in self.documents if isinstance(self.documents, list) else ():
+            try:
+                valid.append(plan_mod.validate(document))
+            except errors.DraasError:
+                pass  # a plan that is not valid is a row of the report saying why
+        return valid
 
     def call(self):
-        return report.report(self.plans)
+        return report.report(self.documents)
 
 
 class StandbyStage(_CheckpointStep):

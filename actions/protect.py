@@ -9,6 +9,7 @@ import hashlib
 import json
 import time
 
+from actions import access
 from actions import checkpoint
 from actions import discovery
 from actions import plan as plan_mod
@@ -32,6 +33,13 @@ def begin(document):
     """Validate the plan, take its lock, write the part "plan"; returns the new ID."""
     plan = plan_mod.validate(document)
     checkpoints, _ = _store(plan)
+    latest = checkpoints.latest()
+    if latest:
+        try:
+            manifest = checkpoints.manifest(latest)
+        except checkpoint.StoreError:
+            manifest = {}  # damaged: the restores say so; it does not stop a new checkpoint
+        access.check_owner(plan, manifest)
     checkpoint_id = checkpoint.new_checkpoint_id()
     checkpoints.lock(checkpoint_id, plan['options']['lock_timeout_minutes'])
     try:
@@ -110,7 +118,11 @@ def commit(document, checkpoint_id, summary=None):
         parts[name] = {'sha256': hashlib.sha256(raw).hexdigest(), 'size': len(raw)}
         content[name] = json.loads(raw)
     consistency = content['data']['consistency']
+    project_id = content['resources']['project_id']
+    project = [d for d in content['resources']['resources'].get('project', ())
+               if d['id'] == project_id]
     manifest = checkpoints.commit(checkpoint_id, parts, {
+        'project': {'id': project_id, 'name': project[0]['name'] if project else None},
         'source': plan['source'], 'target': plan['target'], 'policy': plan['policy']['name'],
         'created_at': checkpoint.iso(checkpoint.checkpoint_time(checkpoint_id)),
         'window': content['resources']['window'],
@@ -169,9 +181,11 @@ def prune(plan, checkpoints, keep=()):
 
 def verify(document, checkpoint_id=None):
     """Check a committed checkpoint (default: the latest) against its manifest."""
-    checkpoints = checkpoints_of(document)
+    plan = plan_mod.validate(document)
+    checkpoints = _store(plan)[0]
     cid = checkpoints.chosen(checkpoint_id)
     manifest = checkpoints.verify(cid)
+    access.check_owner(plan, manifest)
     return {'checkpoint_id': cid, 'verified': True, 'committed_at': manifest['committed_at'],
             'counts': manifest['counts'], 'parts': sorted(manifest['parts'])}
 
@@ -179,9 +193,11 @@ def verify(document, checkpoint_id=None):
 def show(document, checkpoint_id=None):
     """A committed checkpoint (default: the latest), verified, as a summary: its manifest
     without hashes, and per volume and image what the restore will use."""
-    checkpoints = checkpoints_of(document)
+    plan = plan_mod.validate(document)
+    checkpoints = _store(plan)[0]
     cid = checkpoints.chosen(checkpoint_id)
     manifest, parts = checkpoints.read(cid)
+    access.check_owner(plan, manifest)
     data = parts['data']
     volumes = {vid: dict({k: v for k, v in d.items() if k not in ('record', 'parents')},
                          **({'parents': [p['backup_id'] for p in d['parents']]}

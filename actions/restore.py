@@ -14,6 +14,7 @@ import re
 import threading
 import time
 
+from actions import access
 from actions import checkpoint
 from actions import discovery
 from actions import errors
@@ -66,6 +67,7 @@ class Restore:
         # Every part is checked against its hash at every step (each part read once): a
         # part changed since preflight is refused.
         self.manifest, parts = self.checkpoints.read(self.checkpoint_id)
+        access.check_owner(self.plan, self.manifest)
         self.resources = parts['resources']['resources']
         self.source_project_id = parts['resources']['project_id']
         self.data = parts['data']
