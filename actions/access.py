@@ -17,6 +17,8 @@ Refused too: a context with Mistral's X-Target-* headers (they put a token of th
 choice in the place of the caller's). A Mistral without authentication (pecan auth_enable =
 false) hands no token: draas cannot tell callers apart there and lets every call through.
 """
+import importlib
+
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import session as ks_session
 
@@ -38,6 +40,20 @@ def identity_url(auth_uri):
     return url if url.endswith('/v3') else url + '/v3'
 
 
+def mistral_keystone():
+    """The Keystone of the Mistral this runs in ([keystone_authtoken] www_authenticate_uri):
+    the context of a cron trigger's run (a trust's token) carries no URL."""
+    try:
+        from oslo_config import cfg
+        importlib.import_module('keystonemiddleware.auth_token')  # registers the options
+    except ImportError:
+        return None
+    try:
+        return cfg.CONF.keystone_authtoken.www_authenticate_uri
+    except cfg.Error:
+        return None
+
+
 def caller(security, timeout=TIMEOUT):
     """{user, project_id, project_name, roles} of the token in a Mistral security context,
     as its Keystone says; None when Mistral passes no token (no authentication)."""
@@ -47,17 +63,18 @@ def caller(security, timeout=TIMEOUT):
     if getattr(security, 'is_target', False):
         raise AccessError('draas does not run with Mistral\'s X-Target-* headers: start the '
                           'workflow with your own token only')
-    if not security.auth_uri:
+    auth_uri = security.auth_uri or mistral_keystone()
+    if not auth_uri:
         raise AccessError('Mistral passed no Keystone URL to check the caller with: set '
                           '[keystone_authtoken] www_authenticate_uri in mistral.conf')
     session = ks_session.Session(timeout=timeout)
     try:
-        body = session.get(identity_url(security.auth_uri) + '/auth/tokens',
+        body = session.get(identity_url(auth_uri) + '/auth/tokens',
                            headers={'X-Auth-Token': token, 'X-Subject-Token': token},
                            authenticated=False).json()['token']
     except ks_exc.ClientException as exc:
         raise AccessError('could not check who runs this workflow at %s: %s' % (
-            security.auth_uri, exc)) from None
+            auth_uri, exc)) from None
     project = body.get('project') or {}
     return {'user': (body.get('user') or {}).get('name'),
             'project_id': project.get('id'), 'project_name': project.get('name'),

@@ -54,15 +54,17 @@ class FunctionalTestCase(base.BaseTestCase):
             cls.mistral.executions.create(name, workflow_input=inputs), timeout)
 
     @classmethod
-    def wait_execution(cls, execution, timeout=300):
-        """Wait for an execution already started to reach a final state; return it."""
+    def wait_execution(cls, execution, timeout=300, client=None):
+        """Wait for an execution already started (by `client`, default the admin's Mistral
+        client) to reach a final state; return it."""
+        client = client or cls.mistral
         deadline = time.monotonic() + timeout
         while execution.state not in FINAL_STATES:
             if time.monotonic() > deadline:
                 raise AssertionError('execution %s of %s still %s after %d s' % (
                     execution.id, execution.workflow_name, execution.state, timeout))
             time.sleep(0.5)  # the bad-input catalogue waits for 67 executions
-            execution = cls.mistral.executions.get(execution.id)
+            execution = client.executions.get(execution.id)
         return execution
 
     def assert_no_secret(self, texts):

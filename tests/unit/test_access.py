@@ -76,6 +76,15 @@ class TestCaller(base.BaseTestCase):
         self.assertIn('X-Target', str(exc))
         self.assertEqual([], self.keystone.seen)
 
+    def test_a_cron_trigger_run_is_checked_at_mistral_s_keystone(self):
+        # The context of a trust (a cron trigger's run) carries a token and no URL.
+        trust = ml_context.SecurityContext(auth_token='tok', is_trust_scoped=True)
+        with mock.patch.object(access, 'mistral_keystone', return_value=self.keystone.uri()):
+            self.assertEqual(who(), access.caller(trust))
+        with mock.patch.object(access, 'mistral_keystone', return_value=None):
+            exc = self.assertRaises(access.AccessError, access.caller, trust)
+        self.assertIn('set [keystone_authtoken] www_authenticate_uri', str(exc))
+
     def test_no_token_no_check(self):
         self.assertIsNone(access.caller(self.security(token=None)))
         self.assertIsNone(access.caller(None))

@@ -5,6 +5,7 @@ from unittest import mock
 import fixtures
 from oslotest import base
 
+from actions import access
 from actions import checkpoint
 from actions import protect
 
@@ -87,3 +88,34 @@ class TestPruneImageCopies(base.BaseTestCase):
         self.assertEqual(['i2', 'i3'], deleted)
         conns['site-a'].image.delete_image.assert_not_called()
         self.assertEqual([], cps.pending_deletions())
+
+
+class TestBegin(base.BaseTestCase):
+    """A plan name holds one project: no checkpoint of another project is begun under it."""
+
+    def setUp(self):
+        super().setUp()
+        root = self.useFixture(fixtures.TempDir()).path
+        self.useFixture(fixtures.MockPatch('actions.sites.connect'))
+        self.plan = {'name': 'shop', 'source': 'site-a', 'target': 'site-b',
+                     'scope': {'project': 'shop'}, 'policy': 'silver',
+                     'options': {'store': 'file://' + root}}
+        self.cps = checkpoint.Checkpoints(checkpoint.FileStore(root), 'shop')
+        self.first = old_id(1)
+
+    def committed(self, project):
+        self.cps.commit(self.first, {}, {'project': project})
+
+    def test_a_plan_name_of_another_project_is_refused_before_the_lock(self):
+        self.committed({'id': 'b4d', 'name': 'rival'})
+        exc = self.assertRaises(access.AccessError, protect.begin, self.plan)
+        self.assertIn('its checkpoints (e.g. %s) hold project rival (b4d)' % self.first,
+                      str(exc))
+        self.assertIsNone(self.cps.store.get('shop/lock'))
+        self.assertEqual([self.first], self.cps.list())
+
+    def test_the_same_project_begins(self):
+        self.committed({'id': 'f00', 'name': 'shop'})
+        cid = protect.begin(self.plan)['checkpoint_id']
+        self.assertIsNotNone(self.cps.store.get('shop/lock'))
+        self.assertEqual('shop', self.cps.get_part(cid, 'plan')['name'])
