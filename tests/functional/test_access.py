@@ -56,9 +56,9 @@ class TestAccess(test_bad_input.Catalogue):
 
     def test_1_a_member_acts_on_its_project_only(self):
         a, b = self.plans['a'], self.plans['b']
-        act = 'not authorized: user %s-ann (project %s, roles member, reader) may not act ' \
-              'on plan %s, which protects project %s' % (self.name, a['name'], b['name'],
-                                                          b['name'])
+        act = ('not authorized: user %s-ann (project %s, roles member, reader) may not act '
+               'on plan %s, which protects project %s' % (
+                   self.name, a['name'], b['name'], b['name']))
         read = 'may not read plan %s' % b['name']
         self.run_cases([
             ('checkpoint of B', 'draas.checkpoint.create', {'plan': b}, act),
