@@ -67,6 +67,23 @@ class FunctionalTestCase(base.BaseTestCase):
             execution = client.executions.get(execution.id)
         return execution
 
+    @classmethod
+    def wait_task(cls, execution, name, count=1, timeout=300):
+        """Wait until the `count`-th task `name` of a running execution runs (a fault is
+        injected then); fails if the execution ended first."""
+        deadline = time.monotonic() + timeout
+        while True:
+            tasks = [t for t in cls.mistral.tasks.list(workflow_execution_id=execution.id)
+                     if t.name == name]
+            if len(tasks) == count and any(t.state == 'RUNNING' for t in tasks):
+                return
+            execution = cls.mistral.executions.get(execution.id)
+            if (execution.state in FINAL_STATES or len(tasks) > count or
+                    time.monotonic() > deadline):
+                raise AssertionError('execution %s is %s, task %s #%d never ran' % (
+                    execution.id, execution.state, name, count))
+            time.sleep(0.5)
+
     def assert_no_secret(self, texts):
         """None of the lab's passwords, the tokens in use or a private key in `texts`
         (bytes): e.g. checkpoints, execution inputs/outputs, task results."""

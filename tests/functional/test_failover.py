@@ -82,17 +82,55 @@ class TestUnplannedFailover(FailoverTestCase):
         self.assertIn('create project %s' % self.name, out['preflight']['preview'])
         self.assertIsNone(self.restored(), 'a dry run made something on site-b')
 
-    def test_2_failover_with_site_a_gone_survives_a_fault_after_each_level(self):
-        """Every site-a process stopped; the applier stops after each level in turn and
+    def test_2_failover_with_site_a_gone_survives_a_fault_in_each_level(self):
+        """Site-a is lost in the middle of a checkpoint: that checkpoint fails and is never
+        used. Then, every site-a process stopped, each failover run meets a fault in one
+        level in turn (the applier stops after it; the Mistral executor is killed in the
+        middle of the volumes; site-b's Nova API is down for a while during the servers) and
         the next run goes on: in the end exactly one copy of each resource runs."""
-        base.lab('stop-site', 'site-a')
         self.addCleanup(base.lab, 'up')
+        execution = self.mistral.executions.create('draas.checkpoint.create',
+                                                   workflow_input={'plan': self.plan})
+        self.wait_task(execution, 'replicate')
+        base.lab('stop-site', 'site-a')
+        execution = self.wait_execution(execution)
+        self.assertEqual('ERROR', execution.state)
+        error = str(self.output(execution)['error'])
+        self.assertIn('site-a', error)
+        self.assertNotIn('internal error', error)
+        self.assertEqual([self.checkpoint_id], self.checkpoints.list())
+        self.assertIsNone(self.checkpoints.store.get(self.name + '/lock'))
+        measured = ['checkpoint with site-a lost during its replication: %s' % error[:200]]
+
         expected = {'server': 3, 'network': 2, 'subnet': 2, 'router': 1, 'port': 4,
                     'security_group': 2, 'floating_ip': 1, 'volume': 3}
+        faults = {'volumes': ('mistral-executor', 0, "Heartbeat wasn't received"),
+                  'servers': ('site-b-nova-api', 15, None)}
         for level in restore.LEVELS[:-1]:
-            execution, out = self.failover(stop_after=level)
-            self.assertEqual('ERROR', execution.state)
-            self.assertIn('stopped after level %s' % level, str(out['error']))
+            if level in faults:
+                process, down, error = faults[level]
+                execution = self.mistral.executions.create(
+                    'draas.failover.failover', workflow_input={'plan': self.plan})
+                self.wait_task(execution, 'apply', restore.LEVELS.index(level) + 1)
+                base.lab('kill', process)
+                time.sleep(down)
+                base.lab('up', 'site-b')  # site-a stays lost
+                execution = self.wait_execution(execution, 600)
+                out = self.output(execution)
+                measured.append('%s killed during level %s: %s %s' % (
+                    process, level, execution.state, str(out.get('error'))[:200]))
+                if error:
+                    self.assertEqual('ERROR', execution.state)
+                    self.assertIn(error, str(out['error']))
+                elif execution.state == 'ERROR':
+                    self.assertNotIn('internal error', str(out['error']))
+                    self.assertNotIn('Traceback', str(out['error']))
+                else:
+                    self.assertEqual('SUCCESS', execution.state)
+            else:
+                execution, out = self.failover(stop_after=level)
+                self.assertEqual('ERROR', execution.state)
+                self.assertIn('stopped after level %s' % level, str(out['error']))
             made = self.restored() or {}
             for kind, items in made.items():
                 self.assertLessEqual(len(items), expected[kind],
@@ -101,7 +139,9 @@ class TestUnplannedFailover(FailoverTestCase):
         execution, out = self.failover()
         self.assertEqual('SUCCESS', execution.state, execution.state_info)
         summary = out['summary']
-        base.measured('failover (last run, after 7 injected stops): %.1f s; summary %s' % (
+        self.assertEqual(self.checkpoint_id, summary['checkpoint_id'])
+        base.measured('faults: %s' % '; '.join(measured))
+        base.measured('failover (last run, after 7 faults): %.1f s; summary %s' % (
             time.monotonic() - started, summary))
         made = self.restored()
         self.assertEqual(expected, {k: len(v) for k, v in made.items()})

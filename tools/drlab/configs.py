@@ -267,6 +267,12 @@ quota_security_group = -1
 quota_security_group_rule = -1
 [oslo_messaging_notifications]
 driver = noop
+[action_heartbeat]
+# An action of a crashed executor fails after 30 s without a heartbeat (default: 15 x 20 s),
+# one no executor took after 2 minutes (default: an hour); then its workflow can run again.
+max_missed_heartbeats = 6
+check_interval = 5
+first_heartbeat_timeout = 120
 """
 
 
@@ -362,6 +368,12 @@ auth_enable = true
 run_in_api = false
 [oslo_messaging_notifications]
 driver = noop
+[action_heartbeat]
+# An action of a crashed executor fails after 30 s without a heartbeat (default: 15 x 20 s),
+# one no executor took after 2 minutes (default: an hour); then its workflow can run again.
+max_missed_heartbeats = 6
+check_interval = 5
+first_heartbeat_timeout = 120
 """
 
 

@@ -1,13 +1,15 @@
 """The draas lab: two independent OpenStack sites and one Mistral on 127.0.0.1.
 
-Usage: tools/lab up | down | status | stop-site SITE | restart-mistral | env | reset
-       | slowest [SINCE]
+Usage: tools/lab up [SITE] | down | status | stop-site SITE | kill PROCESS... | restart-mistral
+       | env | reset | slowest [SINCE]
 
 `up` installs what is missing (Debian packages, a virtualenv with the services from PyPI, draas
 itself), then starts MariaDB and RabbitMQ (shared), site-a and site-b in parallel (Keystone,
 Glance, Placement, Nova, Neutron, Cinder, Swift each) and Mistral. It is idempotent: what runs
-stays, what is missing is started. `stop-site site-a` simulates the loss of site-a: every site-a
-process stops, site-b and Mistral keep running. `down` stops exactly what the lab started.
+stays, what is missing is started; `up site-b` leaves site-a as it is. `stop-site site-a`
+simulates the loss of site-a: every site-a process stops, site-b and Mistral keep running.
+`kill` crashes lab processes (SIGKILL; names as `status` shows them, e.g. mistral-executor,
+site-b-nova-api): `up` starts them again. `down` stops exactly what the lab started.
 `slowest` lists the slowest API requests the services logged (a test that timed out: whom it
 waited for, and when), since SINCE (seconds since the epoch) when given: logs outlive a run.
 
@@ -35,6 +37,7 @@ VENV = os.path.join(ROOT, 'venv')
 DEBIAN_PACKAGES = ['rabbitmq-server', 'mariadb-server', 'nfs-common', 'qemu-utils',
                    'python3-venv']
 SITE_NAMES = ('site-a', 'site-b')
+MISTRAL = ('mistral', 'mistral-executor')  # api, engine and periodic tasks; the executor
 # Port of each API on site-a; site-b adds 10000.
 BASE_PORTS = {'keystone': 5000, 'glance': 9292, 'cinder': 8776, 'nova': 8774,
               'placement': 8778, 'neutron': 9696, 'swift': 8080, 'swift-account': 6202,
@@ -192,12 +195,13 @@ class Processes:
         self.record(name, proc.pid)
         return True
 
-    def stop(self, names, timeout=15):
-        """SIGTERM the process groups of `names`, SIGKILL what is left after `timeout`."""
+    def stop(self, names, timeout=15, first=signal.SIGTERM):
+        """Send `first` to the process groups of `names`, SIGKILL what is left after
+        `timeout`."""
         live = {n: self.pid(n) for n in names}
         live = {n: p for n, p in live.items() if p}
         for pid in live.values():
-            _signal_group(pid, signal.SIGTERM)
+            _signal_group(pid, first)
         deadline = time.monotonic() + timeout
         while live and time.monotonic() < deadline:
             live = {n: p for n, p in live.items() if _proc_start_time(p)}
@@ -462,28 +466,33 @@ class Lab:
             run(['mistral-db-manage', '--config-file', conf, 'upgrade', 'head'], env=env)
             run(['mistral-db-manage', '--config-file', conf, 'populate'], env=env)
             self.set_done('mistral-db')
-        if self.procs.start('mistral', ['mistral-server', '--server',
-                                        'api,engine,executor,periodic',
+        # The executor is a process of its own: a test kills it in the middle of a failover.
+        if self.procs.start('mistral', ['mistral-server', '--server', 'api,engine,periodic',
                                         '--config-file', conf],
                             os.path.join(d, 'logs', 'mistral-server.out'), env=env):
             log('started Mistral')
+        if self.procs.start('mistral-executor', [
+                'mistral-server', '--server', 'executor', '--config-file', conf,
+                '--log-file', os.path.join(d, 'logs', 'mistral-executor.log')],
+                os.path.join(d, 'logs', 'mistral-executor.out'), env=env):
+            log('started the Mistral executor')
         wait_for('Mistral API', lambda: http_answers(
             'http://127.0.0.1:%d/' % self.MISTRAL_PORT), 120)
 
     # ---- commands
-    def up(self):
+    def up(self, only=None):
         os.makedirs(self.bin, exist_ok=True)
         from drlab import configs
         self.write(os.path.join(self.bin, 'sudo'), configs.SUDO_SHIM, 0o755)
         self.write_clouds_yaml()
         self.mariadb()
         self.rabbitmq()
-        parallel([s.up for s in self.sites.values()])
+        parallel([s.up for s in self.sites.values() if only in (None, s.name)])
         marks = os.path.join(VENV, '.draas-lab-marks.json')
         with open(marks) as f:
             state = json.load(f)
         if state.pop('draas_changed', False):
-            self.procs.stop(['mistral'])  # it loads draas' actions at start only
+            self.procs.stop(MISTRAL)  # it loads draas' actions at start only
             with open(marks, 'w') as f:
                 json.dump(state, f)
         self.mistral()
@@ -503,8 +512,17 @@ class Lab:
                 _signal_group(pid, signal.SIGKILL)
         log('%s stopped (%d processes)' % (', '.join(list(names) + list(also)), len(procs)))
 
+    def kill(self, names):
+        """SIGKILL lab processes (a crash); `up` starts them again."""
+        unknown = [n for n in names if n not in self.procs.names()]
+        if unknown or not names:
+            raise LabError('kill: not running: %s (running: %s)' % (
+                ', '.join(unknown) or 'no name given', ', '.join(self.procs.names())))
+        self.procs.stop(names, timeout=0, first=signal.SIGKILL)
+        log('killed %s' % ', '.join(names))
+
     def down(self):
-        self.stop_sites(SITE_NAMES, also=('mistral',))
+        self.stop_sites(SITE_NAMES, also=MISTRAL)
         self.procs.stop(['rabbitmq'], timeout=30)
         self.procs.stop(['epmd', 'mariadb'], timeout=30)
         for site in self.sites.values():
@@ -560,7 +578,7 @@ class Lab:
         return 0
 
     def status(self):
-        names = ['mariadb', 'rabbitmq', 'epmd', 'mistral']
+        names = ['mariadb', 'rabbitmq', 'epmd'] + list(MISTRAL)
         for site in self.sites.values():
             names += [site.name + '-' + p for p in site.PROCESSES]
         running = 0
@@ -923,8 +941,8 @@ for kind, port in zip(('account', 'container', 'object'), map(int, sys.argv[2:])
 
 def main(argv):
     usage = '\n'.join(__doc__.strip().splitlines()[2:4])
-    if not argv or argv[0] not in ('up', 'down', 'status', 'stop-site', 'restart-mistral',
-                                   'env', 'reset', 'slowest'):
+    if not argv or argv[0] not in ('up', 'down', 'status', 'stop-site', 'kill',
+                                   'restart-mistral', 'env', 'reset', 'slowest'):
         print(usage, file=sys.stderr)
         return 2
     cmd = argv[0]
@@ -935,8 +953,10 @@ def main(argv):
         print('export OS_CLIENT_CONFIG_FILE=%s/clouds.yaml' % ROOT)
         print('export PATH=%s/bin:$PATH' % VENV)
         return 0
-    if cmd == 'stop-site' and (len(argv) != 2 or argv[1] not in SITE_NAMES):
-        print('usage: tools/lab stop-site {%s}' % ','.join(SITE_NAMES), file=sys.stderr)
+    site = argv[1:]
+    if (cmd == 'stop-site' or cmd == 'up' and site) and (
+            len(site) != 1 or site[0] not in SITE_NAMES):
+        print('usage: tools/lab %s {%s}' % (cmd, ','.join(SITE_NAMES)), file=sys.stderr)
         return 2
     if cmd == 'up' and sys.prefix != VENV:
         try:
@@ -955,7 +975,7 @@ def main(argv):
     lab = Lab()
     try:
         if cmd == 'up':
-            lab.up()
+            lab.up(argv[1] if len(argv) > 1 else None)
         elif cmd == 'down':
             lab.down()
         elif cmd == 'reset':
@@ -973,8 +993,10 @@ def main(argv):
             lab.stop_sites([argv[1]])
         elif cmd == 'restart-mistral':
             ensure_venv()  # new entry points (setup.cfg) need draas reinstalled
-            lab.procs.stop(['mistral'])
+            lab.procs.stop(MISTRAL)
             lab.mistral()
+        elif cmd == 'kill':
+            lab.kill(argv[1:])
     except LabError as exc:
         log('ERROR: %s' % exc)
         return 1
