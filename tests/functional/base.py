@@ -84,9 +84,17 @@ class FunctionalTestCase(base.BaseTestCase):
                     execution.id, execution.state, name, count))
             time.sleep(0.5)
 
-    def assert_no_secret(self, texts):
-        """None of the lab's passwords, the tokens in use or a private key in `texts`
-        (bytes): e.g. checkpoints, execution inputs/outputs, task results."""
+    def assert_no_secret(self, texts, secrets=None):
+        """None of the lab's passwords, the tokens in use (`secrets`, default lab_secrets())
+        or a private key in `texts` (bytes): e.g. checkpoints, execution inputs/outputs, task
+        results."""
+        blob = b'\n'.join(texts)
+        for secret in secrets or self.lab_secrets():
+            self.assertNotIn(secret.encode(), blob)
+        self.assertNotIn(b'PRIVATE KEY', blob)
+
+    def lab_secrets(self):
+        """The lab's passwords and the tokens in use."""
         with open(os.path.join(LAB, 'lab.json')) as f:
             lab = json.load(f)
         secrets = [lab['db'], lab['rabbit']]
@@ -97,10 +105,7 @@ class FunctionalTestCase(base.BaseTestCase):
                 secrets.append(openstack.connect(cloud=site).auth_token)
             except (openstack.exceptions.SDKException, ks_exceptions.ClientException):
                 pass  # a site stopped by the test: it issues no token
-        blob = b'\n'.join(texts)
-        for secret in secrets:
-            self.assertNotIn(secret.encode(), blob)
-        self.assertNotIn(b'PRIVATE KEY', blob)
+        return secrets
 
     def execution_texts(self, workflow):
         """Inputs, outputs and task results of every execution of `workflow`."""

@@ -106,6 +106,13 @@ class TestCheckpoint(base.FunctionalTestCase):
         texts += self.execution_texts('draas.checkpoint.create')
         self.assertGreater(len(texts), 5)
         self.assert_no_secret(texts)
+        # Keypairs: the public key only; users: no password (nor its hash).
+        docs = self.checkpoints.get_part(self.checkpoints.latest(), 'resources')['resources']
+        self.assertTrue(docs['keypair'] and docs['user'])
+        for keypair in docs['keypair']:
+            self.assertFalse(keypair.get('private_key'))
+        for user in docs['user']:
+            self.assertEqual([], [k for k in user if 'password' in k.lower()], user)
 
     def test_3_concurrent_run_fails_fast(self):
         self.checkpoints.lock('held-by-test', 10)
