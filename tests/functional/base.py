@@ -46,6 +46,8 @@ class FunctionalTestCase(base.BaseTestCase):
             raise unittest.SkipTest('set DRAAS_FUNCTIONAL=1 with the lab up')
         cls.mistral = install.mistral_for(os.environ.get('DRAAS_MISTRAL_CLOUD', 'site-b'))
         install.upload(cls.mistral)
+        # Mistral's clock (UTC, seconds): the executions of this class started after it.
+        cls.since = time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(time.time() - 2))
 
     @classmethod
     def run_workflow(cls, name, inputs, timeout=300):
@@ -108,9 +110,11 @@ class FunctionalTestCase(base.BaseTestCase):
         return secrets
 
     def execution_texts(self, workflow):
-        """Inputs, outputs and task results of every execution of `workflow`."""
+        """Inputs, outputs and task results of the executions of `workflow` this test class
+        started (the lab's Mistral keeps those of earlier runs)."""
         texts = []
-        for ex in self.mistral.executions.list(workflow_name=workflow):
+        for ex in self.mistral.executions.list(workflow_name=workflow,
+                                               created_at='gte:' + self.since):
             full = self.mistral.executions.get(ex.id)
             texts += [(full.input or '').encode(), (full.output or '').encode()]
             for task in self.mistral.tasks.list(workflow_execution_id=ex.id):
