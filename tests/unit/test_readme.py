@@ -14,6 +14,7 @@ EXERCISED = [
      "DEMO = os.path.join(base.ROOT, 'tools', 'demo')"),
     (r'^tools/run-tests$', '.ci/run', 'exec tools/run-tests'),
     (r'^tox -e ', 'tools/run-tests', 'tox" -e py3,docs,functional'),
+    (r'^tools/functional-tests$', 'tox.ini', 'tools/functional-tests {posargs}'),
     (r'^tools/lab( up)?$', 'tools/run-tests', 'tools/lab up'),
     (r'^tools/lab down$', 'tools/run-tests', 'tools/lab down'),
     (r'^tools/lab stop-site site-a$', 'tools/demo', 'tools/lab stop-site site-a'),
