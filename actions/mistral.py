@@ -68,8 +68,9 @@ class SitesCheck(actions.Action):
 
     def run(self, context):
         try:
+            errors.flag('require_healthy', self.require_healthy)
             report = sites.check_sites(self.sites, timeout=self.timeout)
-        except sites.SiteError as exc:
+        except errors.DraasError as exc:
             # Bad input: the same shape as a report, so workflows publish it alike.
             return actions.Result(error={'healthy': False, 'problems': [str(exc)]})
         except Exception as exc:
@@ -256,12 +257,15 @@ class FailoverStopSource(DraasAction):
     they are SHUTOFF, so that a final checkpoint loses nothing. Returns {stopped}.
 
     :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
+    :param stop_after: the failover's stop_after, checked before anything is stopped
     """
 
-    def __init__(self, plan):
+    def __init__(self, plan, stop_after=None):
         self.plan = plan
+        self.stop_after = stop_after
 
     def call(self):
+        restore.check_stop_after(self.stop_after)
         return protect.stop_servers(self.plan)
 
 
@@ -373,12 +377,13 @@ class ReportPlans(DraasAction):
     violations}.
 
     :param plans: a list of protection plans (objects, YAML/JSON text or "<name>@<site>")
+    :param fail_on_violation: the workflow's input, checked here (true or false)
     """
-
     role = access.READ_ROLE
 
-    def __init__(self, plans):
+    def __init__(self, plans, fail_on_violation=False):
         self.documents = plans
+        self.fail_on_violation = fail_on_violation
 
     def plans(self):
         valid = []
@@ -390,6 +395,7 @@ class ReportPlans(DraasAction):
         return valid
 
     def call(self):
+        errors.flag('fail_on_violation', self.fail_on_violation)
         return report.report(self.documents)
 
 

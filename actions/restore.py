@@ -230,6 +230,13 @@ def _quota_problems(admin, site, project_id, need, source_limits):
     return problems
 
 
+def check_stop_after(stop_after):
+    """stop_after (fault injection): None or a level."""
+    if stop_after is not None and stop_after not in LEVELS:
+        raise RestoreError('stop_after: expected one of %s, got %r' % (
+            ', '.join(LEVELS), stop_after))
+
+
 def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
               dry_run=False, stop_after=None):
     """Check the target for a restore of the checkpoint and say what it would do; unless
@@ -241,9 +248,7 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
     if mode not in MODES:
         raise RestoreError('mode: expected one of %s, got %r' % (', '.join(MODES), mode))
     errors.flag('dry_run', dry_run)
-    if stop_after is not None and stop_after not in LEVELS:
-        raise RestoreError('stop_after: expected one of %s, got %r' % (
-            ', '.join(LEVELS), stop_after))
+    check_stop_after(stop_after)
     if (mode == 'drill') != bool(restore_id and DRILL_ID.match(restore_id)):
         raise RestoreError('restore_id: a drill (and only a drill) has an ID "drill-" and '
                            '4 to 16 lower-case letters or digits; got %r for mode %s'
@@ -569,9 +574,7 @@ def apply(document, checkpoint_id, restore_id, level, stop_after=None):
     """Apply one level of a restore; returns {level, created, existing, seconds, requests}."""
     if level not in LEVELS:
         raise RestoreError('level: expected one of %s, got %r' % (', '.join(LEVELS), level))
-    if stop_after is not None and stop_after not in LEVELS:
-        raise RestoreError('stop_after: expected one of %s, got %r' % (
-            ', '.join(LEVELS), stop_after))
+    check_stop_after(stop_after)
     started = time.monotonic()
     r = Restore(document, checkpoint_id, restore_id)
     created = existing = 0
