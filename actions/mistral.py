@@ -379,6 +379,7 @@ class ReportPlans(DraasAction):
     :param plans: a list of protection plans (objects, YAML/JSON text or "<name>@<site>")
     :param fail_on_violation: the workflow's input, checked here (true or false)
     """
+
     role = access.READ_ROLE
 
     def __init__(self, plans, fail_on_violation=False):
