@@ -75,6 +75,8 @@ def caller(security, timeout=TIMEOUT):
     except ks_exc.ClientException as exc:
         raise AccessError('could not check who runs this workflow at %s: %s' % (
             auth_uri, exc)) from None
+    finally:
+        session.session.close()  # no idle socket left in the executor (see sites)
     project = body.get('project') or {}
     return {'user': (body.get('user') or {}).get('name'),
             'project_id': project.get('id'), 'project_name': project.get('name'),

@@ -39,9 +39,10 @@ class DraasAction(actions.Action):
     def run(self, context):
         try:
             who = access.caller(getattr(context, 'security', None))
-            for plan in self.plans():
-                access.authorize(who, plan, self.role)
-            return self.call()
+            with sites.closing_connections():
+                for plan in self.plans():
+                    access.authorize(who, plan, self.role)
+                return self.call()
         except errors.DraasError as exc:
             return actions.Result(error=str(exc))
         except Exception as exc:

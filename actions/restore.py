@@ -91,6 +91,7 @@ class Restore:
                 {}).get('users_to_enable', []))}
         self._lock = threading.Lock()
         self._conn = self._volume_statuses = None
+        self._made = sites.made_here()  # worker threads make self.conn: closed with the action
 
     # ---- what resource kinds use
     def tag_query(self):
@@ -112,8 +113,7 @@ class Restore:
         if self._conn is None:
             if not self.project_id:
                 raise RestoreError('the project is not restored yet (level identity)')
-            self._conn = self.admin.connect_as_project({'id': self.project_id})
-            sites.retry_reads(self._conn.session, sites.READ_RETRIES)
+            self._conn = sites.connect_as_project(self.admin, self.project_id, self._made)
         return self._conn
 
     @property

@@ -6,6 +6,7 @@ read from the usual places (OS_CLIENT_CONFIG_FILE, ~/.config/openstack, /etc/ope
 import concurrent.futures
 import contextlib
 import os
+import threading
 import time
 
 from keystoneauth1 import exceptions as ks_exc
@@ -83,17 +84,58 @@ def _read_clouds_yaml():
                     '/etc/openstack/clouds.yaml)')
 
 
+_made_here = threading.local()
+
+
+@contextlib.contextmanager
+def closing_connections():
+    """Close, at the end, the connections connect() and connect_as_project() make inside
+    (in this thread, or for a list taken with made_here()). Each action does: the Mistral
+    executor lives long, and an idle keep-alive socket it keeps open holds one of an eventlet
+    API's green threads - Cinder has 100 - until the API drops it after 15 minutes; once they
+    are all held, the API answers nobody (seen on the lab: Cinder silent for 3 minutes)."""
+    outer = getattr(_made_here, 'conns', None)
+    _made_here.conns = made = []
+    try:
+        yield made
+    finally:
+        _made_here.conns = outer
+        for conn in made:
+            conn.close()
+
+
+def made_here():
+    """The list closing_connections() closes in this thread (None outside one): for the
+    connections a worker thread makes."""
+    return getattr(_made_here, 'conns', None)
+
+
+def _keep(conn, made):
+    if made is not None:
+        made.append(conn)
+    return conn
+
+
 def connect(site, timeout=WORK_TIMEOUT, timing=False, read_retries=READ_RETRIES):
     """An authenticated openstack.connection.Connection to `site` (a clouds.yaml entry);
     with `timing`, it records its requests (see discovery.request_counts)."""
     validate_site_names([site])
     try:
-        conn = openstack.connect(cloud=site, api_timeout=timeout, timing=timing)
+        conn = _keep(openstack.connect(cloud=site, api_timeout=timeout, timing=timing),
+                     made_here())
         retry_reads(conn.session, read_retries)
         conn.authorize()
     except Exception as exc:
         raise SiteError('site %r: %s' % (site, explain(exc, 'identity'))) from None
     return conn
+
+
+def connect_as_project(conn, project_id, made=None):
+    """`conn`'s user scoped to project `project_id`, reads retried as connect() does; closed
+    with the list `made` (see made_here) or this thread's."""
+    scoped = conn.connect_as_project({'id': project_id})
+    retry_reads(scoped.session, READ_RETRIES)
+    return _keep(scoped, made if made is not None else made_here())
 
 
 def retry_reads(session, retries):

@@ -213,3 +213,35 @@ class TestReadRetries(base.BaseTestCase):
         self.assertRaises(ks_exc.HttpError, self.session(service, retries=0).get,
                           service.url(), authenticated=False)
         self.assertEqual(['GET'], service.seen)
+
+
+class TestClosingConnections(base.BaseTestCase):
+    """An action closes the connections it made: idle sockets left open in the long-lived
+    executor silence an eventlet API (Cinder) once they hold all its green threads."""
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(CloudsYamlFixture())
+        self.made = []
+        self.useFixture(fixtures.MockPatch(
+            'openstack.connect', side_effect=lambda **kw: self.made.append(mock.Mock()) or
+            self.made[-1]))
+
+    def test_connections_made_inside_are_closed_at_the_end(self):
+        with sites.closing_connections():
+            admin = sites.connect('site-a')
+            made = sites.made_here()
+            # a worker thread scopes a connection to a project with the action's list
+            worker = threading.Thread(
+                target=lambda: sites.connect_as_project(admin, 'p1', made))
+            worker.start()
+            worker.join()
+            admin.close.assert_not_called()
+        admin.close.assert_called_once_with()
+        admin.connect_as_project.return_value.close.assert_called_once_with()
+        self.assertIsNone(sites.made_here())
+
+    def test_outside_an_action_nothing_is_tracked(self):
+        conn = sites.connect('site-a')
+        self.assertIsNone(sites.made_here())
+        conn.close.assert_not_called()

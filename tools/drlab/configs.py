@@ -99,6 +99,10 @@ auth_strategy = keystone
 osapi_volume_listen = 127.0.0.1
 osapi_volume_listen_port = {site.port('cinder')}
 osapi_volume_workers = 1
+# Its eventlet server answers 100 connections at a time and keeps an idle keep-alive one open
+# for 15 minutes: clients leaving sockets open (the tests) silenced it for minutes.
+wsgi_default_pool_size = 1000
+client_socket_timeout = 60
 api_paste_config = {site.etc}/cinder/api-paste.ini
 resource_query_filters_file = {site.etc}/cinder/resource_filters.json
 enabled_backends = nfs
