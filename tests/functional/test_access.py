@@ -9,7 +9,6 @@ from mistralclient.api import client as mistral_client
 import openstack
 
 from tests.functional import test_bad_input
-from tests.functional import workload
 
 
 class TestAccess(test_bad_input.Catalogue):
@@ -23,17 +22,16 @@ class TestAccess(test_bad_input.Catalogue):
         cls.site_a = openstack.connect(cloud='site-a')
         cls.site_b = openstack.connect(cloud='site-b')
         cls.addClassCleanup(cls.remove_keys)
-        cls.plans, cls.projects = {}, {}
+        cls.plans = {}
         for x in ('a', 'b'):
             name = '%s-%s' % (cls.name, x)
-            cls.projects[x] = cls.site_b.identity.create_project(name=name,
-                                                                 domain_id='default')
-            cls.addClassCleanup(cls.site_b.identity.delete_project, cls.projects[x])
-            # Only if a case wrongly restored something (test_9 then fails).
-            cls.addClassCleanup(workload.delete, 'site-b', name)
             cls.plans[x] = {'name': name, 'source': 'site-a', 'target': 'site-b',
                             'scope': {'project': name}, 'policy': 'silver'}
             test_bad_input.write_checkpoint(cls.site_b, cls.plans[x], name)
+        # Only A exists at Mistral's Keystone (site-b): a wrong restore of B would make B.
+        cls.project_a = cls.site_b.identity.create_project(name=cls.plans['a']['name'],
+                                                           domain_id='default')
+        cls.addClassCleanup(cls.site_b.identity.delete_project, cls.project_a)
         cls.ann = cls.client_of('ann', 'member')
         cls.rita = cls.client_of('rita', 'reader')
         cls.before = cls.snapshot()
@@ -46,10 +44,10 @@ class TestAccess(test_bad_input.Catalogue):
                                                password=password, domain_id='default')
         cls.addClassCleanup(cls.site_b.identity.delete_user, user)
         cls.site_b.identity.assign_project_role_to_user(
-            cls.projects['a'], user, cls.site_b.identity.find_role(role))
+            cls.project_a, user, cls.site_b.identity.find_role(role))
         session = ks_session.Session(auth=v3.Password(
             auth_url=cls.site_b.config.config['auth']['auth_url'], username=user.name,
-            password=password, user_domain_id='default', project_name=cls.projects['a'].name,
+            password=password, user_domain_id='default', project_name=cls.project_a.name,
             project_domain_id='default'))
         url = cls.site_b.session.get_endpoint(service_type='workflowv2', interface='public')
         return mistral_client.client(mistral_url=url, session=session)
@@ -105,5 +103,11 @@ class TestAccess(test_bad_input.Catalogue):
         ])
 
     def test_9_nothing_made_on_either_site(self):
-        """Runs last: no project, checkpoint, lock, restore record or saved plan appeared."""
+        """Runs last: no project, checkpoint, lock, restore record or saved plan appeared,
+        nothing in project A."""
         self.assertEqual(self.before, self.snapshot())
+        self.assertEqual([self.project_a.name], self.before['site-b projects'])
+        pid = self.project_a.id
+        self.assertEqual([], list(self.site_b.compute.servers(all_projects=True,
+                                                              project_id=pid)))
+        self.assertEqual([], list(self.site_b.network.networks(project_id=pid)))
