@@ -65,7 +65,7 @@ class FunctionalTestCase(base.BaseTestCase):
             if time.monotonic() > deadline:
                 raise AssertionError('execution %s of %s still %s after %d s' % (
                     execution.id, execution.workflow_name, execution.state, timeout))
-            time.sleep(0.5)  # the bad-input catalogue waits for 67 executions
+            time.sleep(0.5)  # the catalogues of refused input wait for dozens of executions
             execution = client.executions.get(execution.id)
         return execution
 

@@ -108,7 +108,7 @@ class TestUnplannedFailover(FailoverTestCase):
                   'servers': ('site-b-nova-api', 15, None)}
         for level in restore.LEVELS[:-1]:
             if level in faults:
-                process, down, error = faults[level]
+                process, down, expected_error = faults[level]
                 execution = self.mistral.executions.create(
                     'draas.failover.failover', workflow_input={'plan': self.plan})
                 self.wait_task(execution, 'apply', restore.LEVELS.index(level) + 1)
@@ -119,9 +119,9 @@ class TestUnplannedFailover(FailoverTestCase):
                 out = self.output(execution)
                 measured.append('%s killed during level %s: %s %s' % (
                     process, level, execution.state, str(out.get('error'))[:200]))
-                if error:
+                if expected_error:
                     self.assertEqual('ERROR', execution.state)
-                    self.assertIn(error, str(out['error']))
+                    self.assertIn(expected_error, str(out['error']))
                 elif execution.state == 'ERROR':
                     self.assertNotIn('internal error', str(out['error']))
                     self.assertNotIn('Traceback', str(out['error']))
