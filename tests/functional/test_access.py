@@ -1,12 +1,10 @@
 """Isolation through the real Mistral: users of project A act on A's plan and on nothing of
 project B's; a reader reads and does not act; a plan name holds one project."""
 import secrets
-import time
 
 from keystoneauth1.identity import v3
 from keystoneauth1 import session as ks_session
 from mistralclient.api import client as mistral_client
-import openstack
 
 from tests.functional import test_bad_input
 
@@ -14,14 +12,11 @@ from tests.functional import test_bad_input
 class TestAccess(test_bad_input.Catalogue):
     """At Mistral's Keystone (site-b): projects A and B, users ann (member of A) and rita
     (reader of A); a plan per project, each with a committed checkpoint at site-b."""
+    prefix = 'iso'
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.name = 'iso-%x' % int(time.time())
-        cls.site_a = openstack.connect(cloud='site-a')
-        cls.site_b = openstack.connect(cloud='site-b')
-        cls.addClassCleanup(cls.remove_keys)
         cls.plans = {}
         for x in ('a', 'b'):
             name = '%s-%s' % (cls.name, x)

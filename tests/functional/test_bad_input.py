@@ -64,7 +64,17 @@ def without(doc, key):
 
 class Catalogue(base.FunctionalTestCase):
     """Cases of refused input run side by side through Mistral; what exists under the test's
-    names (cls.name) on both sites, to show that nothing was made."""
+    names (cls.name: the class's `prefix` and the time) on both sites, to show that nothing was
+    made."""
+    prefix = None
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.name = '%s-%x' % (cls.prefix, int(time.time()))
+        cls.site_a = openstack.connect(cloud='site-a')
+        cls.site_b = openstack.connect(cloud='site-b')
+        cls.addClassCleanup(cls.remove_keys)
 
     @classmethod
     def keys(cls, conn, container):
@@ -149,16 +159,13 @@ class Catalogue(base.FunctionalTestCase):
 class TestBadInput(Catalogue):
     """An empty project on site-a (scopes matching nothing) and, for the plan `restorable`,
     a committed checkpoint at site-b: the restore preflight's mappings need one."""
+    prefix = 'bad'
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.name = 'bad-%x' % int(time.time())
-        cls.site_a = openstack.connect(cloud='site-a')
-        cls.site_b = openstack.connect(cloud='site-b')
         project = cls.site_a.identity.create_project(name=cls.name, domain_id='default')
         cls.addClassCleanup(cls.site_a.identity.delete_project, project)
-        cls.addClassCleanup(cls.remove_keys)
         # Only if a case wrongly restored something (the last test then fails).
         cls.addClassCleanup(workload.delete, 'site-b', cls.name)
         cls.plan = {'name': cls.name, 'source': 'site-a', 'target': 'site-b',
