@@ -490,21 +490,11 @@ def _restore_kind(r, kind, docs=None):
 
 
 def _wait_servers(r, ids):
-    """Wait (one list call per poll) until the servers are ACTIVE; ERROR fails naming it."""
-    deadline = time.monotonic() + r.timeout
-    pending = set(ids)
-    while pending:
-        states = {s.id: s for s in r.conn.compute.servers() if s.id in pending}
-        failed = ['%s (%s): %s' % (s.name, s.id, (s.fault or {}).get('message', 'ERROR'))
-                  for s in states.values() if s.status == 'ERROR']
-        if failed:
-            raise RestoreError('servers went to ERROR: %s' % '; '.join(failed))
-        pending = {i for i in pending if getattr(states.get(i), 'status', None) != 'ACTIVE'}
-        if pending and time.monotonic() > deadline:
-            raise RestoreError('servers %s not ACTIVE after %d s' % (
-                ', '.join(sorted(pending)), r.timeout))
-        if pending:
-            time.sleep(movers.RESTORE_POLL)
+    """Wait until the servers are ACTIVE; one in ERROR fails the level naming its fault."""
+    movers.wait_all(r.conn.compute.servers, ids, 'ACTIVE', r.timeout, 'server',
+                    poll=movers.RESTORE_POLL, error=RestoreError,
+                    describe=lambda s: '%s (%s): %s' % (
+                        s.name, s.id, (s.fault or {}).get('message', 'ERROR')))
 
 
 def _boot_groups(r):

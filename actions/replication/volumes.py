@@ -21,21 +21,30 @@ class VolumeReplicationError(errors.DraasError):
     pass
 
 
-def _wait_all(list_fn, ids, want, timeout, what):
-    """Poll with one list call per round until every ID in `ids` has status `want`."""
+def failed_status(status):
+    """Cinder's error*, Nova's ERROR, Glance's killed: the resource will not get there."""
+    status = (status or '').lower()
+    return status.startswith('error') or status == 'killed'
+
+
+def wait_all(list_fn, ids, want, timeout, what, poll=POLL, error=VolumeReplicationError,
+             describe=lambda r: r.id):
+    """Poll with one list call per round (not a GET per resource) until every ID in `ids`
+    has status `want`. One that fails raises `error` at once naming it (`describe`), as
+    does the timeout naming those still pending."""
     deadline = time.monotonic() + timeout
     pending = set(ids)
     while pending:
-        states = {r.id: r.status for r in list_fn() if r.id in pending}
-        failed = sorted(i for i, s in states.items() if s == 'error')
+        listed = {r.id: r for r in list_fn() if r.id in pending}
+        failed = sorted(describe(r) for r in listed.values() if failed_status(r.status))
         if failed:
-            raise VolumeReplicationError('%s %s went to error' % (what, ', '.join(failed)))
-        pending = {i for i in pending if states.get(i) != want}
+            raise error('%s in error: %s' % (what, '; '.join(failed)))
+        pending = {i for i in pending if getattr(listed.get(i), 'status', None) != want}
         if pending and time.monotonic() > deadline:
-            raise VolumeReplicationError('%s %s not %s after %d s' % (
-                what, ', '.join(sorted(pending)), want, timeout))
+            raise error('%s not %s after %d s: %s' % (what, want, timeout,
+                                                      ', '.join(sorted(pending))))
         if pending:
-            time.sleep(POLL)
+            time.sleep(poll)
 
 
 def backup(src, volumes, checkpoint_id, previous=None, full_every=8, timeout=1800):
@@ -53,8 +62,8 @@ def backup(src, volumes, checkpoint_id, previous=None, full_every=8, timeout=180
     snaps, consistency = _snapshots(bs, volumes, checkpoint_id)
     backups = {}
     try:
-        _wait_all(lambda: bs.snapshots(all_projects=True), [s.id for s in snaps.values()],
-                  'available', timeout, 'snapshot')
+        wait_all(lambda: bs.snapshots(all_projects=True), [s.id for s in snaps.values()],
+                 'available', timeout, 'snapshot')
         have_full = {b.volume_id for b in bs.backups(all_projects=True)
                      if b.volume_id in ids and b.status == 'available'}
         chain = {vid: previous[vid].get('chain', 0) + 1 for vid in ids
@@ -65,8 +74,8 @@ def backup(src, volumes, checkpoint_id, previous=None, full_every=8, timeout=180
                 volume_id=vid, snapshot_id=snap.id, force=True,
                 is_incremental=vid in have_full, name='draas-%s' % checkpoint_id,
                 description='draas checkpoint %s' % checkpoint_id)
-        _wait_all(lambda: bs.backups(all_projects=True), [b.id for b in backups.values()],
-                  'available', timeout, 'backup')
+        wait_all(lambda: bs.backups(all_projects=True), [b.id for b in backups.values()],
+                 'available', timeout, 'backup')
     except Exception as exc:
         # Backups this failed run made belong to no checkpoint: the caller records them
         # for deletion rather than leaving them behind.
@@ -170,20 +179,20 @@ def image(src, dst, volumes, checkpoint_id, timeout=1800):
     snaps, consistency = _snapshots(bs, volumes, checkpoint_id)
     temps, uploads, data = {}, {}, {}
     try:
-        _wait_all(lambda: bs.snapshots(all_projects=True), [s.id for s in snaps.values()],
-                  'available', timeout, 'snapshot')
+        wait_all(lambda: bs.snapshots(all_projects=True), [s.id for s in snaps.values()],
+                 'available', timeout, 'snapshot')
         for vol in volumes:
             temps[vol['id']] = bs.create_volume(
                 snapshot_id=snaps[vol['id']].id, size=vol['size'],
                 name='draas-%s-%s' % (checkpoint_id, vol['id']))
-        _wait_all(lambda: bs.volumes(all_projects=True), [t.id for t in temps.values()],
-                  'available', timeout, 'temporary volume')
+        wait_all(lambda: bs.volumes(all_projects=True), [t.id for t in temps.values()],
+                 'available', timeout, 'temporary volume')
         for vid, temp in temps.items():
             uploads[vid] = bs.upload_volume_to_image(
                 temp, 'draas-%s-%s' % (checkpoint_id, vid), disk_format='raw',
                 container_format='bare')['image_id']
-        _wait_all(lambda: src.image.images(id='in:' + ','.join(uploads.values())),
-                  list(uploads.values()), 'active', timeout, 'uploaded image')
+        wait_all(lambda: src.image.images(id='in:' + ','.join(uploads.values())),
+                 list(uploads.values()), 'active', timeout, 'uploaded image')
         for vid, image_id in uploads.items():
             up = src.image.get_image(image_id)
             copy = copy_image(src, dst, {
@@ -273,8 +282,8 @@ def import_chain(admin, data, timeout):
             if resp.status_code != 201:
                 raise VolumeReplicationError('importing backup %s: HTTP %s: %s' % (
                     item['backup_id'], resp.status_code, resp.text[:300]))
-        _wait_all(lambda: bs.backups(all_projects=True), [item['backup_id']], 'available',
-                  timeout, 'imported backup')
+        wait_all(lambda: bs.backups(all_projects=True), [item['backup_id']], 'available',
+                 timeout, 'imported backup')
     return data['backup_id']
 
 

@@ -114,7 +114,7 @@ class TestBackupMethod(base.BaseTestCase):
         bs.create_snapshot = failing
         exc = self.assertRaises(volumes.VolumeReplicationError, volumes.backup,
                                 mock.Mock(block_storage=bs), [{'id': 'v1'}], 'cp1')
-        self.assertEqual('snapshot snap-v1 went to error', str(exc))
+        self.assertEqual('snapshot in error: snap-v1', str(exc))
 
     def test_unknown_method_is_a_clear_error(self):
         exc = self.assertRaises(volumes.VolumeReplicationError, volumes.replicate,
@@ -293,3 +293,40 @@ class TestVolumeStatuses(base.BaseTestCase):
         self.assertEqual('available', volumes.wait_volume(bs, 'vol-2', 30,
                                                           statuses=statuses).status)
         self.assertEqual((1, 1), (bs.lists, bs.gets))
+
+
+class TestWaitAll(base.BaseTestCase):
+    """One list call per round for any kind; a failed state ends the wait at once."""
+
+    def listing(self, *rounds):
+        calls = iter(rounds)
+        return mock.Mock(side_effect=lambda: [mock.Mock(id=i, status=s, fault=f)
+                                              for i, s, f in next(calls)])
+
+    def test_waits_for_every_id_with_one_list_per_round(self):
+        list_fn = self.listing([('a', 'BUILD', None), ('b', 'BUILD', None)],
+                               [('a', 'ACTIVE', None), ('b', 'BUILD', None)],
+                               [('a', 'ACTIVE', None), ('b', 'ACTIVE', None)])
+        volumes.wait_all(list_fn, ['a', 'b'], 'ACTIVE', 30, 'server', poll=0)
+        self.assertEqual(3, list_fn.call_count)
+
+    def test_a_server_in_error_fails_naming_its_fault(self):
+        list_fn = self.listing([('a', 'ERROR', {'message': 'No valid host'}),
+                                ('b', 'BUILD', None)])
+        exc = self.assertRaises(
+            RuntimeError, volumes.wait_all, list_fn, ['a', 'b'], 'ACTIVE', 30, 'server',
+            poll=0, error=RuntimeError,
+            describe=lambda s: '%s: %s' % (s.id, s.fault['message']))
+        self.assertEqual('server in error: a: No valid host', str(exc))
+
+    def test_a_killed_image_fails_at_once_not_at_the_timeout(self):
+        list_fn = self.listing([('img', 'killed', None)])
+        exc = self.assertRaises(volumes.VolumeReplicationError, volumes.wait_all, list_fn,
+                                ['img'], 'active', 3600, 'uploaded image', poll=0)
+        self.assertEqual('uploaded image in error: img', str(exc))
+
+    def test_the_timeout_names_what_is_still_pending(self):
+        list_fn = self.listing([('a', 'available', None), ('b', 'creating', None)])
+        exc = self.assertRaises(volumes.VolumeReplicationError, volumes.wait_all, list_fn,
+                                ['a', 'b'], 'available', -1, 'snapshot', poll=0)
+        self.assertEqual('snapshot not available after -1 s: b', str(exc))
