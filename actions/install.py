@@ -18,6 +18,7 @@ import sys
 from mistralclient.api import client as mistral_client
 import yaml
 
+from actions import cron
 from actions import errors
 from actions import plan as plan_mod
 from actions import sites
@@ -128,6 +129,13 @@ def main(argv=None):
             print('plan saved: %s' % plan_mod.save(plan))
         for made in install_triggers(client, plans):
             print('cron trigger: %s' % made)
+        for plan in plans:
+            gap = cron.longest_gap_minutes(plan['policy']['schedule'])
+            if gap > plan['policy']['rpo_minutes']:
+                print('draas-install: warning: plan %s: its schedule %r leaves up to %d '
+                      'minutes between checkpoints, its RPO is %d minutes' % (
+                          plan['name'], plan['policy']['schedule'], gap,
+                          plan['policy']['rpo_minutes']), file=sys.stderr)
     except errors.DraasError as exc:
         print('draas-install: %s' % exc, file=sys.stderr)
         return 1

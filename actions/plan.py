@@ -11,6 +11,7 @@ import re
 import jsonschema
 import yaml
 
+from actions import cron
 from actions import errors
 from actions import sites
 
@@ -285,6 +286,10 @@ def validate(document, check_sites=True):
         raise PlanError(errors)
     plan = copy.deepcopy(document)
     plan['policy'] = resolve_policy(plan['policy'])
+    try:
+        cron.parse(plan['policy']['schedule'])
+    except cron.CronError as exc:
+        raise PlanError(['plan.policy.schedule: %s' % exc]) from None
     plan['options'] = dict(DEFAULT_OPTIONS, **plan.get('options', {}))
     plan['options']['restore'] = dict(DEFAULT_RESTORE, **plan['options'].get('restore', {}))
     plan['options']['drill'] = dict(plan['options'].get('drill', {}))

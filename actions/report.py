@@ -4,6 +4,8 @@ Read from the checkpoint store at each plan's recovery site only (the source may
 - RPO: now minus the creation time of the last committed checkpoint (what a failover now would
   lose), against the policy's rpo_minutes;
 - RTO: the measured RTO of the last finished drill or failover, against rto_minutes;
+- schedule: the longest time between two checkpoints the policy's schedule starts, against
+  rpo_minutes (longer, and the RPO is violated before every checkpoint);
 - checkpoints: how many, their metadata size, the retention; drift: resources added, removed
   and changed between the last two checkpoints.
 """
@@ -14,6 +16,7 @@ import json
 import sys
 
 from actions import checkpoint
+from actions import cron
 from actions import errors
 from actions import plan as plan_mod
 from actions import sites
@@ -95,6 +98,9 @@ def plan_report(document, now=None):
         out['last_checkpoint'] = None
         out['rpo_seconds'] = None
         out['rpo_ok'] = False  # nothing to recover from
+    # A schedule firing less often than the RPO cannot hold it, however fast checkpoints are.
+    out['schedule_gap_seconds'] = cron.longest_gap_minutes(policy['schedule']) * 60
+    out['schedule_ok'] = out['schedule_gap_seconds'] <= out['rpo_target_seconds']
     out['drift'] = drift(resources[0], resources[1]) if len(resources) == 2 else {}
     for kind in ('drill', 'failover'):
         summary = restores.get(kind)
@@ -133,6 +139,8 @@ def table(reports):
             for k, v in sorted(r['drift'].items())) or 'none'
         status = [] if r['rpo_ok'] else ['RPO VIOLATED' if r['last_checkpoint']
                                          else 'NO CHECKPOINT']
+        if not r['schedule_ok']:
+            status.append('SCHEDULE GAP %s > RPO' % _duration(r['schedule_gap_seconds']))
         if not r['rto_ok']:
             status.append('RTO VIOLATED' if r['rto_seconds'] is not None else 'RTO UNTESTED')
         rows.append((r['plan'], r['policy'],
@@ -211,7 +219,8 @@ def report(documents):
         except errors.DraasError as exc:
             name = doc if isinstance(doc, str) else (doc or {}).get('name', '?')
             reports.append({'plan': str(name)[:80], 'error': str(exc)})
-    violations = sum(1 for r in reports if 'error' in r or not (r['rpo_ok'] and r['rto_ok']))
+    violations = sum(1 for r in reports if 'error' in r
+                     or not (r['rpo_ok'] and r['rto_ok'] and r['schedule_ok']))
     return {'plans': reports, 'table': table(reports), 'violations': violations}
 
 

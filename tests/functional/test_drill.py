@@ -167,7 +167,7 @@ class TestDrill(test_failover.FailoverTestCase):
         ok, violated = report['plans']
         self.assertEqual(out['drill_id'], ok['last_drill']['restore_id'])
         self.assertEqual(rto, ok['rto_seconds'])
-        self.assertTrue(ok['rpo_ok'] and ok['rto_ok'], ok)
+        self.assertTrue(ok['rpo_ok'] and ok['rto_ok'] and ok['schedule_ok'], ok)
         self.assertEqual(len(self.checkpoints.list()), ok['checkpoints']['count'])
         self.assertEqual({'server': {'added': [], 'removed': [], 'changed': [
             self.name + '-web']}}, ok['drift'])
@@ -175,6 +175,10 @@ class TestDrill(test_failover.FailoverTestCase):
         self.assertGreater(violated['rpo_seconds'], 60)
         self.assertEqual(1, report['violations'])
         self.assertIn('RPO VIOLATED', report['table'])
+        # Silver checkpoints every 4 hours: a 1-minute RPO cannot hold between them.
+        self.assertEqual((False, 4 * 3600), (violated['schedule_ok'],
+                                             violated['schedule_gap_seconds']))
+        self.assertIn('SCHEDULE GAP 4h00m > RPO', report['table'])
         # As a monitoring job: the same report fails the execution when asked to.
         execution = self.run_workflow('draas.report.report', {'plans': [strict],
                                                               'fail_on_violation': True})

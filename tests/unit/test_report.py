@@ -66,6 +66,22 @@ class TestReport(base.BaseTestCase):
         self.assertIn('RPO VIOLATED, RTO VIOLATED', text)
         self.assertIn('20m (15m)', text)
 
+    def test_a_schedule_firing_less_often_than_the_rpo_is_a_violation(self):
+        self.commit('20261121T100000Z-aaaaaa', {})
+        at = datetime.datetime(2026, 11, 21, 10, 1, tzinfo=datetime.timezone.utc)
+        out = report.plan_report(self.plan, now=at)
+        self.assertEqual((True, True, 900),
+                         (out['rpo_ok'], out['schedule_ok'], out['schedule_gap_seconds']))
+        weekdays = dict(self.plan, policy={'name': 'gold', 'rpo_minutes': 60,
+                                           'schedule': '0 * * * 1-5'})
+        out = report.plan_report(weekdays, now=at)
+        self.assertTrue(out['rpo_ok'])  # a minute old, but the weekend has no checkpoint
+        self.assertEqual((False, 49 * 3600), (out['schedule_ok'],
+                                              out['schedule_gap_seconds']))
+        result = report.report([weekdays])
+        self.assertEqual(1, result['violations'])
+        self.assertIn('SCHEDULE GAP 49h00m > RPO', result['table'])
+
     def test_no_checkpoint_and_bad_plans_are_rows_not_crashes(self):
         out = report.report([self.plan, {'name': 'broken'}])
         first, second = out['plans']
