@@ -83,4 +83,4 @@ def longest_gap_minutes(pattern):
         raise CronError('%r never fires (no such day)' % pattern)
     gaps = [b - a for a, b in zip(times, times[1:])]
     gaps += [(b - a) * 1440 - times[-1] + times[0] for a, b in zip(fired, fired[1:])]
-    return max(gaps) if gaps else 1440 * 366
+    return max(gaps)  # every pattern fires more than once in SPAN_DAYS

@@ -246,6 +246,9 @@ class TestBadInput(Catalogue):
              {'plan': policy(schedule='every hour')},
              'plan.policy.schedule: expected a cron pattern of five fields, e.g. '
              '"*/15 * * * *", got \'every hour\''),
+            ('schedule out of range', 'draas.checkpoint.create',
+             {'plan': policy(schedule='*/15 8-24 * * mon-fri')},
+             "plan.policy.schedule: hour '24': expected 0-23"),
             ('retention count 0', 'draas.checkpoint.prune',
              {'plan': policy(retention={'count': 0})},
              'plan.policy.retention.count: expected checkpoints always kept (1-1000), got 0'),
