@@ -124,6 +124,11 @@ class Restore:
                 self._volume_statuses = movers.VolumeStatuses(self.conn.block_storage)
             return self._volume_statuses
 
+    @property
+    def boot_volume_ids(self):
+        """Source IDs of the volumes servers boot from: the servers level needs their data."""
+        return {s['boot_volume_id'] for s in self.docs('server') if s.get('boot_volume_id')}
+
     def requests(self):
         """API requests this action made to the target so far (the store's included)."""
         return sum(discovery.request_counts(c)['total']
@@ -543,7 +548,11 @@ def _replace_originals(r):
 
 
 def _attach_volumes(r):
-    """Attach each server's data volumes (the boot volume is attached at boot)."""
+    """Wait for the data of the volumes no server boots from (they filled while the
+    servers booted), then attach each server's (its boot volume is attached at boot)."""
+    kind, boot = resources.all_kinds()['volume'], r.boot_volume_ids
+    _parallel(r, [d for d in r.docs('volume') if d['id'] not in boot],
+              lambda d: kind.finish(r, d, r.map('volume', d['id'])), 'volume')
     attached = {s.id: {a['id'] for a in s.attached_volumes or ()}
                 for s in r.conn.compute.servers()}
     todo = [(r.map('server', s['id']), r.map('volume', v))

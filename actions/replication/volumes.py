@@ -21,7 +21,7 @@ class VolumeReplicationError(errors.DraasError):
     pass
 
 
-def failed_status(status):
+def _failed(status):
     """Cinder's error*, Nova's ERROR, Glance's killed: the resource will not get there."""
     status = (status or '').lower()
     return status.startswith('error') or status == 'killed'
@@ -36,7 +36,7 @@ def wait_all(list_fn, ids, want, timeout, what, poll=POLL, error=VolumeReplicati
     pending = set(ids)
     while pending:
         listed = {r.id: r for r in list_fn() if r.id in pending}
-        failed = sorted(describe(r) for r in listed.values() if failed_status(r.status))
+        failed = sorted(describe(r) for r in listed.values() if _failed(r.status))
         if failed:
             raise error('%s in error: %s' % (what, '; '.join(failed)))
         pending = {i for i in pending if getattr(listed.get(i), 'status', None) != want}
@@ -287,14 +287,14 @@ def import_chain(admin, data, timeout):
     return data['backup_id']
 
 
-def restore_volume(admin, data, volume_id, timeout=1800, statuses=None):
-    """Fill volume `volume_id` (on the target, available) from a checkpoint's data;
-    `statuses` (a VolumeStatuses that lists the volume's project) saves polling requests."""
+def start_restore(admin, data, volume_id, timeout=1800):
+    """Start filling volume `volume_id` (on the target, available) from a checkpoint's
+    backup; Cinder moves the data meanwhile (the volume is "restoring-backup", then
+    "available": wait_volume)."""
     if data['method'] == 'backup':
         backup_id = import_chain(admin, data, timeout)
-        # Cinder sets the volume "restoring-backup" before answering: the wait is sound.
+        # Cinder sets the volume "restoring-backup" before answering: a wait is sound.
         admin.block_storage.restore_backup(backup_id, volume_id=volume_id)
-        wait_volume(admin.block_storage, volume_id, timeout, statuses=statuses)
         return
     raise VolumeReplicationError(
         'volume data of method %r cannot be restored into a new volume yet (only '

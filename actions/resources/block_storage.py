@@ -67,7 +67,9 @@ class Volume(Kind):
     def restore(self, rc, doc, target_id):
         """A new volume in the project, filled with the checkpoint's data by the method
         the checkpoint used. Its ID is remembered before the data moves: restoring
-        rewrites a volume's metadata, where the restore tags live."""
+        rewrites a volume's metadata, where the restore tags live. Only a volume a server
+        boots from is waited for here; the others fill while the servers boot, and the
+        attach level waits for them (finish)."""
         bs = rc.conn.block_storage
         data = rc.data['volumes'][doc['id']]
         tags = {SOURCE_KEY: doc['id'], RESTORE_KEY: rc.restore_id}
@@ -92,19 +94,36 @@ class Volume(Kind):
                 volume_type=vtype, metadata=dict(own_metadata(doc), **tags),
                 **source).id
             rc.remember('volume', doc['id'], target_id)
-        volume = bs.get_volume(target_id)
-        if (volume.metadata or {}).get(DATA_KEY) == 'restored':
-            if volume.status not in ('available', 'in-use'):
-                # a replica being managed
+        if data['method'] == 'backup':
+            volume = bs.get_volume(target_id)
+            # Still carrying this restore's tags and not marked: no fill has begun (a
+            # fill replaces the metadata and reads "restoring-backup" until done).
+            if (volume.status in ('creating', 'available') and not self._marked(rc, volume)
+                    and (volume.metadata or {}).get(RESTORE_KEY) == rc.restore_id):
                 movers.wait_volume(bs, target_id, rc.timeout, statuses=rc.volume_statuses)
-            return target_id  # done (by an earlier run, maybe attached since)
+                movers.start_restore(rc.admin, data, target_id, rc.timeout)
+        if doc['id'] in rc.boot_volume_ids:
+            self.finish(rc, doc, target_id)
+        return target_id
+
+    @staticmethod
+    def _marked(rc, volume):
+        metadata = volume.metadata or {}
+        return (metadata.get(DATA_KEY) == 'restored'
+                and metadata.get(RESTORE_KEY) == rc.restore_id)
+
+    def finish(self, rc, doc, target_id):
+        """Wait until volume `target_id` holds its data, then mark it so (and bootable
+        as on the source); a volume marked already is left alone (maybe attached)."""
+        bs = rc.conn.block_storage
+        volume = bs.get_volume(target_id)
+        if self._marked(rc, volume) and volume.status in ('available', 'in-use'):
+            return
         movers.wait_volume(bs, target_id, rc.timeout, statuses=rc.volume_statuses)
-        if data['method'] != 'image':
-            movers.restore_volume(rc.admin, data, target_id, rc.timeout, rc.volume_statuses)
         if doc.get('is_bootable'):
             bs.set_volume_bootable_status(target_id, True)
-        bs.set_volume_metadata(target_id, **dict(tags, **{DATA_KEY: 'restored'}))
-        return target_id
+        bs.set_volume_metadata(target_id, **{SOURCE_KEY: doc['id'],
+                                             RESTORE_KEY: rc.restore_id, DATA_KEY: 'restored'})
 
 
 FIRST_KINDS = (VolumeType(),)

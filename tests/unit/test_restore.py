@@ -289,6 +289,108 @@ class TestReplicatedVolumes(RestoreTestCase):
         r.admin.block_storage.restore_backup.assert_not_called()
 
 
+class FakeCinder:
+    """Volumes, and backup restores that Cinder runs on its own: a volume is
+    "restoring-backup" (metadata replaced by the backup's) until fill_done()."""
+
+    def __init__(self, fill_after_lists=None):
+        self.vols, self.fills, self.lists = {}, [], 0
+        self.fill_after_lists = fill_after_lists  # the fill ends after so many list calls
+
+    def create_volume(self, **kw):
+        vid = 'tv%d' % (len(self.vols) + 1)
+        self.vols[vid] = types.SimpleNamespace(id=vid, status='available',
+                                               metadata=dict(kw['metadata']))
+        return self.vols[vid]
+
+    def get_volume(self, vid):
+        return self.vols[vid]
+
+    def volumes(self, **kw):
+        self.lists += 1
+        if self.fill_after_lists is not None and self.lists >= self.fill_after_lists:
+            for vid in self.fills:
+                self.fill_done(vid)
+        return list(self.vols.values())
+
+    def find_backup(self, backup_id, **kw):
+        return mock.Mock(id=backup_id)
+
+    def backups(self, **kw):
+        return [mock.Mock(id='b1', status='available')]
+
+    def restore_backup(self, backup_id, volume_id):
+        self.fills.append(volume_id)
+        self.vols[volume_id].status = 'restoring-backup'
+        self.vols[volume_id].metadata = {'from': 'the backup'}
+
+    def fill_done(self, vid):
+        if self.vols[vid].status == 'restoring-backup':
+            self.vols[vid].status = 'available'
+
+    def set_volume_metadata(self, vid, **metadata):
+        self.vols[vid].metadata.update(metadata)
+
+    def set_volume_bootable_status(self, vid, bootable):
+        self.vols[vid].bootable = bootable
+
+
+class TestVolumeFill(RestoreTestCase):
+    """Data volumes fill while the servers boot; boot volumes are waited for."""
+
+    def restore(self, resources=RESOURCES, **cinder):
+        from actions.resources import block_storage
+        self.useFixture(fixtures.MockPatch('actions.replication.volumes.RESTORE_POLL', 0))
+        self.commit_checkpoint(resources)
+        r = restore.Restore(self.plan(), self.cid)
+        r.idmap = {'project': {'p1': 'tp1'}}
+        self.cinder = FakeCinder(**cinder)
+        r._conn = mock.Mock(block_storage=self.cinder)
+        r.admin.block_storage = self.cinder
+        return r, block_storage.Volume(), resources['volume'][0]
+
+    def test_a_data_volume_is_only_started_and_a_rerun_never_fills_it_twice(self):
+        from actions.resources.block_storage import DATA_KEY
+        r, kind, doc = self.restore()
+        vid = kind.restore(r, doc, None)
+        self.assertEqual(('restoring-backup', [vid]), (self.cinder.vols[vid].status,
+                                                       self.cinder.fills))
+        kind.restore(r, doc, vid)  # a re-run while Cinder fills it
+        self.cinder.fill_done(vid)
+        kind.restore(r, doc, vid)  # and after: the backup's metadata says it is filled
+        self.assertEqual([vid], self.cinder.fills)
+        self.assertNotIn(DATA_KEY, self.cinder.vols[vid].metadata)
+        kind.finish(r, doc, vid)
+        self.assertEqual('restored', self.cinder.vols[vid].metadata[DATA_KEY])
+        self.cinder.vols[vid].status = 'in-use'  # attached since: finishing again is a no-op
+        kind.finish(r, doc, vid)
+        self.assertEqual([vid], self.cinder.fills)
+
+    def test_a_volume_a_server_boots_from_is_filled_before_the_level_ends(self):
+        from actions.resources.block_storage import DATA_KEY
+        servers = [dict(RESOURCES['server'][0], boot_volume_id='v1')]
+        r, kind, doc = self.restore(dict(RESOURCES, server=servers), fill_after_lists=3)
+        vid = kind.restore(r, doc, None)
+        self.assertEqual(('available', 'restored'), (self.cinder.vols[vid].status,
+                                                     self.cinder.vols[vid].metadata[DATA_KEY]))
+
+    def test_attach_waits_for_the_fills_then_attaches(self):
+        from actions.resources.block_storage import DATA_KEY
+        servers = [dict(RESOURCES['server'][0], volume_ids=['v1'])]
+        r, kind, doc = self.restore(dict(RESOURCES, server=servers), fill_after_lists=4)
+        r.remember('server', 's1', 'ts1')
+        r.remember('volume', 'v1', kind.restore(r, doc, None))
+        r.conn.compute.servers.return_value = [mock.Mock(id='ts1', attached_volumes=[])]
+
+        def attach(server, volume_id):
+            self.assertEqual('restored', self.cinder.vols[volume_id].metadata[DATA_KEY])
+            self.cinder.vols[volume_id].status = 'in-use'
+        r.conn.compute.create_volume_attachment.side_effect = attach
+        self.assertEqual((1, 0), restore._attach_volumes(r))
+        r.conn.compute.create_volume_attachment.assert_called_once_with(
+            'ts1', volume_id='tv1')
+
+
 class TestDrillPreflight(RestoreTestCase):
 
     def test_a_drill_makes_its_own_project_and_leaves_users_and_addresses_alone(self):
