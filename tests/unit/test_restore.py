@@ -391,6 +391,39 @@ class TestVolumeFill(RestoreTestCase):
             'ts1', volume_id='tv1')
 
 
+class TestSecurityGroupRules(base.BaseTestCase):
+    """Rules are made in one bulk request; a conflict falls back to one at a time."""
+
+    def setUp(self):
+        super().setUp()
+        self.rc = mock.Mock(project_id='tp1', idmap={'security_group': {'g1': 'tg1'}})
+        self.rc.map.side_effect = lambda kind, sid: self.rc.idmap[kind][sid]
+        self.rc.conn.network.security_group_rules.return_value = []
+        rule = {'direction': 'ingress', 'ethertype': 'IPv4', 'protocol': 'tcp',
+                'port_range_min': 22, 'port_range_max': 22}
+        self.docs = [{'id': 'g1', 'rules': [rule, dict(rule, port_range_min=80,
+                                                       port_range_max=80)]}]
+
+    def test_one_request_for_all_the_missing_rules(self):
+        from actions.resources import network
+        net = self.rc.conn.network
+        net.create_security_group_rules.side_effect = lambda todo: iter(todo)
+        self.assertEqual((2, 0), network.SecurityGroup().restore_rules(self.rc, self.docs))
+        [todo] = net.create_security_group_rules.call_args.args
+        self.assertEqual([('tg1', 22), ('tg1', 80)],
+                         [(r['security_group_id'], r['port_range_min']) for r in todo])
+        net.create_security_group_rule.assert_not_called()
+
+    def test_a_conflict_makes_them_one_by_one(self):
+        from actions.resources import network
+        net = self.rc.conn.network
+        net.create_security_group_rules.side_effect = network.exceptions.ConflictException
+        net.create_security_group_rule.side_effect = [
+            mock.Mock(), network.exceptions.ConflictException()]
+        self.assertEqual((1, 1), network.SecurityGroup().restore_rules(self.rc, self.docs))
+        self.assertEqual(2, net.create_security_group_rule.call_count)
+
+
 class TestDrillPreflight(RestoreTestCase):
 
     def test_a_drill_makes_its_own_project_and_leaves_users_and_addresses_alone(self):
