@@ -1,4 +1,6 @@
 """Neutron: networks, subnets, security groups, routers, ports, floating IPs."""
+import concurrent.futures
+
 from openstack import exceptions
 
 from actions.resources import by_source_tag
@@ -162,7 +164,7 @@ class SecurityGroup(_Tagged):
         since rules refer to other groups). Returns (created, existing)."""
         have = {self._rule_key(dict(r.to_dict(), ethertype=r.ether_type))
                 for r in rc.conn.network.security_group_rules(project_id=rc.project_id)}
-        todo, existing = [], 0
+        todo, existing = {}, 0
         for doc in docs:
             for rule in doc['rules']:
                 want = dict(rule, security_group_id=rc.map('security_group', doc['id']))
@@ -174,16 +176,23 @@ class SecurityGroup(_Tagged):
                     continue
                 attrs = {k: v for k, v in want.items() if v is not None}
                 attrs['ether_type'] = attrs.pop('ethertype')  # openstacksdk's name for it
-                todo.append(attrs)
-        if not todo:
-            return 0, existing
+                todo.setdefault(attrs['security_group_id'], []).append(attrs)
+        with concurrent.futures.ThreadPoolExecutor(rc.options['parallel']) as pool:
+            counts = list(pool.map(lambda rules: self._create_rules(rc, rules),
+                                   todo.values()))
+        return sum(c for c, _ in counts), existing + sum(e for _, e in counts)
+
+    @staticmethod
+    def _create_rules(rc, rules):
+        """One group's rules in one request (a Neutron bulk holds one group's only); one
+        by one when Neutron has one of them already in another spelling (e.g. the
+        defaults). Returns (created, existing)."""
         try:
-            # One request for all of them (Neutron makes a bulk in one transaction).
-            return len(list(rc.conn.network.create_security_group_rules(todo))), existing
+            return len(list(rc.conn.network.create_security_group_rules(rules))), 0
         except exceptions.ConflictException:
-            pass  # one of them exists in another spelling (e.g. the defaults): one by one
-        created = 0
-        for attrs in todo:
+            pass
+        created = existing = 0
+        for attrs in rules:
             try:
                 rc.conn.network.create_security_group_rule(**attrs)
                 created += 1

@@ -396,32 +396,37 @@ class TestSecurityGroupRules(base.BaseTestCase):
 
     def setUp(self):
         super().setUp()
-        self.rc = mock.Mock(project_id='tp1', idmap={'security_group': {'g1': 'tg1'}})
+        self.rc = mock.Mock(project_id='tp1', options={'parallel': 4},
+                            idmap={'security_group': {'g1': 'tg1', 'g2': 'tg2'}})
         self.rc.map.side_effect = lambda kind, sid: self.rc.idmap[kind][sid]
         self.rc.conn.network.security_group_rules.return_value = []
         rule = {'direction': 'ingress', 'ethertype': 'IPv4', 'protocol': 'tcp',
                 'port_range_min': 22, 'port_range_max': 22}
         self.docs = [{'id': 'g1', 'rules': [rule, dict(rule, port_range_min=80,
-                                                       port_range_max=80)]}]
+                                                       port_range_max=80)]},
+                     {'id': 'g2', 'rules': [rule]}]
 
-    def test_one_request_for_all_the_missing_rules(self):
+    def test_one_request_per_group_for_its_missing_rules(self):
         from actions.resources import network
         net = self.rc.conn.network
         net.create_security_group_rules.side_effect = lambda todo: iter(todo)
-        self.assertEqual((2, 0), network.SecurityGroup().restore_rules(self.rc, self.docs))
-        [todo] = net.create_security_group_rules.call_args.args
-        self.assertEqual([('tg1', 22), ('tg1', 80)],
-                         [(r['security_group_id'], r['port_range_min']) for r in todo])
+        self.assertEqual((3, 0), network.SecurityGroup().restore_rules(self.rc, self.docs))
+        self.assertEqual([[('tg1', 22), ('tg1', 80)], [('tg2', 22)]], sorted(
+            [(r['security_group_id'], r['port_range_min']) for r in call.args[0]]
+            for call in net.create_security_group_rules.call_args_list))
         net.create_security_group_rule.assert_not_called()
 
     def test_a_conflict_makes_them_one_by_one(self):
         from actions.resources import network
         net = self.rc.conn.network
         net.create_security_group_rules.side_effect = network.exceptions.ConflictException
-        net.create_security_group_rule.side_effect = [
-            mock.Mock(), network.exceptions.ConflictException()]
-        self.assertEqual((1, 1), network.SecurityGroup().restore_rules(self.rc, self.docs))
-        self.assertEqual(2, net.create_security_group_rule.call_count)
+
+        def one(**rule):
+            if rule['port_range_min'] == 22:
+                raise network.exceptions.ConflictException()
+        net.create_security_group_rule.side_effect = one
+        self.assertEqual((1, 2), network.SecurityGroup().restore_rules(self.rc, self.docs))
+        self.assertEqual(3, net.create_security_group_rule.call_count)
 
 
 class TestDrillPreflight(RestoreTestCase):
