@@ -16,12 +16,15 @@ Not a test: it runs on the lab (tools/lab up) and takes minutes per size. For ea
    target's own throughput), and failover / baseline;
 6. memory: peak RSS of draas' export and of a restore's servers level (re-run: nothing left
    to make), each in a child process;
+7. CPU: the CPU seconds of the busiest lab processes during the failover and the baseline;
 then removes all of it. Writes results.json, results.md and results.png (time and requests
 against N) into <out>/<date>/, with the machine, the versions and the date.
 """
 import argparse
+import collections
 import concurrent.futures
 import datetime
+import glob
 import importlib.metadata
 import json
 import os
@@ -162,6 +165,35 @@ def peak_rss_mib(code):
     return round(int(out.split('PEAK')[-1]) / 1024, 1)
 
 
+def cpu_seconds():
+    """CPU seconds each lab process (with its children: uwsgi workers, forks) has used."""
+    tick = os.sysconf('SC_CLK_TCK')
+    used, children = {}, collections.defaultdict(list)
+    for entry in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            with open('/proc/%s/stat' % entry) as f:
+                fields = f.read().rsplit(')', 1)[1].split()  # after "pid (name)"
+        except (OSError, IndexError):
+            continue
+        used[int(entry)] = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        children[int(fields[1])].append(int(entry))
+
+    def tree(pid):
+        return used.get(pid, 0) + sum(tree(child) for child in children[pid])
+    out = {}
+    for path in glob.glob(os.path.join(workload.LAB, 'pids', '*.pid')):
+        with open(path) as f:
+            out[os.path.basename(path)[:-4]] = tree(int(f.read().split()[0]))
+    out['bench (this process)'] = sum(os.times()[:2])
+    return out
+
+
+def busiest(before, after, top=6):
+    """The processes that used most CPU between two cpu_seconds(), {name: seconds}."""
+    spent = {name: round(after[name] - before.get(name, 0), 1) for name in after}
+    return dict(sorted(spent.items(), key=lambda kv: -kv[1])[:top])
+
+
 def through_mistral(mistral, workflow, inputs, timeout=3600):
     """Run a workflow; its execution, wall seconds and task executions (sub-workflows too)."""
     started = time.monotonic()
@@ -217,6 +249,7 @@ def run_size(n, volume_every, mistral, start):
                                 'summary': out['summary']}
         log(start, 'N=%d: checkpoint %.0f s, %d task executions' % (n, seconds, tasks))
 
+        cpu = cpu_seconds()
         out, seconds, tasks = through_mistral(mistral, 'draas.failover.failover',
                                               {'plan': plan})
         summary = out['summary']
@@ -224,7 +257,8 @@ def run_size(n, volume_every, mistral, start):
                               'rto_seconds': summary['rto_seconds'],
                               'levels': summary['levels'],
                               'requests': sum(lv.get('requests', 0)
-                                              for lv in summary['levels'])}
+                                              for lv in summary['levels']),
+                              'cpu_seconds': busiest(cpu, cpu_seconds())}
         result['failover']['servers_level_peak_rss_mib'] = peak_rss_mib(
             'from actions import restore\nrestore.apply(%r, %r, %r, "servers")' % (
                 plan, summary['checkpoint_id'], summary['restore_id']))
@@ -235,7 +269,9 @@ def run_size(n, volume_every, mistral, start):
         # boots slow down with the servers already on its one host (N=200 next to the 200
         # restored ones: 93 ACTIVE after 1150 s).
         workload.delete('site-b', name)
+        cpu = cpu_seconds()
         result['baseline_seconds'] = baseline(n, name + '-base')
+        result['baseline_cpu_seconds'] = busiest(cpu, cpu_seconds())
         servers_level = [lv for lv in summary['levels'] if lv['level'] == 'servers'][0]
         result['failover_vs_baseline'] = round(
             summary['rto_seconds'] / result['baseline_seconds'], 2)
@@ -311,6 +347,14 @@ def markdown(results):
             lines.append('| %d | ' % r['n'] + ' | '.join(
                 '%.1f s, %d req' % (lv['seconds'], lv.get('requests', 0))
                 for lv in r['failover']['levels']) + ' |')
+    lines += ['', 'CPU seconds of the busiest processes (the machine has %d CPUs):'
+              % env['machine']['cpus'], '']
+    for r in results['sizes']:
+        for what, spent in (('failover', r.get('failover', {}).get('cpu_seconds')),
+                            ('baseline', r.get('baseline_cpu_seconds'))):
+            if spent:
+                lines.append('- N=%d, %s: %s' % (r['n'], what, ', '.join(
+                    '%s %.1f' % kv for kv in spent.items())))
     return '\n'.join(lines) + '\n'
 
 
