@@ -1,4 +1,6 @@
 """Glance: metadata of the images servers boot from (the data is copied by replication)."""
+from openstack import exceptions
+
 from actions.resources import Kind
 
 
@@ -36,7 +38,21 @@ def share_with_project(rc, image_id):
         return image.id
     if image.visibility != 'shared':
         rc.admin.image.update_image(image, visibility='shared')
-    if rc.project_id not in {m.member_id for m in rc.admin.image.members(image)}:
-        rc.admin.image.add_member(image, member_id=rc.project_id)
+    members = {m.member_id for m in rc.admin.image.members(image)}
+    if rc.project_id not in members:
+        try:
+            rc.admin.image.add_member(image, member_id=rc.project_id)
+        except exceptions.HttpException as exc:
+            if exc.status_code != 413:
+                raise
+            # Glance caps an image's members (image_member_quota, 128 by default) and keeps
+            # those of deleted projects (drills, restores since removed): drop those, retry.
+            projects = {p.id for p in rc.admin.identity.projects()}
+            gone = members - projects
+            if not gone:
+                raise
+            for member in gone:
+                rc.admin.image.remove_member(member, image)
+            rc.admin.image.add_member(image, member_id=rc.project_id)
     rc.conn.image.update_member(rc.project_id, image, status='accepted')
     return image.id

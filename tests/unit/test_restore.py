@@ -5,6 +5,7 @@ import types
 from unittest import mock
 
 import fixtures
+from openstack import exceptions as sdk_exceptions
 from oslotest import base
 
 from actions import checkpoint
@@ -427,6 +428,39 @@ class TestSecurityGroupRules(base.BaseTestCase):
         net.create_security_group_rule.side_effect = one
         self.assertEqual((1, 2), network.SecurityGroup().restore_rules(self.rc, self.docs))
         self.assertEqual(3, net.create_security_group_rule.call_count)
+
+
+class TestImageSharing(base.BaseTestCase):
+    """Glance caps an image's members: those of deleted projects make room."""
+
+    def rc(self, *members):
+        rc = mock.Mock(project_id='new')
+        rc.admin.image.get_image.return_value = mock.Mock(id='img', visibility='shared',
+                                                          owner='admin')
+        rc.admin.image.members.return_value = [mock.Mock(member_id=m) for m in members]
+        rc.admin.identity.projects.return_value = [mock.Mock(id=p)
+                                                   for p in ('alive', 'new', 'admin')]
+        rc.admin.image.add_member.side_effect = [
+            sdk_exceptions.HttpException(http_status=413), mock.Mock()]
+        return rc
+
+    def test_members_of_deleted_projects_are_removed_when_the_image_is_full(self):
+        from actions.resources import image
+        rc = self.rc('alive', 'gone-1', 'gone-2')
+        self.assertEqual('img', image.share_with_project(rc, 'img'))
+        self.assertEqual(['gone-1', 'gone-2'], sorted(
+            c.args[0] for c in rc.admin.image.remove_member.call_args_list))
+        self.assertEqual(2, rc.admin.image.add_member.call_count)
+        rc.conn.image.update_member.assert_called_once_with(
+            'new', rc.admin.image.get_image.return_value, status='accepted')
+
+    def test_a_full_image_without_stale_members_stays_an_error(self):
+        from actions.resources import image
+        rc = self.rc('alive', 'admin')
+        exc = self.assertRaises(sdk_exceptions.HttpException, image.share_with_project,
+                                rc, 'img')
+        self.assertEqual(413, exc.status_code)
+        rc.admin.image.remove_member.assert_not_called()
 
 
 class TestDrillPreflight(RestoreTestCase):
