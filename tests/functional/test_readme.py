@@ -64,8 +64,10 @@ class TestReadme(base.FunctionalTestCase):
         with open(os.path.join(site, 'lab-dependencies.pth'), 'w') as f:
             f.write(lab_site + '\n')
         command = readme.command('pip install')
-        shell(command.replace('pip install', '%s -m pip install -q --no-deps' % os.path.join(
-            VENV_BIN, 'python')).replace('/path/to/draas', base.ROOT) + ' --prefix ' + venv)
+        # --ignore-installed: else pip removes the lab's own draas while installing elsewhere.
+        shell(command.replace('pip install', '%s -m pip install -q --no-deps --ignore-installed'
+                              % os.path.join(VENV_BIN, 'python')).replace(
+            '/path/to/draas', base.ROOT) + ' --prefix ' + venv)
         python = os.path.join(venv, 'bin', 'python')
         installed = json.loads(subprocess.check_output([python, '-c', (
             'import actions, json, importlib.metadata as m; print(json.dumps([actions.__file__,'

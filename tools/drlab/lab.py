@@ -122,7 +122,9 @@ def ensure_venv():
         state['services'] = want
     # draas itself, editable, so Mistral loads its actions from the entry points.
     want = '%s:%s' % (REPO, _file_hash(os.path.join(REPO, 'setup.cfg')))
-    if state.get('draas') != want:
+    missing = subprocess.run([py, '-c', 'import importlib.metadata as m; m.distribution("draas")'],
+                             capture_output=True).returncode != 0
+    if state.get('draas') != want or missing:
         log('installing draas (%s) into the virtualenv' % REPO)
         run([py, '-m', 'pip', 'install', '-q', '-e', REPO])
         state['draas'] = want
