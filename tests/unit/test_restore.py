@@ -438,15 +438,21 @@ class TestImageSharing(base.BaseTestCase):
         rc.admin.image.get_image.return_value = mock.Mock(id='img', visibility='shared',
                                                           owner='admin')
         rc.admin.image.members.return_value = [mock.Mock(member_id=m) for m in members]
-        rc.admin.identity.projects.return_value = [mock.Mock(id=p)
-                                                   for p in ('alive', 'new', 'admin')]
+
+        def get_project(pid):
+            if pid.startswith('gone'):
+                raise sdk_exceptions.NotFoundException()
+            if pid == 'elsewhere':  # a project of a domain this admin may not read
+                raise sdk_exceptions.ForbiddenException()
+            return mock.Mock(id=pid)
+        rc.admin.identity.get_project.side_effect = get_project
         rc.admin.image.add_member.side_effect = [
             sdk_exceptions.HttpException(http_status=413), mock.Mock()]
         return rc
 
     def test_members_of_deleted_projects_are_removed_when_the_image_is_full(self):
         from actions.resources import image
-        rc = self.rc('alive', 'gone-1', 'gone-2')
+        rc = self.rc('alive', 'gone-1', 'elsewhere', 'gone-2')
         self.assertEqual('img', image.share_with_project(rc, 'img'))
         self.assertEqual(['gone-1', 'gone-2'], sorted(
             c.args[0] for c in rc.admin.image.remove_member.call_args_list))
