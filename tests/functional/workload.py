@@ -13,6 +13,7 @@ import hashlib
 import os
 import secrets
 import sys
+import tempfile
 import time
 
 import openstack
@@ -90,12 +91,13 @@ def create(cloud, name, servers=3):
                                      external_gateway_info={'network_id': public.id})
     for net, subnet in nets.values():
         c.network.add_interface_to_router(router, subnet_id=subnet.id)
-    image_file = os.path.join(LAB, 'sample-image.raw')
-    if not os.path.exists(image_file):
-        with open(image_file, 'wb') as f:
-            f.write(content_for('draas-sample-image', 1 << 20))
-    image = c.image.create_image(name=name + '-image', filename=image_file,
-                                 disk_format='raw', container_format='bare', wait=True)
+    # Content of its own: a restore reuses any image of the same hash at the target, and
+    # another test's workload image there may be deleted while this one still needs it.
+    with tempfile.NamedTemporaryFile(suffix='.raw') as image_file:
+        image_file.write(content_for(name + '-image', 1 << 20))
+        image_file.flush()
+        image = c.image.create_image(name=name + '-image', filename=image_file.name,
+                                     disk_format='raw', container_format='bare', wait=True)
     boot = c.block_storage.create_volume(size=1, image_id=image.id, name=name + '-db-boot')
     data = [c.block_storage.create_volume(size=1, name='%s-data-%d' % (name, i))
             for i in (1, 2)]
