@@ -137,7 +137,8 @@ def commit(document, checkpoint_id, summary=None):
 
 def prune(plan, checkpoints, keep=()):
     """Apply the policy's retention: remove expired checkpoints and the volume data that
-    only they used (source backups; image copies at the target). Backups still needed (an
+    only they used (source backups and the records restores imported of them at the
+    target; image copies at the target). Backups still needed (an
     incremental builds on them) wait in the plan's pending-deletions list, recorded before
     anything is deleted, for a later prune."""
     pending = checkpoints.pending_deletions()
@@ -166,15 +167,26 @@ def prune(plan, checkpoints, keep=()):
     for cid in removed:
         checkpoints.delete(cid)
     if pending:
-        left = []
+        left, forget = [], []
         for site in sorted({p['site'] for p in pending}):
             conn = sites.connect(site)
             mine = [p for p in pending if p['site'] == site]
             with sites.calls_to(site, 'deletion of expired volume data'):
-                left += volumes.delete_backups(conn, [p for p in mine if 'backup_id' in p])
+                backups = [p for p in mine if 'backup_id' in p]
+                kept = volumes.delete_backups(conn, backups)
+                left += kept
+                # Restores imported these backups' records at the target: they go too.
+                forget += [{'site': plan['target'], 'imported_backup_id': p['backup_id'],
+                            'checkpoint_id': p['checkpoint_id']}
+                           for p in backups if p not in kept]
+                forget += [p for p in mine if 'imported_backup_id' in p]
                 for item in mine:
                     if 'image_id' in item:
                         conn.image.delete_image(item['image_id'], ignore_missing=True)
+        if forget:
+            checkpoints.set_pending_deletions(left + forget)
+            with sites.calls_to(plan['target'], 'deletion of imported backup records'):
+                left += volumes.forget_imports(sites.connect(plan['target']), forget)
         checkpoints.set_pending_deletions(left)
     return removed
 

@@ -235,6 +235,28 @@ def _quota_problems(admin, site, project_id, need, source_limits):
     return problems
 
 
+def _import_quota_problems(admin, r):
+    """The backup records the restore imports count against the backup quotas of the
+    project of the target's clouds.yaml entry (10 backups by Cinder's default)."""
+    sizes = {v['id']: v['size'] for v in r.docs('volume')}
+    todo = [sizes[vid] for vid, data in r.data['volumes'].items()
+            if vid in sizes and data.get('method') == 'backup'
+            for item in data.get('parents', []) + [data]
+            if admin.block_storage.find_backup(item['backup_id'], ignore_missing=True) is None]
+    if not todo:
+        return []
+    quota = admin.block_storage.get_quota_set(admin.current_project_id, usage=True)
+    problems = []
+    for key, need in (('backups', len(todo)), ('backup_gigabytes', sum(todo))):
+        limit, used = getattr(quota, key, None), (quota.usage or {}).get(key) or 0
+        if limit is not None and limit >= 0 and used + need > limit:
+            problems.append('block storage quota %s of project %s on %s (where the restore '
+                            'imports %d backup record(s)): %d needed, %d of %d in use' % (
+                                key, admin.current_project_id, r.site, len(todo), need,
+                                used, limit))
+    return problems
+
+
 def check_stop_after(stop_after):
     """stop_after (fault injection): None or a level."""
     if stop_after is not None and stop_after not in LEVELS:
@@ -348,6 +370,7 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
                 problems.append('volume %r (%s): the checkpoint holds no data %s can '
                                 'restore (method %s)' % (vol.get('name'), vol['id'], r.site,
                                                          data.get('method')))
+        problems += _import_quota_problems(admin, r)
         # Keypairs are the restoring user's: one of the same name must hold the same key.
         problems += verify.probe_problems(r)
         mine = {k.name: k for k in admin.compute.keypairs()}

@@ -189,9 +189,11 @@ def cpu_seconds():
 
 
 def busiest(before, after, top=6):
-    """The processes that used most CPU between two cpu_seconds(), {name: seconds}."""
+    """The processes that used most CPU between two cpu_seconds(), {name: seconds}, after
+    'all': every lab process and the benchmark (how busy the machine was)."""
     spent = {name: round(after[name] - before.get(name, 0), 1) for name in after}
-    return dict(sorted(spent.items(), key=lambda kv: -kv[1])[:top])
+    return dict([('all', round(sum(spent.values()), 1))] +
+                sorted(spent.items(), key=lambda kv: -kv[1])[:top])
 
 
 def through_mistral(mistral, workflow, inputs, timeout=3600):
@@ -350,10 +352,18 @@ def markdown(results):
     lines += ['', 'CPU seconds of the busiest processes (the machine has %d CPUs):'
               % env['machine']['cpus'], '']
     for r in results['sizes']:
-        for what, spent in (('failover', r.get('failover', {}).get('cpu_seconds')),
-                            ('baseline', r.get('baseline_cpu_seconds'))):
+        for what, spent, wall in (
+                ('failover', r.get('failover', {}).get('cpu_seconds'),
+                 r.get('failover', {}).get('seconds')),
+                ('baseline', r.get('baseline_cpu_seconds'), r.get('baseline_seconds'))):
             if spent:
-                lines.append('- N=%d, %s: %s' % (r['n'], what, ', '.join(
+                spent = dict(spent)
+                busy = ''
+                if 'all' in spent and wall:
+                    busy = 'all %.1f in %.0f s = %.0f %% of the CPUs; ' % (
+                        spent['all'], wall, 100 * spent.pop('all') / wall /
+                        env['machine']['cpus'])
+                lines.append('- N=%d, %s: %s%s' % (r['n'], what, busy, ', '.join(
                     '%s %.1f' % kv for kv in spent.items())))
     return '\n'.join(lines) + '\n'
 

@@ -10,6 +10,8 @@ it with the primary gone.
 import threading
 import time
 
+from openstack import exceptions
+
 from actions import errors
 from actions.replication.images import copy_image
 
@@ -140,6 +142,32 @@ def delete_backups(src, items):
             left.append(item)
             continue
         src.block_storage.delete_backup(backup)
+    return left
+
+
+def forget_imports(dst, items):
+    """Delete the recovery site's imported records of backups the source has deleted.
+
+    A record imported for a restore points at the same backup objects as the source's;
+    Cinder deletes a backup's objects with its record, so this runs only once the source's
+    backup is gone (its objects are, then: the delete removes the record alone and frees
+    the importing project's backup quota). `items` are {imported_backup_id, checkpoint_id};
+    returns those to retry at a later prune (a record in use, or one an imported
+    incremental still builds on).
+    """
+    left = []
+    for item in sorted(items, key=lambda i: i['checkpoint_id'], reverse=True):
+        record = dst.block_storage.find_backup(item['imported_backup_id'],
+                                               ignore_missing=True)
+        if record is None:
+            continue
+        if record.status not in ('available', 'error'):
+            left.append(item)
+            continue
+        try:
+            dst.block_storage.delete_backup(record)
+        except exceptions.BadRequestException:
+            left.append(item)
     return left
 
 
@@ -282,8 +310,9 @@ def import_chain(admin, data, timeout):
             if resp.status_code != 201:
                 raise VolumeReplicationError('importing backup %s: HTTP %s: %s' % (
                     item['backup_id'], resp.status_code, resp.text[:300]))
-        wait_all(lambda: bs.backups(all_projects=True), [item['backup_id']], 'available',
-                 timeout, 'imported backup')
+        # A GET, not a list: the recovery site may hold thousands of backups.
+        wait_all(lambda: [bs.get_backup(item['backup_id'])], [item['backup_id']],
+                 'available', timeout, 'imported backup', poll=RESTORE_POLL)
     return data['backup_id']
 
 

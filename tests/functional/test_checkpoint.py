@@ -217,12 +217,24 @@ class TestCheckpoint(base.FunctionalTestCase):
             # retention count 1 means a full backup every time: no chain to wait for
             self.assertEqual(0, out['summary']['replicate']['incremental_backups'])
             backups.append([v['backup_id'] for v in data['volumes'].values()])
+            if len(backups) == 1:  # a restore of the first checkpoint imports its records
+                for volume in data['volumes'].values():
+                    resp = self.target.block_storage.post(
+                        '/backups/import_record', json={'backup-record': volume['record']})
+                    self.assertEqual(201, resp.status_code, resp.text)
         self.assertEqual([out['checkpoint_id']], cps.list())
         self.assertEqual([], cps.pending_deletions())
         for backup_id in backups[0] + backups[1]:
             deadline = time.monotonic() + 60
             while source.block_storage.find_backup(backup_id):
                 self.assertLess(time.monotonic(), deadline, 'backup %s stays' % backup_id)
+                time.sleep(1)
+        # The imported records went with the source's backups (their objects went first).
+        for backup_id in backups[0]:
+            deadline = time.monotonic() + 60
+            while self.target.block_storage.find_backup(backup_id):
+                self.assertLess(time.monotonic(), deadline,
+                                'imported record %s stays on site-b' % backup_id)
                 time.sleep(1)
         for backup_id in backups[2]:
             self.assertIsNotNone(source.block_storage.find_backup(backup_id))

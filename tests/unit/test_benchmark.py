@@ -26,7 +26,8 @@ def size(n, failover_seconds):
             'failover': {'seconds': failover_seconds + 3, 'rto_seconds': failover_seconds,
                          'requests': 39, 'task_executions': 11, 'levels': levels,
                          'servers_level_peak_rss_mib': 95,
-                         'cpu_seconds': {'site-b-nova-compute': 20.5, 'mistral-executor': 3.0}},
+                         'cpu_seconds': {'all': 24.0, 'site-b-nova-compute': 20.5,
+                                         'mistral-executor': 3.0}},
             'baseline_seconds': 30, 'failover_vs_baseline': round(failover_seconds / 30, 2)}
 
 
@@ -57,11 +58,14 @@ class TestBenchmark(base.BaseTestCase):
         self.assertIn('| 200 | failed: boom |', text)
         self.assertIn('| 50 | 20.0 s, 30 req | 20.0 s, 9 req |', text)
         self.assertIn('Machine: 2 CPUs, 24 GiB, Linux, Python 3.11.', text)
-        self.assertIn('- N=50, failover: site-b-nova-compute 20.5, mistral-executor 3.0', text)
+        # 'all' CPU seconds in the failover's wall time (48 s) on 2 CPUs: how busy it was
+        self.assertIn('- N=50, failover: all 24.0 in 48 s = 25 % of the CPUs; '
+                      'site-b-nova-compute 20.5, mistral-executor 3.0', text)
 
     def test_cpu_is_counted_per_lab_process_with_its_children(self):
         before = {'nova': 10.0, 'mistral': 5.0, 'idle': 1.0}
         after = {'nova': 31.5, 'mistral': 6.0, 'idle': 1.0, 'new': 2.0}
-        self.assertEqual({'nova': 21.5, 'new': 2.0}, self.bench.busiest(before, after, top=2))
+        self.assertEqual({'all': 24.5, 'nova': 21.5, 'new': 2.0},
+                         self.bench.busiest(before, after, top=2))
         spent = self.bench.cpu_seconds()
         self.assertGreater(spent['bench (this process)'], 0)

@@ -17,7 +17,7 @@ class FakeCinder:
         self.parents = dict(parents)  # backup -> parent (None for a full backup)
         self.deleted = []
 
-    def find_backup(self, backup_id):
+    def find_backup(self, backup_id, ignore_missing=True):
         if backup_id not in self.parents:
             return None
         return mock.Mock(id=backup_id, status='available',
@@ -40,14 +40,17 @@ class TestPrune(base.BaseTestCase):
         root = self.useFixture(fixtures.TempDir()).path
         self.cps = checkpoint.Checkpoints(checkpoint.FileStore(root), 'shop')
         self.cinder = FakeCinder({'b1': None, 'b2': 'b1', 'b3': None, 'b4': 'b3'})
-        conn = mock.Mock(block_storage=self.cinder)
-        self.useFixture(fixtures.MockPatch('actions.sites.connect', return_value=conn))
+        # Restores imported the records of b1..b3 at the target.
+        self.target = FakeCinder({'b1': None, 'b2': 'b1', 'b3': None})
+        conns = {'site-a': mock.Mock(block_storage=self.cinder),
+                 'site-b': mock.Mock(block_storage=self.target)}
+        self.useFixture(fixtures.MockPatch('actions.sites.connect', side_effect=conns.get))
         self.ids = [old_id(1), old_id(2), old_id(3), checkpoint.new_checkpoint_id()]
         for cid, backup in zip(self.ids, ('b1', 'b2', 'b3', 'b4')):
             parts = {'data': self.cps.put_part(cid, 'data', {'volumes': {
                 'v1': {'backup_id': backup}}})}
             self.cps.commit(cid, parts, {})
-        self.plan = {'source': 'site-a',
+        self.plan = {'source': 'site-a', 'target': 'site-b',
                      'policy': {'retention': {'count': 1, 'max_age_hours': 1}}}
 
     def test_backups_go_once_nothing_builds_on_them(self):
@@ -57,13 +60,30 @@ class TestPrune(base.BaseTestCase):
         # b2 goes first (newest first), which frees b1; b3 stays: b4 builds on it.
         self.assertEqual(['b2', 'b1'], self.cinder.deleted)
         self.assertEqual(['b3'], [p['backup_id'] for p in self.cps.pending_deletions()])
+        # The target's imported records of b2 and b1 go with them; b3's stays while the
+        # source's b3 (same backup objects) is kept.
+        self.assertEqual(['b2', 'b1'], self.target.deleted)
 
     def test_pending_backups_are_retried_at_the_next_prune(self):
         protect.prune(self.plan, self.cps, keep=[self.ids[3]])
         del self.cinder.parents['b4']  # its checkpoint went, b4 was deleted elsewhere
         protect.prune(self.plan, self.cps, keep=[self.ids[3]])
         self.assertIn('b3', self.cinder.deleted)
+        self.assertEqual(['b2', 'b1', 'b3'], self.target.deleted)
         self.assertEqual([], self.cps.pending_deletions())
+
+    def test_a_record_the_target_cannot_delete_yet_is_retried(self):
+        self.target.find_backup = lambda i, **kw: mock.Mock(id=i, status='restoring')
+        protect.prune(self.plan, self.cps, keep=[self.ids[3]])
+        self.assertEqual({'b1': None, 'b2': 'b1', 'b3': None}, self.target.parents)
+        pending = self.cps.pending_deletions()
+        self.assertEqual([('site-a', 'b3'), ('site-b', 'b2'), ('site-b', 'b1')],
+                         [(p['site'], p.get('backup_id') or p['imported_backup_id'])
+                          for p in pending])
+        del self.target.find_backup  # the restore is over: the records go at the next prune
+        protect.prune(self.plan, self.cps, keep=[self.ids[3]])
+        self.assertEqual(['b2', 'b1'], self.target.deleted)
+        self.assertEqual(['b3'], [p.get('backup_id') for p in self.cps.pending_deletions()])
 
 
 class TestPruneImageCopies(base.BaseTestCase):

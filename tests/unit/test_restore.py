@@ -139,6 +139,21 @@ class TestPreflight(RestoreTestCase):
         self.assertIn('compute quota instances of the project on site-b: 60 needed, 0 of 50',
                       str(err))
 
+    def test_backup_records_to_import_must_fit_the_importing_projects_quota(self):
+        bs = self.target.conn.block_storage
+        bs.get_quota_set.return_value = types.SimpleNamespace(
+            usage={'backups': 10, 'backup_gigabytes': 10}, backups=10, backup_gigabytes=-1)
+        bs.find_backup.return_value = None  # not imported yet
+        self.target.conn.current_project_id = 'admin-project'
+        err = self.assertRaises(restore.RestoreError, restore.preflight, self.plan())
+        self.assertIn('block storage quota backups of project admin-project on site-b '
+                      '(where the restore imports 1 backup record(s)): 1 needed, 10 of 10 in '
+                      'use', str(err))
+        self.assertNotIn('backup_gigabytes', str(err))  # -1: no limit
+        self.assert_nothing_made()
+        bs.find_backup.return_value = mock.Mock(id='b1')  # a re-run: imported already
+        restore.preflight(self.plan(), dry_run=True)
+
     def test_what_exists_already_is_not_counted_twice_against_quotas(self):
         conn = self.target.conn
         conn.identity.find_project.return_value = mock.Mock(id='tp1')
@@ -317,8 +332,8 @@ class FakeCinder:
     def find_backup(self, backup_id, **kw):
         return mock.Mock(id=backup_id)
 
-    def backups(self, **kw):
-        return [mock.Mock(id='b1', status='available')]
+    def get_backup(self, backup_id):  # no backups(): a list of every backup would be slow
+        return mock.Mock(id=backup_id, status='available')
 
     def restore_backup(self, backup_id, volume_id):
         self.fills.append(volume_id)
