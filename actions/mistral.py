@@ -311,7 +311,7 @@ class RestoreApply(DraasAction):
     :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     :param checkpoint_id: the checkpoint being restored
     :param restore_id: the restore ID returned by draas.restore.preflight
-    :param level: one of identity, compute, network, network_links, ports, volumes,
+    :param level: one of identity, compute, volumes, network, network_links, ports,
         servers, attach
     :param stop_after: fault injection for tests: fail right after this level
     """

@@ -26,8 +26,9 @@ from actions import sites
 from actions import verify
 
 # Dependency levels; each kind says its level (Kind.level). Within a level kinds go in
-# dependency order and the resources of a kind in parallel.
-LEVELS = ('identity', 'compute', 'network', 'network_links', 'ports', 'volumes', 'servers',
+# dependency order and the resources of a kind in parallel. Volumes come before the
+# networks they do not need: their data fills while the networks are made.
+LEVELS = ('identity', 'compute', 'volumes', 'network', 'network_links', 'ports', 'servers',
           'attach')
 MODES = ('unplanned', 'planned', 'drill')
 # A drill restores into its own bubble: names get the suffix "-<drill id>"; short, since
@@ -630,12 +631,13 @@ def apply(document, checkpoint_id, restore_id, level, stop_after=None):
 
 # ---- warm standby
 
-STAGED_LEVELS = LEVELS[:LEVELS.index('ports') + 1]
+# No volume: a standby's data would be as old as the checkpoint it was staged from.
+STAGED_LEVELS = ('identity', 'compute', 'network', 'network_links', 'ports')
 
 
 def stage(document, checkpoint_id):
     """Warm standby (policy standby "warm"): restore on the target, from a checkpoint just
-    committed, what changes rarely - levels identity to ports: project, users, roles,
+    committed, what changes rarely - STAGED_LEVELS: project, users, roles,
     flavors, keypairs, networks, subnets, security groups, routers, ports, floating IPs - so
     that a failover only restores volumes and boots servers. Made once, then only what is
     new since (the standby is one restore of the plan, see standby_id_for). The records of

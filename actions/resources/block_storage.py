@@ -67,9 +67,9 @@ class Volume(Kind):
     def restore(self, rc, doc, target_id):
         """A new volume in the project, filled with the checkpoint's data by the method
         the checkpoint used. Its ID is remembered before the data moves: restoring
-        rewrites a volume's metadata, where the restore tags live. Only a volume a server
-        boots from is waited for here; the others fill while the servers boot, and the
-        attach level waits for them (finish)."""
+        rewrites a volume's metadata, where the restore tags live. The data fills while
+        the next levels run: a server waits for its boot volume (finish), the attach
+        level for the others."""
         bs = rc.conn.block_storage
         data = rc.data['volumes'][doc['id']]
         tags = {SOURCE_KEY: doc['id'], RESTORE_KEY: rc.restore_id}
@@ -102,8 +102,6 @@ class Volume(Kind):
                     and (volume.metadata or {}).get(RESTORE_KEY) == rc.restore_id):
                 movers.wait_volume(bs, target_id, rc.timeout, statuses=rc.volume_statuses)
                 movers.start_restore(rc.admin, data, target_id, rc.timeout)
-        if doc['id'] in rc.boot_volume_ids:
-            self.finish(rc, doc, target_id)
         return target_id
 
     @staticmethod

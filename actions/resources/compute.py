@@ -1,4 +1,5 @@
 """Nova: flavors, keypairs (public key only), server groups, servers."""
+from actions.resources import all_kinds
 from actions.resources import by_source_tag
 from actions.resources import Kind
 from actions.resources import restore_tags
@@ -152,6 +153,9 @@ class Server(Kind):
         if doc.get('description'):
             attrs['description'] = doc['description']
         if doc.get('boot_volume_id'):
+            # Its data has been filling since the volumes level: boot once it is there.
+            all_kinds()['volume'].finish(rc, rc.doc('volume', doc['boot_volume_id']),
+                                         rc.map('volume', doc['boot_volume_id']))
             attrs['block_device_mapping'] = [{
                 'boot_index': 0, 'uuid': rc.map('volume', doc['boot_volume_id']),
                 'source_type': 'volume', 'destination_type': 'volume',

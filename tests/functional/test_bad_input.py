@@ -383,8 +383,8 @@ class TestBadInput(Catalogue):
              drill_id + 'got 7'),
             ('failover stop_after unknown', 'draas.failover.failover',
              {'plan': p, 'stop_after': 'bogus'},
-             "stop_after: expected one of identity, compute, network, network_links, ports, "
-             "volumes, servers, attach, got 'bogus'"),
+             "stop_after: expected one of identity, compute, volumes, network, network_links, "
+             "ports, servers, attach, got 'bogus'"),
             ('drill stop_after unknown', 'draas.drill.drill', {'plan': p, 'stop_after': 'x'},
              "stop_after: expected one of identity, compute"),
             ('dry_run as text', 'draas.failover.failover', {'plan': p, 'dry_run': 'false'},

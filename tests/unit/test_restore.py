@@ -352,7 +352,8 @@ class FakeCinder:
 
 
 class TestVolumeFill(RestoreTestCase):
-    """Data volumes fill while the servers boot; boot volumes are waited for."""
+    """Volumes fill while the next levels run; a server waits for its boot volume, the
+    attach level for the others."""
 
     def restore(self, resources=RESOURCES, **cinder):
         from actions.resources import block_storage
@@ -382,13 +383,23 @@ class TestVolumeFill(RestoreTestCase):
         kind.finish(r, doc, vid)
         self.assertEqual([vid], self.cinder.fills)
 
-    def test_a_volume_a_server_boots_from_is_filled_before_the_level_ends(self):
+    def test_a_server_booting_from_a_volume_is_created_once_its_data_is_there(self):
         from actions.resources.block_storage import DATA_KEY
-        servers = [dict(RESOURCES['server'][0], boot_volume_id='v1')]
-        r, kind, doc = self.restore(dict(RESOURCES, server=servers), fill_after_lists=3)
+        from actions.resources.compute import Server
+        server = dict(RESOURCES['server'][0], boot_volume_id='v1', port_ids=[])
+        r, kind, doc = self.restore(dict(RESOURCES, server=[server]), fill_after_lists=3)
         vid = kind.restore(r, doc, None)
-        self.assertEqual(('available', 'restored'), (self.cinder.vols[vid].status,
-                                                     self.cinder.vols[vid].metadata[DATA_KEY]))
+        self.assertEqual('restoring-backup', self.cinder.vols[vid].status)  # not waited for
+        r.remember('volume', 'v1', vid)
+        r.remember('flavor', 'f1', 'tf1')
+
+        def create_server(**attrs):
+            self.assertEqual(('available', 'restored'), (
+                self.cinder.vols[vid].status, self.cinder.vols[vid].metadata[DATA_KEY]))
+            self.assertEqual(vid, attrs['block_device_mapping'][0]['uuid'])
+            return mock.Mock(id='ts1')
+        r.conn.compute.create_server.side_effect = create_server
+        self.assertEqual('ts1', Server().restore(r, server, None))
 
     def test_attach_waits_for_the_fills_then_attaches(self):
         from actions.resources.block_storage import DATA_KEY
