@@ -91,6 +91,7 @@ class Restore:
                 self.adopted and self.checkpoints.get_restore(self.adopted[0], 'state') or
                 {}).get('users_to_enable', []))}
         self._lock = threading.Lock()
+        self._unsaved = False  # the ID map has entries the store has not
         self._conn = self._volume_statuses = None
         self._made = sites.made_here()  # worker threads make self.conn: closed with the action
 
@@ -150,11 +151,21 @@ class Restore:
         except KeyError:
             raise RestoreError('%s %s is not restored yet' % (kind, source_id)) from None
 
-    def remember(self, kind, source_id, target_id):
+    def remember(self, kind, source_id, target_id, save=True):
+        """Map a source ID to its copy; saved at once unless `save` is false (then by
+        save_idmap)."""
         with self._lock:
             if self.idmap.get(kind, {}).get(source_id) != target_id:
                 self.idmap.setdefault(kind, {})[source_id] = target_id
+                self._unsaved = not save
+                if save:
+                    self.checkpoints.put_restore(self.restore_id, 'idmap', self.idmap)
+
+    def save_idmap(self):
+        with self._lock:
+            if self._unsaved:
                 self.checkpoints.put_restore(self.restore_id, 'idmap', self.idmap)
+                self._unsaved = False
 
     def users_to_enable(self, name):
         """A user created disabled: saved at once (a re-run finds the user, not this)."""
@@ -511,10 +522,13 @@ def _restore_kind(r, kind, docs=None):
     def one(doc):
         target_id = kind.restore(r, doc, found.get(doc['id']))
         if target_id is not None:
-            r.remember(kind.name, doc['id'], target_id)
+            r.remember(kind.name, doc['id'], target_id, save=not kind.tagged)
         return doc['id'] in found
 
-    existed = _parallel(r, docs, one, kind.name)
+    try:
+        existed = _parallel(r, docs, one, kind.name)
+    finally:
+        r.save_idmap()
     return existed.count(False), existed.count(True)
 
 

@@ -30,6 +30,9 @@ class Kind:
 
     # ---- restore (see actions/restore.py for the context `rc`)
     level = None         # the restore level creating this kind (restore.LEVELS)
+    # Copies carry the restore's tags, so a re-run finds them without the ID map: it is
+    # saved once at the end of the level, not after each copy (one store write each).
+    tagged = False
 
     def in_restore(self, rc):
         """Whether restore `rc` makes this kind (a drill skips some)."""

@@ -115,6 +115,7 @@ class Server(Kind):
             'port_ids': 'port', 'volume_ids': 'volume', 'server_group_id': 'server_group'}
     secret_fields = ('admin_password', 'user_data')  # user data kept only on request
     level = 'servers'
+    tagged = True
 
     def list(self, conn, ctx):
         query = {'all_projects': True, 'project_id': ctx.project.id}

@@ -22,6 +22,7 @@ class _Tagged(Kind):
     is used again when it still exists: the original site keeps its networks.
     """
     list_call = None  # the network proxy's list method, e.g. 'networks'
+    tagged = True
     create_call = None
 
     def same(self, rc, doc, res):

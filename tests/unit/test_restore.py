@@ -253,13 +253,29 @@ class TestApply(RestoreTestCase):
         self.assertEqual({'s1': 'old-s1', 's2': 'new-s2', 's3': 'new-s3'}, saved['server'])
 
     def test_failures_are_reported_together_after_the_others_finish(self):
-        r = self.restore_of()
-        kind = FakeKind(failing=('s1', 's3'))
-        err = self.assertRaises(restore.RestoreError, restore._restore_kind, r, kind)
-        self.assertEqual('server srv1 (s1): site-b: RuntimeError: no capacity; '
-                         'server srv3 (s3): site-b: RuntimeError: no capacity', str(err))
-        self.assertEqual({'s2': 'new-s2'},
-                         self.cps.get_restore(r.restore_id, 'idmap')['server'])
+        for tagged in (False, True):
+            r = restore.Restore(self.plan(), self.cid, 'restore-%s' % tagged)
+            kind = FakeKind(failing=('s1', 's3'))
+            kind.tagged = tagged
+            err = self.assertRaises(restore.RestoreError, restore._restore_kind, r, kind)
+            self.assertEqual('server srv1 (s1): site-b: RuntimeError: no capacity; '
+                             'server srv3 (s3): site-b: RuntimeError: no capacity', str(err))
+            self.assertEqual({'s2': 'new-s2'},
+                             self.cps.get_restore(r.restore_id, 'idmap')['server'])
+
+    def test_the_id_map_of_tagged_copies_is_saved_once_per_kind(self):
+        writes = {}
+        for tagged in (False, True):
+            r = restore.Restore(self.plan(), self.cid, 'restore-%s' % tagged)
+            kind = FakeKind()
+            kind.tagged = tagged  # a re-run finds tagged copies without the ID map
+            with mock.patch.object(r.checkpoints, 'put_restore',
+                                   wraps=r.checkpoints.put_restore) as put:
+                self.assertEqual((3, 0), restore._restore_kind(r, kind))
+            writes[tagged] = put.call_count
+            self.assertEqual({'s1': 'new-s1', 's2': 'new-s2', 's3': 'new-s3'},
+                             self.cps.get_restore(r.restore_id, 'idmap')['server'])
+        self.assertEqual({False: 3, True: 1}, writes)
 
     def test_boot_order_groups_then_the_rest(self):
         r = self.restore_of(boot_order=[['srv3'], ['srv1', 'nosuch']])
