@@ -8,7 +8,9 @@ Every resource made carries its source ID and the restore ID (Neutron/Nova tags,
 metadata) and the ID map (source ID -> target ID) is saved in the checkpoint store as it
 grows, so a re-run of the same restore finds what exists and creates only what is missing.
 """
+import collections
 import concurrent.futures
+import functools
 import hashlib
 import re
 import threading
@@ -96,6 +98,13 @@ class Restore:
         self._made = sites.made_here()  # worker threads make self.conn: closed with the action
 
     # ---- what resource kinds use
+    @functools.cached_property
+    def port_tags_at_creation(self):
+        """Whether Neutron takes a port's tags in its create request (ML2 extension
+        driver tag_ports_during_bulk_creation)."""
+        return self.admin.network.find_extension(
+            'tag-ports-during-bulk-creation', ignore_missing=True) is not None
+
     def tag_query(self):
         """Neutron list filter for what this restore (or the standby it adopts) made."""
         tags = [resources.RESTORE_TAG + rid for rid in [self.restore_id] + self.adopted]
@@ -493,8 +502,8 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
 
 def _parallel(r, docs, work, what):
     """Run work(doc) for every doc with the plan's parallelism; wait for all of them,
-    then raise one error naming every failure."""
-    failures = []
+    then raise one error naming every failure (those failing alike in one phrase)."""
+    failures = collections.defaultdict(list)  # error -> what failed so
     with concurrent.futures.ThreadPoolExecutor(r.options['parallel']) as pool:
         futures = {pool.submit(work, doc): doc for doc in docs}
         results = []
@@ -503,12 +512,20 @@ def _parallel(r, docs, work, what):
             try:
                 results.append(future.result())
             except Exception as exc:
-                failures.append('%s %s (%s): %s' % (
-                    what, doc.get('name') or doc['id'], doc['id'],
-                    exc if isinstance(exc, errors.DraasError) else sites.explain(exc, r.site)))
+                failures[str(exc) if isinstance(exc, errors.DraasError) else
+                         sites.explain(exc, r.site)].append(
+                    '%s %s (%s)' % (what, doc['name'], doc['id']) if doc.get('name') else
+                    '%s %s' % (what, doc['id']))
     if failures:
-        raise RestoreError('; '.join(sorted(failures)))
+        raise RestoreError('; '.join(sorted('%s: %s' % (_some(items), error)
+                                            for error, items in failures.items())))
     return results
+
+
+def _some(items, shown=3):
+    items = sorted(items)
+    return ', '.join(items[:shown]) + (' and %d more' % (len(items) - shown)
+                                       if len(items) > shown else '')
 
 
 def _restore_kind(r, kind, docs=None):
@@ -519,8 +536,10 @@ def _restore_kind(r, kind, docs=None):
     # What the target holds, not what the ID map says: it may list resources since deleted.
     found = kind.restored(r)
 
+    made = kind.create_all(r, [d for d in docs if d['id'] not in found])
+
     def one(doc):
-        target_id = kind.restore(r, doc, found.get(doc['id']))
+        target_id = kind.restore(r, doc, found.get(doc['id']) or made.get(doc['id']))
         if target_id is not None:
             r.remember(kind.name, doc['id'], target_id, save=not kind.tagged)
         return doc['id'] in found

@@ -43,6 +43,11 @@ class Kind:
         (found by the tags/metadata every restored resource carries). Override."""
         return {}
 
+    def create_all(self, rc, docs):
+        """Make the copies of `docs` in a few requests where the API allows it; returns
+        {source ID: target ID} of those made (restore() makes the others)."""
+        return {}
+
     def restore(self, rc, doc, target_id):
         """Make sure `doc` exists on the target; `target_id` is the copy found already (or
         None). Returns the target ID. Override."""

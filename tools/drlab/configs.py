@@ -281,11 +281,13 @@ first_heartbeat_timeout = 120
 
 
 def ml2(site):
+    # tag_ports_during_bulk_creation: ports take their tags in the create request (draas
+    # then restores ports in bulk); without it draas tags each port after making it.
     return """[ml2]
 type_drivers = flat,vlan,vxlan,local
 tenant_network_types = vxlan
 mechanism_drivers = draas_lab
-extension_drivers = port_security
+extension_drivers = port_security,tag_ports_during_bulk_creation
 [ml2_type_flat]
 flat_networks = public
 [ml2_type_vlan]
