@@ -5,8 +5,9 @@
 
 Only the target site is contacted: an unplanned failover works with the source gone.
 Every resource made carries its source ID and the restore ID (Neutron/Nova tags, Cinder
-metadata) and the ID map (source ID -> target ID) is saved in the checkpoint store as it
-grows, so a re-run of the same restore finds what exists and creates only what is missing.
+metadata) and the ID map (source ID -> target ID) is saved in the checkpoint store (after
+each copy; once per level for copies found by their tags), so a re-run of the same restore
+finds what exists and creates only what is missing.
 """
 import collections
 import concurrent.futures
