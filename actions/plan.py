@@ -162,6 +162,17 @@ SCHEMA = {
                                            ('flavors', 'flavor name'),
                                            ('volume_types', 'volume type name'),
                                            ('availability_zones', 'zone'))},
+                        mtu={'type': 'object', 'additionalProperties': {
+                                 'type': 'integer', 'minimum': 0, 'maximum': 65535},
+                             'propertyNames': {'pattern': '^[0-9]+$'},
+                             'description': 'an object {source MTU: target MTU} for '
+                                            'networks whose MTU the target cannot carry '
+                                            '(0: the target\'s default), e.g. {"9000": '
+                                            '1500}'},
+                        create_volume_types={'type': 'boolean', 'description': 'true to '
+                                             'create the volume types the target lacks '
+                                             '(like the source\'s, extra specs included) '
+                                             'instead of refusing the restore'},
                         keep_fixed_ips={'type': 'boolean', 'description': 'true to give '
                                         'ports their source IP addresses (default true)'},
                         keep_mac_addresses={'type': 'boolean', 'description': 'true to '
@@ -198,6 +209,7 @@ REFERENCE = re.compile(r'^(?P<name>[a-z0-9][a-z0-9_.-]{0,62})@(?P<site>[^\s@]+)$
 REGISTRY = 'draas-plans'
 DEFAULT_OPTIONS = {'store': 'swift', 'keep_user_data': False, 'lock_timeout_minutes': 360}
 DEFAULT_RESTORE = {'networks': {}, 'flavors': {}, 'volume_types': {}, 'availability_zones': {},
+                   'mtu': {}, 'create_volume_types': False,
                    'keep_fixed_ips': True, 'keep_mac_addresses': False,
                    'keep_floating_ips': False, 'boot_order': [], 'parallel': 8,
                    'timeout_minutes': 30, 'replica_ref': {'source-name': 'volume-{id}'}}

@@ -13,6 +13,7 @@ import collections
 import concurrent.futures
 import functools
 import hashlib
+import json
 import re
 import threading
 import time
@@ -24,6 +25,7 @@ from actions import errors
 from actions import plan as plan_mod
 from actions import resources
 from actions.resources import identity
+from actions.resources import network as network_kind
 from actions.replication import volumes as movers
 from actions import sites
 from actions import verify
@@ -100,11 +102,18 @@ class Restore:
 
     # ---- what resource kinds use
     @functools.cached_property
+    def network_extensions(self):
+        """The aliases of the target Neutron's extensions (one request)."""
+        return {e.alias for e in self.admin.network.extensions()}
+
+    def network_has(self, alias):
+        return alias in self.network_extensions
+
+    @property
     def port_tags_at_creation(self):
         """Whether Neutron takes a port's tags in its create request (ML2 extension
         driver tag_ports_during_bulk_creation)."""
-        return self.admin.network.find_extension(
-            'tag-ports-during-bulk-creation', ignore_missing=True) is not None
+        return self.network_has('tag-ports-during-bulk-creation')
 
     def tag_query(self):
         """Neutron list filter for what this restore (or the standby it adopts) made."""
@@ -317,7 +326,7 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
 
     with sites.calls_to(r.site, 'preflight'):
         # Restored Neutron resources are found again by their tags.
-        if admin.network.find_extension('standard-attr-tag', ignore_missing=True) is None:
+        if not r.network_has('standard-attr-tag'):
             problems.append('Neutron of %s does not support tags (no "standard-attr-tag" '
                             'extension: enable the service plugin "tag")' % r.site)
         # External networks: mapped (or the same name), and there.
@@ -361,11 +370,32 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
                                     % (name, r.site, found.vcpus, found.ram,
                                        flavor['vcpus'], flavor['ram']))
                 preview.append('use flavor %s' % name)
+        types = {t.name for t in admin.block_storage.types()}
         for vtype in r.docs('volume_type'):
             name = r.options['volume_types'].get(vtype['name'], vtype['name'])
-            if admin.block_storage.find_type(name, ignore_missing=True) is None:
-                warnings.append('volume type %r is not on %s: its volumes get the default '
-                                'type' % (name, r.site))
+            if name in types:
+                preview.append('use volume type %s' % name)
+            elif r.options['create_volume_types']:
+                preview.append('create volume type %s (extra specs %s)' % (
+                    r.name(name), json.dumps(vtype.get('extra_specs') or {},
+                                             sort_keys=True)))
+            elif name != vtype['name']:
+                problems.append('volume type %r (mapped from %r) does not exist on %s' % (
+                    name, vtype['name'], r.site))
+            else:
+                problems.append('volume type %r is not on %s: map it in '
+                                'options.restore.volume_types, e.g. {%r: <type of %s>}, or '
+                                'set options.restore.create_volume_types' % (
+                                    name, r.site, name, r.site))
+        # Network MTUs: the target must be able to set them (or the plan says otherwise).
+        mtus = sorted({n['mtu'] for n in r.docs('network')
+                       if not r.is_external(n) and n.get('mtu') and
+                       network_kind.target_mtu(r, n)})
+        if mtus and not r.network_has('net-mtu-writable'):
+            problems.append('Neutron of %s cannot set a network\'s MTU (no "net-mtu-writable" '
+                            'extension) and the workload\'s networks have MTU %s: map them '
+                            'in options.restore.mtu (0: the target\'s default), e.g. {"%d": '
+                            '0}' % (r.site, ', '.join(map(str, mtus)), mtus[0]))
         # Data: image copies present, volume data restorable.
         for image in r.docs('image'):
             copy = r.data['images'].get(image['id'], {}).get('target_id')

@@ -14,7 +14,8 @@ class ImageCopyError(errors.DraasError):
 
 
 def _find_copy(dst, doc):
-    """An active image of the target with the document's hash, or None. Glance filters on
+    """An active image of the target with the document's hash and its properties, tags and
+    minimums (a copy is the whole image, not only its bytes), or None. Glance filters on
     os_hash_value; openstacksdk's images() drops that filter silently, hence the raw GET
     (and the hash checked again here)."""
     if not doc.get('hash_value'):
@@ -25,9 +26,18 @@ def _find_copy(dst, doc):
         raise ImageCopyError('listing images of the target by hash: HTTP %s' % (
             resp.status_code))
     for image in resp.json()['images']:
-        if image.get('os_hash_value') == doc['hash_value'] and image['status'] == 'active':
+        if (image.get('os_hash_value') == doc['hash_value'] and image['status'] == 'active'
+                and same_image(image, doc)):
             return dst.image.get_image(image['id'])
     return None
+
+
+def same_image(image, doc):
+    """Whether `image` (Glance's JSON) has what the copy of document `doc` must have."""
+    return (all(str(image.get(k)) == str(v) for k, v in (doc.get('properties') or {}).items())
+            and sorted(image.get('tags') or ()) == sorted(doc.get('tags') or ())
+            and (image.get('min_disk') or 0) == (doc.get('min_disk') or 0)
+            and (image.get('min_ram') or 0) == (doc.get('min_ram') or 0))
 
 
 def copy_image(src, dst, doc, workdir=None):
@@ -51,8 +61,9 @@ def copy_image(src, dst, doc, workdir=None):
             name=doc.get('name') or doc['id'], filename=path,
             disk_format=doc.get('disk_format'), container_format=doc.get('container_format'),
             min_disk=doc.get('min_disk') or 0, min_ram=doc.get('min_ram') or 0,
-            visibility='private', wait=True, validate_checksum=True,
-            **{SOURCE_PROPERTY: doc['id']})
+            tags=doc.get('tags') or [], visibility='private', wait=True,
+            validate_checksum=True, allow_duplicates=True,
+            properties=dict(doc.get('properties') or {}, **{SOURCE_PROPERTY: doc['id']}))
         return {'target_id': image.id, 'bytes_copied': os.path.getsize(path),
                 'hash_value': digest.hexdigest()}
     finally:

@@ -1,25 +1,81 @@
 """Resource kinds: one declarative class per kind of OpenStack resource draas protects.
 
-A kind says how to list its resources on a site with one list call (pages aside), which fields
-a checkpoint keeps, and which fields refer to other kinds (by source ID). The modules of this
-package define the kinds per service; KINDS lists them in dependency order (a kind only
-refers to kinds before it).
+A kind says how to list its resources on a site with one list call (pages aside), what
+becomes of each attribute (restored, kept for information, dropped: Kind), which fields refer
+to other kinds (by source ID) and how a copy is found and made. The modules of this package
+define the kinds per service; all_kinds() lists them in dependency order (a kind only refers
+to kinds before it).
 """
+try:
+    from openstack.fields import Body  # openstacksdk 4.1 and later
+except ImportError:  # pragma: no cover
+    from openstack.resource import Body
+
+
+class Field:
+    """An attribute a restore gives the copy. `arg`: its name in the create call (default
+    the same; False: a step of the kind's own sets it, `how` says which); `ref`: the kind
+    whose source IDs it holds (mapped through the ID map); `how`: what else the restore does
+    with it, for the generated table."""
+
+    def __init__(self, name, arg=None, ref=None, how=''):
+        self.name = name
+        self.arg = name if arg is None else arg
+        self.ref = ref
+        self.how = how
+
+
+def why(reason, *names):
+    """{name: reason} for several attributes sharing a reason."""
+    return {name: reason for name in names}
+
+
+def declared(*groups, **reasons):
+    """One {name: reason} of several (from why()) and more given by name."""
+    out = {}
+    for group in groups + (reasons,):
+        out.update(group)
+    return out
+
+
+# Reasons shared by many kinds (Kind.keeps / Kind.drops).
+ASSIGNED = 'assigned by the target when the copy is made'
+STATE = 'a state the target reports, not something a restore sets'
+REVISION = 'the source\'s version of the resource (checkpoints compare it)'
+ALIAS = 'another name of an attribute kept under its own name'
 
 
 class Kind:
-    """How draas handles one kind of resource. Subclasses set the class attributes."""
+    """How draas handles one kind of resource. Subclasses set the class attributes.
+
+    Every attribute of the kind's openstacksdk resource (`sdk`) is declared once: restored
+    (`restores`, Fields: the copy gets it), kept in checkpoints for information only
+    (`keeps`: why not restored) or dropped (`drops`: why not kept). Restored and kept names
+    that are not attributes of `sdk` are computed by derived(). doc/source/reference/kinds.rst
+    is generated from these declarations.
+    """
     name = None          # e.g. 'network'; the key of the kind in checkpoints
     service = None       # the openstacksdk proxy, e.g. 'network'
-    fields = ()          # attributes of the openstacksdk resource a checkpoint keeps
-    refs = {}            # field -> kind name: the field holds a source ID or a list of IDs
-    secret_fields = ()   # attributes never kept, whatever `fields` says
+    sdk = None           # the openstacksdk resource class listed
+    restores = ()        # Field, in the order they are set
+    keeps = {}           # attribute -> why it is kept for information only
+    drops = {}           # attribute -> why a checkpoint does not keep it (secrets included)
+
+    @property
+    def fields(self):
+        """Names of the attributes a checkpoint keeps."""
+        return [f.name for f in self.restores] + list(self.keeps)
+
+    @property
+    def refs(self):
+        """field -> kind name: the field holds a source ID or a list of IDs."""
+        return {f.name: f.ref for f in self.restores if f.ref}
 
     def export(self, resource, workload):
         """The checkpoint document of `resource`: its kept fields plus derived ones."""
         doc = {'id': resource.id}
         for field in self.fields:
-            if field not in self.secret_fields:
+            if self.sdk is None or hasattr(self.sdk, field):
                 doc[field] = _plain(getattr(resource, field, None))
         doc.update(self.derived(resource, workload))
         return doc
@@ -27,6 +83,23 @@ class Kind:
     def derived(self, resource, workload):
         """Fields computed from other resources of the workload (override)."""
         return {}
+
+    def args(self, rc, doc, skip=()):
+        """Create arguments from the restored fields of `doc` (those with an `arg`, not in
+        `skip`, not None): references mapped to their copies, names as restore `rc` gives
+        them."""
+        out = {}
+        for field in self.restores:
+            value = doc.get(field.name)
+            if not field.arg or field.name in skip or value is None:
+                continue
+            if field.ref:
+                value = ([rc.map(field.ref, v) for v in value] if isinstance(value, list)
+                         else rc.map(field.ref, value))
+            elif field.name == 'name':
+                value = rc.name(value)
+            out[field.arg] = value
+        return out
 
     # ---- restore (see actions/restore.py for the context `rc`)
     level = None         # the restore level creating this kind (restore.LEVELS)
@@ -92,6 +165,12 @@ def by_source_tag(resources):
             if tag.startswith(SOURCE_TAG):
                 out[tag[len(SOURCE_TAG):]] = res.id
     return out
+
+
+def sdk_attributes(sdk):
+    """{attribute: the name the API gives it} of an openstacksdk resource class's body."""
+    return {name: component.name
+            for name, component in sdk._attributes_iterator(components=(Body,))}
 
 
 def _plain(value):

@@ -1,6 +1,16 @@
 """Cinder: volume types and volumes (size, type, bootable, attachments, metadata)."""
+from openstack.block_storage.v3 import type as sdk_type
+from openstack.block_storage.v3 import volume as sdk_volume
+
+from actions import errors
 from actions.replication import volumes as movers
+from actions.resources import ALIAS
+from actions.resources import ASSIGNED
+from actions.resources import declared
+from actions.resources import Field
 from actions.resources import Kind
+from actions.resources import STATE
+from actions.resources import why
 from actions.resources.image import share_with_project
 
 SOURCE_KEY = 'draas_source_id'
@@ -18,33 +28,84 @@ def own_metadata(doc):
 class VolumeType(Kind):
     name = 'volume_type'
     service = 'block_storage'
-    fields = ('name', 'description', 'extra_specs', 'is_public')
+    sdk = sdk_type.Type
+    restores = (
+        Field('name', how='the type of that name (or the plan\'s mapping) on the target; '
+              'made only with options.restore.create_volume_types, else preflight refuses '
+              'a missing one'),
+        Field('description'), Field('extra_specs'),
+        Field('is_public', how='a private one gives the restored project access'))
+    drops = why(ASSIGNED, 'id')
     level = 'compute'
 
     def list(self, conn, ctx):
         return conn.block_storage.types()
 
+    def target_name(self, rc, doc):
+        return rc.options['volume_types'].get(doc['name'], doc['name'])
+
     def restored(self, rc):
-        # Reused, never made: one list of the target's types decides.
         names = {t.name: t.id for t in rc.admin.block_storage.types()}
-        return {d['id']: names[rc.options['volume_types'].get(d['name'], d['name'])]
-                for d in rc.docs('volume_type')
-                if rc.options['volume_types'].get(d['name'], d['name']) in names}
+        out = {}
+        for d in rc.docs('volume_type'):
+            # A drill makes its own type, if it makes one (removed with the drill).
+            for name in (self.target_name(rc, d), rc.name(self.target_name(rc, d))):
+                if name in names:
+                    out[d['id']] = names[name]
+                    break
+        return out
 
     def restore(self, rc, doc, target_id):
-        """The type of the same name (or the plan's mapping) on the target; without one
-        volumes get the target's default type (preflight says so)."""
-        return target_id  # restored() found it by name, or there is none: no second look
+        """The type found by name, else (when the plan asks) one made like the source's."""
+        bs = rc.admin.block_storage
+        if target_id is None:
+            if not rc.options['create_volume_types']:
+                raise errors.DraasError('volume type %r is not on %s' % (
+                    self.target_name(rc, doc), rc.site))  # preflight said so already
+            target_id = bs.create_type(**dict(
+                self.args(rc, doc), name=rc.name(self.target_name(rc, doc)),
+                extra_specs=doc.get('extra_specs') or {},
+                is_public=doc.get('is_public', True) and not rc.drill)).id
+        vtype = bs.get_type(target_id)
+        if not vtype.is_public and rc.project_id not in {
+                a['project_id'] for a in bs.get_type_access(vtype)}:
+            bs.add_type_access(vtype, rc.project_id)
+        return target_id
 
 
 class Volume(Kind):
     name = 'volume'
     service = 'block_storage'
-    fields = ('name', 'description', 'size', 'volume_type', 'is_bootable',
-              'availability_zone', 'metadata', 'attachments', 'is_multiattach',
-              'volume_image_metadata', 'replication_status', 'group_id', 'status',
-              'updated_at')
-    refs = {'volume_type_id': 'volume_type'}
+    sdk = sdk_volume.Volume
+    restores = (
+        Field('name'), Field('description'), Field('size'),
+        Field('volume_type_id', arg='volume_type', ref='volume_type',
+              how='(computed from volume_type)'),
+        Field('metadata', how='with the restore\'s keys added'),
+        Field('availability_zone', arg=False,
+              how='only when options.restore.availability_zones maps it'),
+        Field('is_bootable', arg=False, how='set once the data is there'))
+    keeps = {
+        'volume_type': 'its name: volume_type_id is restored',
+        'attachments': 'the server kind attaches its volumes (volume_ids)',
+        'server_ids': '(computed from attachments)',
+        'is_multiattach': 'Cinder takes it from the volume type (restored)',
+        'volume_image_metadata': 'Cinder keeps it with the volume data (backup method) or '
+                                 'takes it from the image (image method)',
+        'is_encrypted': 'encrypted volumes are not supported yet (their keys live in the '
+                        'source\'s key manager)',
+        'replication_status': 'the replication method records replicas in the data part',
+        'group_id': 'volume groups are not restored',
+        'status': STATE, 'updated_at': 'the source\'s version (checkpoints compare it)'}
+    drops = declared(
+        why(ASSIGNED, 'id', 'created_at', 'host', 'cluster_name', 'provider_id',
+            'service_uuid', 'shared_targets', 'user_id', 'project_id', 'consumes_quota'),
+        why(STATE, 'migration_id', 'migration_status', 'replication_driver_data',
+            'extended_replication_status'),
+        why('a create-time request; the copy is filled from the checkpoint\'s data',
+            'backup_id', 'snapshot_id', 'source_volume_id', 'image_id', 'scheduler_hints'),
+        encryption_key_id='a key of the source\'s key manager',
+        consistency_group_id=ALIAS)
     level = 'volumes'
 
     def list(self, conn, ctx):
@@ -73,26 +134,26 @@ class Volume(Kind):
         bs = rc.conn.block_storage
         data = rc.data['volumes'][doc['id']]
         tags = {SOURCE_KEY: doc['id'], RESTORE_KEY: rc.restore_id}
-        vtype = rc.idmap.get('volume_type', {}).get(doc.get('volume_type_id'))
+        attrs = dict(self.args(rc, doc, skip=('metadata',)),
+                     metadata=dict(own_metadata(doc), **tags))
+        zone = rc.options['availability_zones'].get(doc.get('availability_zone'))
+        if zone:
+            attrs['availability_zone'] = zone
         if target_id is None and data['method'] == 'replication':
             # The array copied the data: the target's Cinder takes over the replica.
             ref = {k: v.format(id=doc['id'], name=doc.get('name') or '')
                    for k, v in rc.options['replica_ref'].items()}
+            attrs.pop('size', None)
             target_id = bs.manage_volume(
-                host=rc.options['replica_host'], ref=ref, name=rc.name(doc.get('name')),
-                description=doc.get('description'), volume_type=vtype,
-                metadata=dict(own_metadata(doc), **tags, **{DATA_KEY: 'restored'}),
-                bootable=bool(doc.get('is_bootable'))).id
+                host=rc.options['replica_host'], ref=ref, **dict(
+                    attrs, metadata=dict(attrs['metadata'], **{DATA_KEY: 'restored'}),
+                    bootable=bool(doc.get('is_bootable')))).id
             rc.remember('volume', doc['id'], target_id)
         if target_id is None:
             source = {}
             if data['method'] == 'image':  # filled by Cinder from the copied image
                 source['image_id'] = share_with_project(rc, data['image_id'])
-            target_id = bs.create_volume(
-                size=doc['size'], name=rc.name(doc.get('name')),
-                description=doc.get('description'),
-                volume_type=vtype, metadata=dict(own_metadata(doc), **tags),
-                **source).id
+            target_id = bs.create_volume(**attrs, **source).id
             rc.remember('volume', doc['id'], target_id)
         if data['method'] == 'backup':
             volume = bs.get_volume(target_id)

@@ -1,17 +1,36 @@
 """Nova: flavors, keypairs (public key only), server groups, servers."""
+from openstack.compute.v2 import flavor as sdk_flavor
+from openstack.compute.v2 import keypair as sdk_keypair
+from openstack.compute.v2 import server as sdk_server
+from openstack.compute.v2 import server_group as sdk_server_group
+from openstack import exceptions
+
+from actions.resources import ALIAS
 from actions.resources import all_kinds
+from actions.resources import ASSIGNED
 from actions.resources import by_source_tag
+from actions.resources import declared
+from actions.resources import Field
 from actions.resources import Kind
 from actions.resources import restore_tags
 from actions.resources import RESTORE_TAG
+from actions.resources import STATE
+from actions.resources import why
 
 
 class Flavor(Kind):
     name = 'flavor'
     service = 'compute'
-    fields = ('name', 'description', 'vcpus', 'ram', 'disk', 'ephemeral', 'swap',
-              'rxtx_factor', 'is_public', 'extra_specs')
-
+    sdk = sdk_flavor.Flavor
+    restores = (
+        Field('name', how='a flavor of that name (or the plan\'s mapping) is used when the '
+              'target has one'),
+        Field('description'), Field('vcpus'), Field('ram'), Field('disk'),
+        Field('ephemeral'), Field('swap'), Field('rxtx_factor'),
+        Field('is_public', how='a private one gives the restored project access'),
+        Field('extra_specs', arg=False, how='set after the flavor is made'))
+    drops = dict(why(ASSIGNED, 'id'), original_name=ALIAS,
+                 is_disabled='Nova\'s API never disables a flavor')
     level = 'compute'
 
     def list(self, conn, ctx):
@@ -33,30 +52,43 @@ class Flavor(Kind):
     def restore(self, rc, doc, target_id):
         """The flavor of the same name (or the plan's mapping) on the target; created
         like the source one when missing and not mapped (preflight checked which)."""
+        compute = rc.admin.compute
         if target_id:
-            found = rc.admin.compute.get_flavor(target_id)
-            if not found.is_public:
-                rc.admin.compute.flavor_add_tenant_access(found, rc.project_id)
-            return found.id
-        name = rc.options['flavors'].get(doc['name'], doc['name'])
-        flavor = rc.admin.compute.create_flavor(
-            name=rc.name(name), vcpus=doc['vcpus'], ram=doc['ram'], disk=doc['disk'],
-            ephemeral=doc.get('ephemeral') or 0, swap=doc.get('swap') or 0,
-            rxtx_factor=doc.get('rxtx_factor') or 1.0,
-            is_public=doc.get('is_public', True) and not rc.drill,
-            description=doc.get('description'))
-        if doc.get('extra_specs'):
-            rc.admin.compute.create_flavor_extra_specs(flavor, doc['extra_specs'])
+            flavor = compute.get_flavor(target_id)
+        else:
+            name = rc.options['flavors'].get(doc['name'], doc['name'])
+            flavor = compute.create_flavor(**dict(
+                self.args(rc, doc, skip=('swap',)), name=rc.name(name),
+                is_public=doc.get('is_public', True) and not rc.drill,
+                # Nova's API says "" for no swap, and takes 0 or more MiB.
+                swap=doc.get('swap') or 0))
+            if doc.get('extra_specs'):
+                compute.create_flavor_extra_specs(flavor, doc['extra_specs'])
         if not flavor.is_public:
-            rc.admin.compute.flavor_add_tenant_access(flavor, rc.project_id)
+            self.give_access(compute, flavor, rc.project_id)
         return flavor.id
+
+    @staticmethod
+    def give_access(compute, flavor, project_id):
+        """Let the project use a private flavor (once: Nova answers 409 to a second time)."""
+        if project_id in {a['tenant_id'] for a in compute.get_flavor_access(flavor)}:
+            return
+        try:
+            compute.flavor_add_tenant_access(flavor, project_id)
+        except exceptions.ConflictException:
+            pass  # given meanwhile by a parallel run
 
 
 class Keypair(Kind):
     name = 'keypair'
     service = 'compute'
-    fields = ('name', 'public_key', 'type', 'fingerprint', 'user_id')
-    secret_fields = ('private_key',)  # only returned when Nova generates a key
+    sdk = sdk_keypair.Keypair
+    restores = (Field('name'), Field('public_key'), Field('type'))
+    keeps = {'fingerprint': 'computed by Nova from the public key (the same)',
+             'user_id': 'the copy belongs to the restoring user: Nova boots a server with '
+                        'a key of the user creating it'}
+    drops = dict(why(ASSIGNED, 'id', 'created_at'), is_deleted=STATE,
+                 private_key='a secret, and only returned when Nova generates a key')
     level = 'compute'
 
     def list(self, conn, ctx):
@@ -80,16 +112,19 @@ class Keypair(Kind):
 
     def restore(self, rc, doc, target_id):
         if not target_id:
-            rc.conn.compute.create_keypair(name=rc.name(doc['name']),
-                                           public_key=doc['public_key'],
-                                           type=doc.get('type') or 'ssh')
+            rc.conn.compute.create_keypair(**self.args(rc, doc))
         return rc.name(doc['name'])
 
 
 class ServerGroup(Kind):
     name = 'server_group'
     service = 'compute'
-    fields = ('name', 'policy', 'rules', 'member_ids')
+    sdk = sdk_server_group.ServerGroup
+    restores = (Field('name'), Field('policy'), Field('rules'))
+    keeps = {'member_ids': 'servers join their group when they boot (scheduler hint)',
+             'project_id': 'the restored project\'s', 'user_id': 'the restoring user\'s'}
+    drops = dict(why(ASSIGNED, 'id'), policies=ALIAS,
+                 metadata='always empty in Nova\'s API')
     level = 'compute'
 
     def list(self, conn, ctx):
@@ -102,18 +137,52 @@ class ServerGroup(Kind):
                 if rc.name(d['name']) in names}
 
     def restore(self, rc, doc, target_id):
-        return target_id or rc.conn.compute.create_server_group(
-            name=rc.name(doc['name']), policy=doc['policy'], rules=doc.get('rules') or {}).id
+        return target_id or rc.conn.compute.create_server_group(**self.args(rc, doc)).id
 
 
 class Server(Kind):
     name = 'server'
     service = 'compute'
-    fields = ('name', 'description', 'availability_zone', 'metadata', 'tags', 'key_name',
-              'config_drive', 'user_id', 'status', 'updated_at')
-    refs = {'flavor_id': 'flavor', 'image_id': 'image', 'key_name': 'keypair',
-            'port_ids': 'port', 'volume_ids': 'volume', 'server_group_id': 'server_group'}
-    secret_fields = ('admin_password', 'user_data')  # user data kept only on request
+    sdk = sdk_server.Server
+    restores = (
+        Field('name'), Field('description'), Field('metadata'),
+        Field('tags', how='with the restore\'s tags added'),
+        Field('flavor_id', ref='flavor'),
+        Field('image_id', ref='image', how='for a server booting from an image'),
+        Field('boot_volume_id', arg=False, ref='volume',
+              how='(computed) the volume a server boots from, once its data is there'),
+        Field('port_ids', arg=False, ref='port', how='(computed) its ports, in order'),
+        Field('key_name', ref='keypair'),
+        Field('availability_zone', arg=False,
+              how='only when options.restore.availability_zones maps it'),
+        Field('server_group_id', arg=False, ref='server_group',
+              how='(computed) the group, as a scheduler hint'),
+        Field('config_drive', how='asked for when the source had one'),
+        Field('user_data', how='kept only with options.keep_user_data (it may hold '
+              'secrets)'),
+        Field('volume_ids', arg=False, ref='volume',
+              how='(computed) attached at the attach level'))
+    keeps = {'flavor': 'the flavor as the server saw it (the flavor kind restores it)',
+             'user_id': 'the copy belongs to the restoring user',
+             'status': 'the copy is started (ACTIVE) whatever the source was',
+             'updated_at': 'the source\'s version of the server (checkpoints compare it)'}
+    drops = declared(
+        why(ASSIGNED, 'id', 'created_at', 'launched_at', 'terminated_at', 'host_id',
+            'reservation_id', 'launch_index', 'instance_name', 'hostname', 'links',
+            'project_id', 'compute_host', 'host', 'hypervisor_hostname', 'kernel_id',
+            'ramdisk_id', 'root_device_name', 'pinned_availability_zone'),
+        why(STATE, 'power_state', 'task_state', 'vm_state', 'progress', 'fault',
+            'host_status', 'is_locked', 'locked_reason'),
+        why(ALIAS, 'image', 'has_config_drive', 'block_device_mapping', 'networks',
+            'attached_volumes', 'security_groups', 'server_groups', 'addresses',
+            'scheduler_hints'),
+        admin_password='a secret, only returned when Nova generates one',
+        access_ipv4='Nova\'s free-text address fields, unused by Neutron',
+        access_ipv6='Nova\'s free-text address fields, unused by Neutron',
+        disk_config='a Xen-era API setting, decided by the image',
+        personality='deprecated file injection, never returned',
+        trusted_image_certificates='certificate IDs of the source\'s key manager',
+        min_count='a create-time request', max_count='a create-time request')
     level = 'servers'
     tagged = True
 
@@ -136,9 +205,9 @@ class Server(Kind):
                'volume_ids': volumes,
                'port_ids': [p['id'] for p in workload.docs('port')
                             if p['device_id'] == resource.id],
-               'server_group_id': groups[0] if groups else None}
-        if workload.keep_user_data:
-            doc['user_data'] = resource.user_data
+               'server_group_id': groups[0] if groups else None,
+               # It may hold secrets: kept only when the plan asks.
+               'user_data': resource.user_data if workload.keep_user_data else None}
         return doc
 
     def restored(self, rc):
@@ -147,12 +216,9 @@ class Server(Kind):
     def restore(self, rc, doc, target_id):
         if target_id:
             return target_id
-        attrs = dict(name=rc.name(doc['name']), flavor_id=rc.map('flavor', doc['flavor_id']),
+        attrs = dict(self.args(rc, doc, skip=('image_id', 'config_drive', 'user_data')),
                      networks=[{'port': rc.map('port', p)} for p in doc['port_ids']],
-                     metadata=doc.get('metadata') or {},
-                     tags=restore_tags(rc, doc))
-        if doc.get('description'):
-            attrs['description'] = doc['description']
+                     metadata=doc.get('metadata') or {}, tags=restore_tags(rc, doc))
         if doc.get('boot_volume_id'):
             # Its data has been filling since the volumes level: boot once it is there.
             all_kinds()['volume'].finish(rc, rc.doc('volume', doc['boot_volume_id']),
@@ -163,8 +229,6 @@ class Server(Kind):
                 'delete_on_termination': False}]
         else:
             attrs['image_id'] = rc.map('image', doc['image_id'])
-        if doc.get('key_name'):
-            attrs['key_name'] = rc.map('keypair', doc['key_name'])
         zone = rc.options['availability_zones'].get(doc.get('availability_zone'))
         if zone:
             attrs['availability_zone'] = zone

@@ -1,7 +1,13 @@
 """Keystone: the project owning the workload (with its quota limits), its users (never
 passwords), role assignments."""
+from openstack.identity.v3 import project as sdk_project
+from openstack.identity.v3 import user as sdk_user
+
+from actions.resources import ASSIGNED
+from actions.resources import Field
 from actions.resources import Kind
 from actions.resources import RESTORE_TAG
+from actions.resources import why
 
 
 # The quota limits a project takes along: restored into a new project, a workload must fit
@@ -53,7 +59,20 @@ def raise_quotas(conn, project_id, wanted):
 class Project(Kind):
     name = 'project'
     service = 'identity'
-    fields = ('name', 'description', 'domain_id', 'is_enabled', 'tags')
+    sdk = sdk_project.Project
+    restores = (
+        Field('name', how='a project of that name in the domain is used when there is one'),
+        Field('description'),
+        Field('domain_id', how='the same domain ID when the target has it, else Default'),
+        Field('tags', how='with the restore\'s tag added'),
+        Field('quotas', arg=False, how='(computed: the project\'s limits) raised to the '
+              'source\'s where the target\'s are lower, never lowered'))
+    keeps = {'is_enabled': 'the copy is enabled: the restore works in it',
+             'parent_id': 'made at the top of its domain (parents are not protected)',
+             'options': 'Keystone resource options (e.g. immutable) are the target '
+                        'admin\'s choice'}
+    drops = dict(why(ASSIGNED, 'id'), links='URLs of the source\'s API',
+                 is_domain='a workload\'s project is never a domain')
     level = 'identity'
 
     def list(self, conn, ctx):
@@ -79,10 +98,10 @@ class Project(Kind):
         to the source project's where lower. A drill makes its own."""
         identity = rc.admin.identity
         if not target_id:
-            target_id = identity.create_project(
-                name=rc.name(doc['name']), domain_id=rc.domain(doc['domain_id']),
+            target_id = identity.create_project(**dict(
+                self.args(rc, doc), domain_id=rc.domain(doc['domain_id']),
                 description=doc.get('description') or '', is_enabled=True,
-                tags=[RESTORE_TAG + rc.restore_id]).id
+                tags=list(doc.get('tags') or ()) + [RESTORE_TAG + rc.restore_id])).id
         identity.assign_project_role_to_user(target_id, rc.admin.current_user_id,
                                              identity.find_role('admin'))
         raise_quotas(rc.admin, target_id, doc.get('quotas'))
@@ -92,9 +111,19 @@ class Project(Kind):
 class User(Kind):
     name = 'user'
     service = 'identity'
-    fields = ('name', 'domain_id', 'email', 'description', 'is_enabled',
-              'default_project_id')
-    secret_fields = ('password',)  # Keystone never returns it; restores set a new one
+    sdk = sdk_user.User
+    restores = (
+        Field('name', how='a user of that name in the domain is used when there is one'),
+        Field('domain_id', how='the same domain ID when the target has it, else Default'),
+        Field('email'), Field('description'),
+        Field('default_project_id', ref='project', how='when it is the restored project'))
+    keeps = {'is_enabled': 'a user the restore makes is disabled: it has no password '
+                           '(listed in the summary for the operator to act on)',
+             'options': 'Keystone resource options (e.g. lockout) are the target admin\'s'}
+    drops = dict(why(ASSIGNED, 'id'), links='URLs of the source\'s API',
+                 password='a secret: Keystone never returns it',
+                 password_expires_at='belongs to the password the operator sets',
+                 federated='federated identities belong to the identity provider')
     level = 'identity'
 
     def in_restore(self, rc):
@@ -116,11 +145,10 @@ class User(Kind):
         domain = rc.domain(doc['domain_id'])
         user = identity.find_user(doc['name'], domain_id=domain, ignore_missing=True)
         if user is None:
-            user = identity.create_user(
-                name=doc['name'], domain_id=domain, email=doc.get('email'),
-                description=doc.get('description') or '', is_enabled=False,
-                default_project_id=rc.map('project', doc['default_project_id'])
-                if doc.get('default_project_id') in rc.idmap.get('project', {}) else None)
+            own = doc.get('default_project_id') in rc.idmap.get('project', {})
+            user = identity.create_user(**dict(
+                self.args(rc, doc, skip=() if own else ('default_project_id',)),
+                name=doc['name'], domain_id=domain, is_enabled=False))
             rc.users_to_enable(doc['name'])
         return user.id
 
@@ -128,7 +156,9 @@ class User(Kind):
 class RoleAssignment(Kind):
     name = 'role_assignment'
     service = 'identity'
-    refs = {'user_id': 'user', 'project_id': 'project'}
+    restores = (Field('user_id', ref='user'), Field('project_id', ref='project'),
+                Field('role_name', how='the role of that name on the target'))
+    keeps = {'role_id': 'roles are matched by name (IDs differ between clouds)'}
     level = 'identity'
 
     def in_restore(self, rc):

@@ -1,16 +1,71 @@
 """Glance: metadata of the images servers boot from (the data is copied by replication)."""
 from openstack import exceptions
+from openstack.image.v2 import image as sdk_image
 
+from actions.resources import ALIAS
+from actions.resources import ASSIGNED
+from actions.resources import declared
+from actions.resources import Field
 from actions.resources import Kind
+from actions.resources import sdk_attributes
+from actions.resources import STATE
+from actions.resources import why
+
+# Attributes of Glance's own (openstacksdk names them); every other attribute is an image
+# property (hw_*, os_*, ...), restored with the custom ones in "properties".
+_CORE = ('id', 'name', 'disk_format', 'container_format', 'min_disk', 'min_ram', 'size',
+         'virtual_size', 'checksum', 'hash_algo', 'hash_value', 'visibility', 'tags',
+         'properties', 'is_protected', 'is_hidden', 'owner', 'owner_id', 'status',
+         'created_at', 'updated_at', 'direct_url', 'file', 'locations', 'metadata', 'schema',
+         'store', 'url')
+PROPERTY_ATTRIBUTES = {attr: api for attr, api in sdk_attributes(sdk_image.Image).items()
+                       if attr not in _CORE}
+# Properties that are not the image's own: set by Glance or by openstacksdk at upload (the
+# copy gets its own), or by draas.
+NOT_PROPERTIES = ('os_glance_', 'owner_specified.openstack.', 'stores', 'os_hash_',
+                  'draas_')
+
+
+def image_properties(resource):
+    """Every property of an image as Glance gives it (names and text values)."""
+    # The body as the API sent it: openstacksdk turns some properties into other types.
+    body = getattr(getattr(resource, '_body', None), 'attributes', None)
+    if body is None:  # not read from an API
+        body = {api: getattr(resource, attr, None)
+                for attr, api in PROPERTY_ATTRIBUTES.items()}
+        body['properties'] = getattr(resource, 'properties', None)
+    props = {api: body.get(api) for api in PROPERTY_ATTRIBUTES.values()}
+    props.update(body.get('properties') or {})
+    return {k: v for k, v in sorted(props.items())
+            if v is not None and not k.startswith(NOT_PROPERTIES)}
 
 
 class Image(Kind):
     name = 'image'
     service = 'image'
-    fields = ('name', 'disk_format', 'container_format', 'min_disk', 'min_ram', 'size',
-              'checksum', 'hash_algo', 'hash_value', 'visibility', 'tags', 'properties',
-              'is_protected', 'owner_id')
+    sdk = sdk_image.Image
+    restores = tuple(Field(name, how='on the copy the checkpoint makes at the recovery '
+                           'site') for name in ('name', 'disk_format', 'container_format',
+                                                'min_disk', 'min_ram', 'tags')) + (
+        Field('properties', how='every property (hw_*, os_*, custom ones) under Glance\'s '
+              'name, on the copy the checkpoint makes'),)
+    keeps = {
+        'size': 'the copy holds the same bytes', 'checksum': 'the copy holds the same bytes',
+        'hash_algo': 'copies are found by this hash',
+        'hash_value': 'copies are found by this hash',
+        'visibility': 'the copy is private, shared with the restored project',
+        'is_protected': 'the copy may be deleted by retention',
+        'owner_id': 'the copy belongs to the project of the target\'s clouds.yaml entry'}
+    drops = declared(
+        why(ASSIGNED, 'id', 'created_at', 'updated_at', 'direct_url', 'file', 'locations',
+            'schema', 'store', 'url', 'virtual_size'),
+        why(STATE, 'status'), why(ALIAS, 'owner', 'metadata'),
+        is_hidden='a hidden copy could not be found by its hash',
+        **why('an image property: kept in "properties"', *PROPERTY_ATTRIBUTES))
     level = 'compute'
+
+    def derived(self, resource, workload):
+        return {'properties': image_properties(resource)}
 
     def list(self, conn, ctx):
         if not ctx.image_ids:

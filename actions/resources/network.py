@@ -2,13 +2,29 @@
 import concurrent.futures
 
 from openstack import exceptions
+from openstack.network.v2 import floating_ip as sdk_floating_ip
+from openstack.network.v2 import network as sdk_network
+from openstack.network.v2 import port as sdk_port
+from openstack.network.v2 import router as sdk_router
+from openstack.network.v2 import security_group as sdk_security_group
+from openstack.network.v2 import subnet as sdk_subnet
 
+from actions import errors
+from actions.resources import ALIAS
+from actions.resources import ASSIGNED
 from actions.resources import by_source_tag
+from actions.resources import Field
 from actions.resources import Kind
 from actions.resources import origin
 from actions.resources import restore_tags
+from actions.resources import REVISION
+from actions.resources import STATE
+from actions.resources import why
 
-_REVISION = ('revision_number', 'updated_at')
+_REVISION = why(REVISION, 'revision_number', 'updated_at')
+_ASSIGNED = why(ASSIGNED, 'id', 'created_at', 'tenant_id')
+_TAGS = Field('tags', arg=False, how='with the restore\'s tags added')
+_QOS = 'QoS policies are not protected (the target\'s apply)'
 BULK = 100  # ports per request (Neutron makes a bulk in one transaction)
 
 
@@ -63,10 +79,29 @@ class Network(_Tagged):
     level = 'network'
     list_call = 'networks'
     create_call = 'create_network'
-    fields = ('name', 'description', 'project_id', 'is_admin_state_up', 'mtu', 'is_shared',
-              'is_router_external', 'provider_network_type', 'provider_physical_network',
-              'is_port_security_enabled', 'tags', 'availability_zone_hints',
-              'dns_domain') + _REVISION
+    sdk = sdk_network.Network
+    restores = (
+        Field('name'), Field('description'), Field('is_admin_state_up'),
+        Field('mtu', how='mapped by options.restore.mtu; an MTU the target\'s fabric cannot '
+              'carry fails the network level, naming the network'),
+        Field('is_port_security_enabled'), Field('dns_domain', how='where Neutron has the '
+                                                 'dns-integration extension'),
+        _TAGS)
+    keeps = dict(
+        project_id='an external or shared network of another project is mapped, not made',
+        is_router_external='external networks are mapped (options.restore.networks)',
+        is_shared='a copy is shared with no other project (sharing is the target admin\'s)',
+        availability_zone_hints='the target\'s zones differ; the copy goes where Neutron '
+                                'puts it',
+        **why('the target\'s fabric decides (provider networks are mapped, not made)',
+              'provider_network_type', 'provider_physical_network',
+              'provider_segmentation_id', 'segments', 'is_vlan_transparent',
+              'is_vlan_qinq', 'pvlan'),
+        qos_policy_id=_QOS, **_REVISION)
+    drops = dict(_ASSIGNED, status=STATE, subnet_ids='the subnet kind restores them',
+                 availability_zones=ASSIGNED, is_default='an admin\'s choice at the target',
+                 **why('comes from subnet pools, which are not protected',
+                       'ipv4_address_scope_id', 'ipv6_address_scope_id'))
 
     def list(self, conn, ctx):
         # The project's own networks, plus external and shared ones the workload may use.
@@ -83,10 +118,26 @@ class Network(_Tagged):
             return rc.external_network(doc)  # mapped in the plan, never created
         if target_id:
             return target_id
-        return self.create(
-            rc, doc, name=rc.name(doc['name']), description=doc.get('description') or '',
-            is_admin_state_up=doc.get('is_admin_state_up', True),
-            is_port_security_enabled=doc.get('is_port_security_enabled', True))
+        attrs = self.args(rc, doc, skip=('dns_domain',) if not rc.network_has(
+            'dns-integration') else ())
+        attrs.pop('mtu', None)
+        if target_mtu(rc, doc):
+            attrs['mtu'] = target_mtu(rc, doc)
+        try:
+            return self.create(rc, doc, **attrs)
+        except exceptions.BadRequestException as exc:
+            if 'mtu' not in str(exc).lower():
+                raise
+            raise errors.DraasError('MTU %s refused by %s (%s): map it in options.restore.mtu, e.g. '
+                             '{"%s": <MTU of %s>}' % (attrs.get('mtu'), rc.site, exc.details,
+                                                      doc['mtu'], rc.site)) from None
+
+
+def target_mtu(rc, doc):
+    """The MTU network `doc` gets on the target: the source's, or the plan's mapping of it
+    (0 or none: the target's default)."""
+    mtu = doc.get('mtu') or 0
+    return rc.options['mtu'].get(str(mtu), mtu)
 
 
 class Subnet(_Tagged):
@@ -95,10 +146,22 @@ class Subnet(_Tagged):
     level = 'network_links'
     list_call = 'subnets'
     create_call = 'create_subnet'
-    fields = ('name', 'description', 'network_id', 'cidr', 'ip_version', 'gateway_ip',
-              'allocation_pools', 'dns_nameservers', 'host_routes', 'is_dhcp_enabled',
-              'ipv6_address_mode', 'ipv6_ra_mode', 'tags') + _REVISION
-    refs = {'network_id': 'network'}
+    sdk = sdk_subnet.Subnet
+    restores = (
+        Field('name'), Field('description'), Field('network_id', ref='network'),
+        Field('cidr'), Field('ip_version'), Field('gateway_ip'), Field('allocation_pools'),
+        Field('dns_nameservers'), Field('host_routes'), Field('is_dhcp_enabled'),
+        Field('ipv6_address_mode'), Field('ipv6_ra_mode'), Field('service_types'),
+        Field('dns_publish_fixed_ip', how='where Neutron has the subnet-dns-publish-fixed-ip '
+              'extension'),
+        _TAGS)
+    keeps = dict(
+        project_id='the restored project\'s',
+        segment_id='segments belong to the target\'s fabric',
+        **why('subnet pools are not protected: the copy gets the same CIDR',
+              'subnet_pool_id', 'use_default_subnet_pool', 'prefix_length'),
+        **_REVISION)
+    drops = _ASSIGNED
 
     def list(self, conn, ctx):
         return conn.network.subnets(project_id=ctx.project.id)
@@ -106,17 +169,12 @@ class Subnet(_Tagged):
     def restore(self, rc, doc, target_id):
         if target_id or rc.is_external(rc.doc('network', doc['network_id'])):
             return target_id
-        return self.create(
-            rc, doc, network_id=rc.map('network', doc['network_id']),
-            name=rc.name(doc['name']),
-            description=doc.get('description') or '', cidr=doc['cidr'],
-            ip_version=doc['ip_version'], gateway_ip=doc.get('gateway_ip'),
-            allocation_pools=doc.get('allocation_pools'),
-            dns_nameservers=doc.get('dns_nameservers') or [],
-            host_routes=doc.get('host_routes') or [],
-            is_dhcp_enabled=doc.get('is_dhcp_enabled', True),
-            ipv6_address_mode=doc.get('ipv6_address_mode'),
-            ipv6_ra_mode=doc.get('ipv6_ra_mode'))
+        skip = ('service_types',) if not doc.get('service_types') else ()
+        if not rc.network_has('subnet-dns-publish-fixed-ip'):
+            skip += ('dns_publish_fixed_ip',)
+        # A subnet without a gateway says so (None): Neutron would give it one.
+        return self.create(rc, doc, **dict(self.args(rc, doc, skip=skip),
+                                           gateway_ip=doc.get('gateway_ip')))
 
 
 class SecurityGroup(_Tagged):
@@ -125,8 +183,17 @@ class SecurityGroup(_Tagged):
     level = 'network'
     list_call = 'security_groups'
     create_call = 'create_security_group'
-    fields = ('name', 'description', 'stateful', 'tags') + _REVISION
-    refs = {'remote_group_ids': 'security_group'}
+    sdk = sdk_security_group.SecurityGroup
+    restores = (
+        Field('name', how='"default" is the project\'s own default group'),
+        Field('description'), Field('stateful'), _TAGS,
+        Field('rules', arg=False, how='(computed) made at the network_links level, remote '
+              'groups mapped; the default rules Neutron makes are kept'),
+        Field('remote_group_ids', arg=False, ref='security_group',
+              how='(computed) the groups its rules refer to'))
+    keeps = dict(project_id='the restored project\'s',
+                 is_shared='shared through RBAC by an admin, not protected', **_REVISION)
+    drops = dict(_ASSIGNED, security_group_rules='kept normalised as "rules"')
 
     def list(self, conn, ctx):
         return conn.network.security_groups(project_id=ctx.project.id)
@@ -152,8 +219,7 @@ class SecurityGroup(_Tagged):
             rc.conn.network.set_tags(group, sorted(set(group.tags or ()) | set(restore_tags(
                 rc, doc))))
             return group.id
-        return self.create(rc, doc, name=rc.name(doc['name']),
-                           description=doc.get('description') or '')
+        return self.create(rc, doc, **self.args(rc, doc))
 
     @staticmethod
     def _rule_key(rule):
@@ -209,9 +275,25 @@ class Router(_Tagged):
     level = 'ports'
     list_call = 'routers'
     create_call = 'create_router'
-    fields = ('name', 'description', 'external_gateway_info', 'routes', 'is_admin_state_up',
-              'is_distributed', 'is_ha', 'availability_zone_hints', 'tags') + _REVISION
-    refs = {'gateway_network_id': 'network', 'interface_subnet_ids': 'subnet'}
+    sdk = sdk_router.Router
+    restores = (
+        Field('name'), Field('description'), Field('is_admin_state_up'),
+        Field('gateway_network_id', arg=False, ref='network',
+              how='(computed) the gateway, on the mapped external network; none in a drill '
+                  'without options.drill.external_network'),
+        Field('interface_subnet_ids', arg=False, ref='subnet',
+              how='(computed) an interface on each subnet, at the subnet\'s gateway address'),
+        Field('routes', arg=False, how='set once the interfaces are there'), _TAGS)
+    keeps = dict(
+        external_gateway_info='its network is restored (gateway_network_id); the gateway '
+                              'address and SNAT are the target\'s',
+        interfaces='(computed) the router ports: made from interface_subnet_ids',
+        project_id='the restored project\'s', flavor_id='router flavors are the target\'s',
+        availability_zone_hints='the target\'s zones differ',
+        **why('the target\'s L3 agents decide (admin-only attributes)', 'is_distributed',
+              'is_ha', 'enable_ndp_proxy', 'evpn_vni'),
+        **_REVISION)
+    drops = dict(_ASSIGNED, status=STATE, availability_zones=ASSIGNED)
 
     def list(self, conn, ctx):
         return conn.network.routers(project_id=ctx.project.id)
@@ -232,10 +314,8 @@ class Router(_Tagged):
             gateway = None
             if doc.get('gateway_network_id') and (rc.drill_network or not rc.drill):
                 gateway = {'network_id': rc.map('network', doc['gateway_network_id'])}
-            target_id = self.create(
-                rc, doc, name=rc.name(doc['name']), description=doc.get('description') or '',
-                is_admin_state_up=doc.get('is_admin_state_up', True),
-                external_gateway_info=gateway)
+            target_id = self.create(rc, doc, **dict(self.args(rc, doc),
+                                                    external_gateway_info=gateway))
         # Interfaces and routes also when the router was made by a run that died.
         attached = {ip['subnet_id'] for p in net.ports(device_id=target_id)
                     for ip in p.fixed_ips or ()}
@@ -262,12 +342,37 @@ class Port(_Tagged):
             return ({ip['ip_address'] for ip in res.fixed_ips or ()} ==
                     {ip['ip_address'] for ip in doc.get('fixed_ips') or ()})
         return bool(doc.get('name')) and res.name == rc.name(doc['name'])
-    fields = ('name', 'description', 'network_id', 'fixed_ips', 'mac_address',
-              'security_group_ids', 'allowed_address_pairs', 'device_id', 'device_owner',
-              'binding_vnic_type', 'is_port_security_enabled', 'is_admin_state_up',
-              'extra_dhcp_opts', 'tags') + _REVISION
-    refs = {'network_id': 'network', 'subnet_ids': 'subnet',
-            'security_group_ids': 'security_group'}
+    sdk = sdk_port.Port
+    restores = (
+        Field('name'), Field('description'), Field('network_id', ref='network'),
+        Field('fixed_ips', how='subnets mapped; the addresses kept with '
+              'options.restore.keep_fixed_ips (default)'),
+        Field('subnet_ids', arg=False, ref='subnet', how='(computed) through fixed_ips'),
+        Field('mac_address', how='with options.restore.keep_mac_addresses'),
+        Field('security_group_ids', ref='security_group',
+              how='none when port security is off'),
+        Field('allowed_address_pairs'), Field('is_port_security_enabled'),
+        Field('is_admin_state_up'), Field('extra_dhcp_opts'),
+        Field('binding_vnic_type', how='when not "normal" (SR-IOV and the like need the '
+              'target\'s hardware)'),
+        Field('dns_name', how='where Neutron has the dns-integration extension'), _TAGS)
+    keeps = dict(
+        device_id='the server kind attaches it (its server boots with it)',
+        device_owner='set by Nova when the server boots with it',
+        project_id='the restored project\'s', qos_policy_id=_QOS, qos_network_policy_id=_QOS,
+        trunk_details='trunks are not protected', dns_domain='the network\'s is restored',
+        **why('set by an admin for the target\'s hardware', 'propagate_uplink_status',
+              'numa_affinity_policy', 'hardware_offload_type', 'trusted', 'device_profile',
+              'data_plane_status'),
+        **_REVISION)
+    drops = dict(
+        _ASSIGNED, status=STATE,
+        **why('the target\'s binding of the port to a host', 'binding_host_id',
+              'binding_profile', 'binding_vif_details', 'binding_vif_type',
+              'resource_request'),
+        **why(ALIAS, 'dns_assignment', 'ip_allocation'),
+        **why('private VLAN attributes of one vendor\'s driver', 'pvlan_community',
+              'pvlan_type'))
 
     def list(self, conn, ctx):
         return conn.network.ports(project_id=ctx.project.id)
@@ -280,18 +385,22 @@ class Port(_Tagged):
         fixed = [dict({'subnet_id': rc.map('subnet', ip['subnet_id'])},
                       **({'ip_address': ip['ip_address']} if keep_ips else {}))
                  for ip in doc.get('fixed_ips') or ()]
-        attrs = dict(network_id=rc.map('network', doc['network_id']),
-                     name=rc.name(doc.get('name')),
-                     description=doc.get('description') or '', fixed_ips=fixed,
-                     is_admin_state_up=doc.get('is_admin_state_up', True),
-                     allowed_address_pairs=doc.get('allowed_address_pairs') or [])
-        if doc.get('is_port_security_enabled') is False:
-            attrs['is_port_security_enabled'] = False
-        else:
+        skip = ('security_group_ids', 'extra_dhcp_opts', 'binding_vnic_type', 'dns_name')
+        if not rc.options['keep_mac_addresses']:
+            skip += ('mac_address',)
+        attrs = self.args(rc, doc, skip=skip)
+        attrs['fixed_ips'] = fixed
+        if doc.get('is_port_security_enabled') is not False:
             attrs['security_group_ids'] = [rc.map('security_group', g)
                                            for g in doc.get('security_group_ids') or ()]
-        if rc.options['keep_mac_addresses']:
-            attrs['mac_address'] = doc['mac_address']
+        if doc.get('extra_dhcp_opts'):
+            attrs['extra_dhcp_opts'] = [{k: o[k] for k in ('opt_name', 'opt_value',
+                                                           'ip_version') if k in o}
+                                        for o in doc['extra_dhcp_opts']]
+        if doc.get('binding_vnic_type') not in (None, 'normal'):
+            attrs['binding_vnic_type'] = doc['binding_vnic_type']
+        if doc.get('dns_name') and rc.network_has('dns-integration'):
+            attrs['dns_name'] = doc['dns_name']
         return attrs
 
     def create(self, rc, doc, **attrs):
@@ -329,9 +438,21 @@ class FloatingIP(_Tagged):
     level = 'ports'  # on the port, before any server: a warm standby stages it
     list_call = 'ips'
     create_call = 'create_ip'
-    fields = ('floating_ip_address', 'floating_network_id', 'port_id', 'fixed_ip_address',
-              'description', 'tags') + _REVISION
-    refs = {'floating_network_id': 'network', 'port_id': 'port'}
+    sdk = sdk_floating_ip.FloatingIP
+    restores = (
+        Field('floating_network_id', ref='network', how='the mapped external network'),
+        Field('port_id', ref='port', how='none for an address on no port'),
+        Field('description'),
+        Field('floating_ip_address', how='asked for with options.restore.keep_floating_ips '
+              '(the target\'s pool decides otherwise)'), _TAGS)
+    keeps = dict(
+        fixed_ip_address='the port\'s address (restored with the port)',
+        project_id='the restored project\'s', qos_policy_id=_QOS,
+        dns_name='DNS records of floating IPs are the target\'s DNS service\'s',
+        dns_domain='DNS records of floating IPs are the target\'s DNS service\'s',
+        **_REVISION)
+    drops = dict(_ASSIGNED, status=STATE, router_id=ASSIGNED, name=ALIAS,
+                 port_details=ALIAS, subnet_id='a create-time request')
 
     def list(self, conn, ctx):
         return conn.network.ips(project_id=ctx.project.id)
@@ -352,13 +473,9 @@ class FloatingIP(_Tagged):
                 if ip.port_id != rc.map('port', doc['port_id']):
                     rc.conn.network.update_ip(ip, port_id=rc.map('port', doc['port_id']))
             return target_id
-        attrs = dict(floating_network_id=rc.map('network', doc['floating_network_id']),
-                     description=doc.get('description') or '')
-        if doc.get('port_id'):
-            attrs['port_id'] = rc.map('port', doc['port_id'])
-        if rc.options['keep_floating_ips'] and not rc.drill:
-            attrs['floating_ip_address'] = doc['floating_ip_address']
-        return self.create(rc, doc, **attrs)
+        keep = rc.options['keep_floating_ips'] and not rc.drill
+        return self.create(rc, doc, **self.args(
+            rc, doc, skip=() if keep else ('floating_ip_address',)))
 
 
 KINDS = (Network(), Subnet(), SecurityGroup(), Router(), Port(), FloatingIP())

@@ -230,11 +230,26 @@ class TestImageCopy(base.BaseTestCase):
 
     def test_copy_streams_and_verifies(self):
         src, dst = self.conns()
-        result = images.copy_image(src, dst, self.doc())
+        doc = dict(self.doc(), tags=['db'], min_ram=512,
+                   properties={'hw_disk_bus': 'scsi', 'os_distro': 'debian', 'team': 'a'})
+        result = images.copy_image(src, dst, doc)
         self.assertEqual(('copy', len(self.DATA)), (result['target_id'],
                                                     result['bytes_copied']))
         kwargs = dst.image.create_image.call_args.kwargs
-        self.assertEqual('i1', kwargs[images.SOURCE_PROPERTY])
+        self.assertEqual({'hw_disk_bus': 'scsi', 'os_distro': 'debian', 'team': 'a',
+                          images.SOURCE_PROPERTY: 'i1'}, kwargs['properties'])
+        self.assertEqual((['db'], 512), (kwargs['tags'], kwargs['min_ram']))
+
+    def test_an_image_of_the_same_bytes_with_other_properties_is_not_a_copy(self):
+        doc = dict(self.doc(), tags=['db'], properties={'os_distro': 'debian'})
+        same = {'status': 'active', 'os_hash_value': doc['hash_value'], 'tags': ['db']}
+        src, dst = self.conns([dict(same, id='bare'),
+                               dict(same, id='other', os_distro='ubuntu'),
+                               dict(same, id='untagged', tags=[], os_distro='debian')])
+        self.assertEqual('copy', images.copy_image(src, dst, doc)['target_id'])
+        src, dst = self.conns([dict(same, id='other', os_distro='ubuntu'),
+                               dict(same, id='there', os_distro='debian')])
+        self.assertEqual('there', images.copy_image(src, dst, doc)['target_id'])
 
     def test_corrupt_download_is_refused(self):
         src, dst = self.conns()

@@ -42,6 +42,8 @@ class FakeTarget:
         self.conn.image.find_image.side_effect = find(images)
         self.conn.identity.find_project.return_value = None
         self.conn.compute.keypairs.return_value = []
+        self.conn.network.extensions.return_value = [
+            mock.Mock(alias=a) for a in ('standard-attr-tag', 'net-mtu-writable')]
         self.set_default_quotas()
 
     def set_default_quotas(self, **limits):
