@@ -87,6 +87,8 @@ def _cleanup_one(admin, checkpoints, drill_id, timeout):
         net.delete_ip(ip)
         deleted['floating_ip'] += 1
     for router in net.routers(tags=tag):
+        if router.routes:  # Neutron keeps an interface a route goes through (HTTP 409)
+            net.update_router(router, routes=[])
         for port in net.ports(device_id=router.id, device_owner='network:router_interface'):
             net.remove_interface_from_router(router, port=port.id)
         net.delete_router(router)
@@ -131,6 +133,10 @@ def _cleanup_one(admin, checkpoints, drill_id, timeout):
         if key.name.endswith(suffix):
             compute.delete_keypair(key)
             deleted['keypair'] += 1
+    for vtype in bs.types():  # made with options.restore.create_volume_types
+        if vtype.name.endswith(suffix):
+            bs.delete_type(vtype)
+            deleted['volume_type'] += 1
     for flavor in compute.flavors(is_public=None):
         if flavor.name.endswith(suffix):
             compute.delete_flavor(flavor)

@@ -36,7 +36,8 @@ class TestCleanup(base.BaseTestCase):
         for listing in (c.compute.servers, c.network.ips, c.network.routers,
                         c.network.ports, c.network.subnets, c.network.networks,
                         c.network.security_groups, c.block_storage.volumes,
-                        c.compute.server_groups, c.compute.keypairs, c.compute.flavors):
+                        c.compute.server_groups, c.compute.keypairs, c.compute.flavors,
+                        c.block_storage.types):
             listing.return_value = []
         # A project tagged like the drill but not named after it is never deleted.
         c.identity.projects.return_value = [res('p-drill', 'shop-drill-ab12'),
@@ -68,6 +69,27 @@ class TestCleanup(base.BaseTestCase):
         self.assertIn('cleaned_at', self.cps.get_restore('drill-ab12', 'state'))
         # Without a drill ID: the drills not cleaned yet, so none now.
         self.assertEqual({}, drill.cleanup(self.plan)['cleaned'])
+
+    def test_a_routers_extra_routes_go_before_its_interfaces(self):
+        # Neutron refuses to remove an interface an extra route goes through (HTTP 409).
+        c = self.conn
+        router = res('r1', 'rt-drill-ab12', routes=[{'destination': '10.9.0.0/24',
+                                                     'nexthop': '10.0.0.9'}])
+        c.network.routers.return_value = [router]
+        c.network.ports.side_effect = lambda **kw: [res('rp1')] if kw.get(
+            'device_id') == 'r1' else []
+        c.block_storage.types.return_value = [res('t1', 'fast-drill-ab12'), res('t2', 'fast')]
+        out = drill.cleanup(self.plan, 'drill-ab12')
+        self.assertEqual({'router': 1, 'volume_type': 1, 'project': 1},
+                         out['cleaned']['drill-ab12'])
+        steps = [call[0].split('.')[-1] for call in c.network.mock_calls
+                 if call[0].split('.')[-1] in ('update_router', 'remove_interface_from_router',
+                                               'delete_router')]
+        self.assertEqual(['update_router', 'remove_interface_from_router', 'delete_router'],
+                         steps)
+        c.network.update_router.assert_called_once_with(router, routes=[])
+        c.block_storage.delete_type.assert_called_once_with(
+            c.block_storage.types.return_value[0])
 
     def test_without_an_id_drills_that_may_still_run_are_left_alone(self):
         now = time.time()

@@ -124,6 +124,46 @@ class TestPreflight(RestoreTestCase):
                       'in use (default quota of a new project)', str(err))
         self.assert_nothing_made()
 
+    def test_a_volume_type_the_target_lacks_is_refused_unless_mapped_or_created(self):
+        resources = json.loads(json.dumps(RESOURCES))
+        resources['volume_type'] = [{'id': 't1', 'name': 'fast',
+                                     'extra_specs': {'iops': '900'}}]
+        self.commit_checkpoint(resources)
+        self.target.conn.block_storage.types.return_value = [mock.Mock()]
+        self.target.conn.block_storage.types.return_value[0].name = 'ssd'
+        err = self.assertRaises(restore.RestoreError, restore.preflight, self.plan(),
+                                self.cid, dry_run=True)
+        self.assertIn("volume type 'fast' is not on site-b: map it in "
+                      "options.restore.volume_types, e.g. {'fast': <type of site-b>}, or set "
+                      "options.restore.create_volume_types", str(err))
+        err = self.assertRaises(restore.RestoreError, restore.preflight,
+                                self.plan(volume_types={'fast': 'gold'}), self.cid,
+                                dry_run=True)
+        self.assertIn("volume type 'gold' (mapped from 'fast') does not exist on site-b",
+                      str(err))
+        out = restore.preflight(self.plan(volume_types={'fast': 'ssd'}), self.cid,
+                                dry_run=True)
+        self.assertIn('use volume type ssd', out['preview'])
+        out = restore.preflight(self.plan(create_volume_types=True), self.cid,
+                                dry_run=True)
+        self.assertIn('create volume type fast (extra specs {"iops": "900"})', out['preview'])
+        self.assert_nothing_made()
+
+    def test_an_mtu_the_target_cannot_set_is_refused_unless_mapped_to_its_default(self):
+        resources = json.loads(json.dumps(RESOURCES))
+        resources['network'][1]['mtu'] = 1400
+        self.commit_checkpoint(resources)
+        self.target.conn.network.extensions.return_value = [mock.Mock(
+            alias='standard-attr-tag')]
+        err = self.assertRaises(restore.RestoreError, restore.preflight, self.plan(),
+                                self.cid, dry_run=True)
+        self.assertIn('Neutron of site-b cannot set a network\'s MTU (no "net-mtu-writable" '
+                      'extension) and the workload\'s networks have MTU 1400: map them in '
+                      'options.restore.mtu (0: the target\'s default), e.g. {"1400": 0}',
+                      str(err))
+        restore.preflight(self.plan(mtu={'1400': 0}), self.cid, dry_run=True)
+        self.assert_nothing_made()
+
     def test_a_limit_the_restore_raises_to_the_source_projects_is_not_a_problem(self):
         self.target.set_default_quotas(instances=2)
         resources = json.loads(json.dumps(RESOURCES))
