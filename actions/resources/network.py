@@ -128,9 +128,10 @@ class Network(_Tagged):
         except exceptions.BadRequestException as exc:
             if 'mtu' not in str(exc).lower():
                 raise
-            raise errors.DraasError('MTU %s refused by %s (%s): map it in options.restore.mtu, e.g. '
-                             '{"%s": <MTU of %s>}' % (attrs.get('mtu'), rc.site, exc.details,
-                                                      doc['mtu'], rc.site)) from None
+            raise errors.DraasError(
+                'MTU %s refused by %s (%s): map it in options.restore.mtu, e.g. {"%s": <MTU '
+                'of %s>}' % (attrs.get('mtu'), rc.site, exc.details, doc['mtu'],
+                             rc.site)) from None
 
 
 def target_mtu(rc, doc):

@@ -14,7 +14,8 @@ SAMPLES = {
     'fixed_ips': [{'subnet_id': 'sn1', 'ip_address': '10.0.0.5'}],
     'extra_dhcp_opts': [{'opt_name': 'mtu', 'opt_value': '1400', 'ip_version': 4}],
     'binding_vnic_type': 'direct', 'is_port_security_enabled': True, 'mtu': 1400,
-    'is_public': False, 'tags': ['t1'], 'metadata': {'k': 'v'}, 'extra_specs': {'k': 'v'}, 'boot_volume_id': None, 'quotas': {},
+    'is_public': False, 'tags': ['t1'], 'metadata': {'k': 'v'}, 'extra_specs': {'k': 'v'},
+    'boot_volume_id': None, 'quotas': {},
     'vcpus': 2, 'ram': 512, 'disk': 1, 'ephemeral': 1, 'swap': 512, 'size': 1,
 }
 
