@@ -22,6 +22,7 @@ from actions import access
 from actions import checkpoint
 from actions import discovery
 from actions import errors
+from actions import fidelity
 from actions import plan as plan_mod
 from actions import resources
 from actions.resources import identity
@@ -740,14 +741,16 @@ def stage(document, checkpoint_id):
 # ---- finish
 
 def finish(document, checkpoint_id, restore_id):
-    """Verify the restored workload (actions.verify); record and return the restore's
-    summary (counts, timings per level, checks passed, measured RTO, achieved RPO, users
-    needing action)."""
+    """Verify the restored workload (actions.verify) and compare it with the checkpoint
+    (actions.fidelity); record and return the restore's summary (counts, timings per level,
+    checks passed, measured RTO, achieved RPO, fidelity, users needing action)."""
     r = Restore(document, checkpoint_id, restore_id)
     started = time.monotonic()
     with sites.calls_to(r.site, 'verification'):
         verified = verify.workload(r)
     finished = time.time()
+    with sites.calls_to(r.site, 'fidelity report'):
+        fidelity_report = fidelity.report(r)
     created_at = checkpoint.checkpoint_time(r.checkpoint_id).timestamp()
     summary = {
         'restore_id': r.restore_id, 'checkpoint_id': r.checkpoint_id,
@@ -761,6 +764,7 @@ def finish(document, checkpoint_id, restore_id):
         'rto_target_seconds': r.plan['policy']['rto_minutes'] * 60,
         'rpo_seconds': round(r.state.get('started_at', finished) - created_at, 1),
         'rpo_target_seconds': r.plan['policy']['rpo_minutes'] * 60,
+        'fidelity': fidelity_report,
         'users_to_enable': sorted(r.state['users_to_enable']),
         'replaced_servers': r.state.get('replaced_servers', []),
         'finished_at': checkpoint.iso(checkpoint.now()),
