@@ -55,3 +55,21 @@ class TestReference(base.BaseTestCase):
         for _, workflows in load_specs():
             for name, _ in workflows:
                 self.assertIn('\n%s\n' % name, text)
+
+    def test_the_kinds_table_says_what_becomes_of_every_declared_attribute(self):
+        from actions import resources
+        text = self.ref.kinds_reference()
+        kinds = resources.all_kinds()
+        self.assertEqual(16, len(kinds))
+        for kind in kinds.values():
+            start = text.index('\n%s (level %s)\n' % (kind.name, kind.level))
+            end = text.find('(level ', start + len(kind.name) + 10)
+            table = text[start:end if end > 0 else None]
+            rows = ([(f.name, 'restored') for f in kind.restores] +
+                    [(n, 'kept') for n in kind.keeps] + [(n, 'dropped') for n in kind.drops])
+            for name, verdict in rows:
+                self.assertIn('   * - ``%s``\n     - %s\n' % (name, verdict), table,
+                              (kind.name, name))
+            self.assertEqual(len(rows), table.count('   * - ``'), kind.name)
+        self.assertIn('``mtu``\n     - restored\n     - mapped by options.restore.mtu', text)
+        self.assertIn('``private_key``\n     - dropped\n     - a secret', text)

@@ -115,8 +115,32 @@ def workflow_reference():
     return '\n'.join(out)
 
 
+def kinds_reference():
+    """Per kind, what becomes of each attribute: from the kinds' declarations."""
+    from actions import resources
+    out = [_title('Resource kinds and their attributes', '='),
+           'Generated from the declarations of ``actions/resources/``: per kind, each '
+           'attribute is *restored* (the copy gets it; a failover or drill summary\'s '
+           '``fidelity`` compares it with the checkpoint), *kept* in checkpoints for '
+           'information only (the copy may differ, for the reason given) or *dropped* (not '
+           'in checkpoints, for the reason given). Kinds are listed in the order a restore '
+           'makes them.\n']
+    for kind in resources.all_kinds().values():
+        out.append(_title('%s (level %s)' % (kind.name, kind.level), '-'))
+        out.append('.. list-table::\n   :header-rows: 1\n   :widths: 25 12 63\n')
+        out.append('   * - attribute\n     - verdict\n     - how, or why not')
+        rows = ([(f.name, 'restored', f.how) for f in kind.restores] +
+                [(n, 'kept', why) for n, why in kind.keeps.items()] +
+                [(n, 'dropped', why) for n, why in sorted(kind.drops.items())])
+        for name, verdict, text in rows:
+            out.append('   * - ``%s``\n     - %s\n     - %s' % (name, verdict,
+                                                                  _text(text) or ''))
+        out.append('')
+    return '\n'.join(out)
+
+
 PAGES = {'plan.rst': plan_reference, 'actions.rst': action_reference,
-         'workflows.rst': workflow_reference}
+         'workflows.rst': workflow_reference, 'kinds.rst': kinds_reference}
 
 
 def write_pages(app=None):
