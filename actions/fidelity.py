@@ -56,9 +56,9 @@ def _expected(r, kind, field, doc):
     if name == 'mtu':
         return network_kind.target_mtu(r, doc) or None
     if name == 'fixed_ips':
-        keep = options['keep_fixed_ips']
         return sorted((r.idmap.get('subnet', {}).get(ip['subnet_id']),
-                       ip['ip_address'] if keep else None) for ip in value or ())
+                       ip['ip_address'] if network_kind.keeps_address(r, ip) else None)
+                      for ip in value or ())
     if name == 'rules':
         groups = r.idmap.get('security_group', {})
         return sorted(str(dict(rule, remote_group_id=groups.get(rule['remote_group_id'],
@@ -81,10 +81,11 @@ def _actual(kind, field, doc, r):
         return _own_tags(value)
     if field.name == 'metadata' and kind.name == 'volume':
         return block_storage.own_metadata(doc)
-    if field.name == 'fixed_ips':
-        keep = r.options['keep_fixed_ips']
-        return sorted((ip['subnet_id'], ip['ip_address'] if keep else None)
-                      for ip in value or ())
+    if field.name == 'fixed_ips':  # compared by subnet, and address where it is kept
+        sources = {v: k for k, v in r.idmap.get('subnet', {}).items()}
+        return sorted((ip['subnet_id'], ip['ip_address'] if network_kind.keeps_address(
+            r, dict(ip, subnet_id=sources.get(ip['subnet_id']))) else None)
+            for ip in value or ())
     if field.name == 'rules':
         return sorted(str(rule) for rule in value or ())
     return value

@@ -141,6 +141,19 @@ def target_mtu(rc, doc):
     return rc.options['mtu'].get(str(mtu), mtu)
 
 
+# IPv6 subnets whose addresses ports make themselves (from their MAC): Neutron refuses one
+# given in a create request.
+AUTO_ADDRESS = ('slaac', 'dhcpv6-stateless')
+
+
+def keeps_address(rc, fixed_ip):
+    """Whether a port's copy gets this fixed IP's address (else one from its subnet)."""
+    if not rc.options['keep_fixed_ips']:
+        return False
+    subnets = {d['id']: d for d in rc.docs('subnet')}
+    return subnets.get(fixed_ip['subnet_id'], {}).get('ipv6_address_mode') not in AUTO_ADDRESS
+
+
 class Subnet(_Tagged):
     name = 'subnet'
     service = 'network'
@@ -382,9 +395,8 @@ class Port(_Tagged):
         return {'subnet_ids': sorted({ip['subnet_id'] for ip in resource.fixed_ips or ()})}
 
     def attrs(self, rc, doc):
-        keep_ips = rc.options['keep_fixed_ips']
         fixed = [dict({'subnet_id': rc.map('subnet', ip['subnet_id'])},
-                      **({'ip_address': ip['ip_address']} if keep_ips else {}))
+                      **({'ip_address': ip['ip_address']} if keeps_address(rc, ip) else {}))
                  for ip in doc.get('fixed_ips') or ()]
         skip = ('security_group_ids', 'extra_dhcp_opts', 'binding_vnic_type', 'dns_name')
         if not rc.options['keep_mac_addresses']:
