@@ -7,6 +7,8 @@ draas' own tags and volume metadata, what the plan maps (MTUs, addresses it does
 What still differs is listed. Fields kept for information only may differ by declaration
 (doc/source/reference/kinds.rst says why) and are not compared.
 """
+import json
+
 from openstack import exceptions
 
 from actions import discovery
@@ -61,8 +63,8 @@ def _expected(r, kind, field, doc):
                       for ip in value or ())
     if name == 'rules':
         groups = r.idmap.get('security_group', {})
-        return sorted(str(dict(rule, remote_group_id=groups.get(rule['remote_group_id'],
-                                                                rule['remote_group_id'])))
+        return _rules(dict(rule, remote_group_id=groups.get(rule['remote_group_id'],
+                                                            rule['remote_group_id']))
                       for rule in value or ())
     skip = {'is_public': lambda: r.drill,  # a drill's own flavors and types are private
             'mac_address': lambda: not options['keep_mac_addresses'],
@@ -87,8 +89,14 @@ def _actual(kind, field, doc, r):
             r, dict(ip, subnet_id=sources.get(ip['subnet_id']))) else None)
             for ip in value or ())
     if field.name == 'rules':
-        return sorted(str(rule) for rule in value or ())
+        return _rules(value or ())
     return value
+
+
+def _rules(rules):
+    """Security group rules in one spelling: sorted, no empty description."""
+    return sorted(json.dumps(dict(rule, description=rule.get('description') or None),
+                             sort_keys=True) for rule in rules)
 
 
 def _empty(value):

@@ -18,11 +18,15 @@ RESTORE_KEY = 'draas_restore'
 DATA_KEY = 'draas_data'  # "restored" once the volume holds the checkpoint's data
 
 
+# Cinder's mark on a volume restored from a backup: the restore's, not the workload's.
+CINDER_KEYS = ('src_backup_id',)
+
+
 def own_metadata(doc):
     """A volume's metadata without the keys an earlier restore gave it (going back, the
     checkpoint's volumes are restored copies: their "restored" mark is not this one's)."""
     return {k: v for k, v in (doc.get('metadata') or {}).items()
-            if k not in (SOURCE_KEY, RESTORE_KEY, DATA_KEY)}
+            if k not in (SOURCE_KEY, RESTORE_KEY, DATA_KEY) + CINDER_KEYS}
 
 
 class VolumeType(Kind):

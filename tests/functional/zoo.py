@@ -1,0 +1,179 @@
+"""The workload zoo: workloads shaped unlike the sample, each in a project of its own, that
+together set the attributes a tenant or an admin sets on the protected kinds.
+
+    SHAPES = {name: (create(cloud, project) -> plan options, description)}
+
+- ``network``: a network with its own MTU and description, an IPv4 subnet without DHCP with
+  allocation pools, DNS servers and host routes, an IPv6 SLAAC subnet, a network without port
+  security and a subnet without gateway; a router without gateway, interfaces on three
+  subnets and an extra route; a stateless security group with IPv6 and remote-group rules
+  (the remote group only referred to); ports with a fixed IP, allowed address pairs, extra
+  DHCP options, description and tags, and one without port security; a server with two NICs,
+  metadata, tags and a description.
+- ``compute``: a private flavor with extra specs, ephemeral and swap disks; an image with
+  hw_*/os_* and custom properties, tags and minimums; a volume type with extra specs (the
+  recovery site does not have it: the plan lets draas create it); a keypair; an affinity
+  server group; a server with a config drive and a volume of that type, a stopped server; a
+  router with a gateway and a floating IP.
+
+    python -m tests.functional.zoo create SHAPE site-a NAME
+    python -m tests.functional.zoo delete site-a NAME
+"""
+import sys
+import tempfile
+
+import openstack
+
+from tests.functional import workload
+
+
+def _image(c, name, **attrs):
+    with tempfile.NamedTemporaryFile(suffix='.raw') as f:
+        f.write(workload.content_for(name + '-image', 1 << 20))
+        f.flush()
+        return c.image.create_image(name=name + '-image', filename=f.name, disk_format='raw',
+                                    container_format='bare', wait=True, **attrs)
+
+
+def _boot(c, servers):
+    servers = [c.compute.create_server(**attrs) for attrs in servers]
+    return [c.compute.wait_for_server(s, wait=300) for s in servers]
+
+
+def network_shape(cloud, name):
+    c = workload.project_conn(cloud, name)
+    net = c.network
+    main = net.create_network(name=name + '-main', mtu=1400, description='odd MTU')
+    v4 = net.create_subnet(
+        name=name + '-v4', network_id=main.id, ip_version=4, cidr='10.20.1.0/24',
+        gateway_ip='10.20.1.1', is_dhcp_enabled=False, description='no DHCP',
+        allocation_pools=[{'start': '10.20.1.50', 'end': '10.20.1.99'}],
+        dns_nameservers=['10.20.1.2', '10.20.1.3'],
+        host_routes=[{'destination': '10.30.0.0/24', 'nexthop': '10.20.1.250'}])
+    v6 = net.create_subnet(name=name + '-v6', network_id=main.id, ip_version=6,
+                           cidr='fd00:20::/64', ipv6_ra_mode='slaac',
+                           ipv6_address_mode='slaac')
+    side = net.create_network(name=name + '-side', is_port_security_enabled=False)
+    side_v4 = net.create_subnet(name=name + '-side-v4', network_id=side.id, ip_version=4,
+                                cidr='10.20.2.0/24', gateway_ip='10.20.2.1')
+    quiet = net.create_subnet(name=name + '-quiet', network_id=side.id, ip_version=4,
+                              cidr='10.20.3.0/24', gateway_ip=None)
+    router = net.create_router(name=name + '-router', description='no gateway')
+    for subnet in (v4, v6, side_v4):
+        net.add_interface_to_router(router, subnet_id=subnet.id)
+    net.update_router(router, routes=[{'destination': '10.40.0.0/24',
+                                       'nexthop': '10.20.1.250'}])
+    edge = net.create_security_group(name=name + '-edge', stateful=False,
+                                     description='stateless')
+    peer = net.create_security_group(name=name + '-peer')
+    for rule in ({'protocol': 'tcp', 'port_range_min': 22, 'port_range_max': 22,
+                  'remote_ip_prefix': '0.0.0.0/0'},
+                 {'ether_type': 'IPv6', 'protocol': 'ipv6-icmp', 'remote_ip_prefix': '::/0'},
+                 {'protocol': 'tcp', 'port_range_min': 8080, 'port_range_max': 8090,
+                  'remote_group_id': peer.id}):
+        net.create_security_group_rule(security_group_id=edge.id, direction='ingress',
+                                       **rule)
+    net.create_security_group_rule(security_group_id=peer.id, direction='ingress',
+                                   protocol='udp', port_range_min=53, port_range_max=53,
+                                   remote_group_id=edge.id)
+    front = net.create_port(
+        network_id=main.id, name=name + '-front', description='fixed address',
+        fixed_ips=[{'subnet_id': v4.id, 'ip_address': '10.20.1.60'}, {'subnet_id': v6.id}],
+        security_group_ids=[edge.id], allowed_address_pairs=[{'ip_address': '10.20.1.200'}],
+        extra_dhcp_opts=[{'opt_name': 'domain-search', 'opt_value': 'zoo.example'}])
+    net.set_tags(front, ['zoo-front'])
+    back = net.create_port(network_id=side.id, name=name + '-back',
+                           fixed_ips=[{'subnet_id': side_v4.id}, {'subnet_id': quiet.id}])
+    image = _image(c, name)
+    flavor = c.compute.find_flavor('m1.tiny')
+    _boot(c, [dict(name=name + '-edge', flavor_id=flavor.id, image_id=image.id,
+                   networks=[{'port': front.id}, {'port': back.id}],
+                   metadata={'role': 'edge', 'zone': 'dmz'}, tags=['zoo', 'edge'],
+                   description='two NICs')])
+    return {}
+
+
+def compute_shape(cloud, name):
+    admin = openstack.connect(cloud=cloud)
+    project = admin.identity.find_project(name)
+    flavor = admin.compute.create_flavor(name=name + '-flavor', vcpus=1, ram=128, disk=1,
+                                         ephemeral=1, swap=64, is_public=False,
+                                         description='private')
+    admin.compute.create_flavor_extra_specs(flavor, {'hw:cpu_policy': 'shared',
+                                                     'quota:disk_read_bytes_sec': '10240000'})
+    admin.compute.flavor_add_tenant_access(flavor, project.id)
+    vtype = admin.block_storage.create_type(name=name + '-fast', description='zoo type',
+                                            extra_specs={'draas:tier': 'gold'})
+    c = workload.project_conn(cloud, name)
+    image = _image(c, name, min_disk=1, min_ram=64, tags=['zoo', 'base'],
+                   os_distro='debian', os_version='12', hw_disk_bus='scsi',
+                   hw_scsi_model='virtio-scsi', hw_qemu_guest_agent='yes',
+                   zoo_owner='team-a')
+    keypair = c.compute.create_keypair(name=name + '-key', public_key=workload.PUBLIC_KEY)
+    group = c.compute.create_server_group(name=name + '-group', policy='affinity')
+    net = c.network.create_network(name=name + '-net')
+    subnet = c.network.create_subnet(name=name + '-subnet', network_id=net.id, ip_version=4,
+                                     cidr='10.21.1.0/24')
+    public = c.network.find_network('public')
+    router = c.network.create_router(name=name + '-router',
+                                     external_gateway_info={'network_id': public.id})
+    c.network.add_interface_to_router(router, subnet_id=subnet.id)
+    volume = c.block_storage.create_volume(size=1, name=name + '-data', volume_type=vtype.name,
+                                           description='typed')
+    workload.wait_status(lambda: c.block_storage.get_volume(volume.id), 'available',
+                         what='volume')
+    with open(workload.backing_file(cloud, volume.id), 'r+b') as f:
+        f.write(workload.content_for(volume.name))
+    app, idle = _boot(c, [dict(name=name + '-' + tier, flavor_id=flavor.id,
+                               image_id=image.id, networks=[{'uuid': net.id}],
+                               key_name=keypair.name, scheduler_hints={'group': group.id},
+                               config_drive=tier == 'app', metadata={'tier': tier})
+                          for tier in ('app', 'idle')])
+    c.compute.create_volume_attachment(app, volume_id=volume.id)
+    workload.wait_status(lambda: c.block_storage.get_volume(volume.id), 'in-use',
+                         what='volume')
+    port = next(c.network.ports(device_id=app.id))
+    c.network.create_ip(floating_network_id=public.id, port_id=port.id, description='app')
+    c.compute.stop_server(idle)
+    c.compute.wait_for_server(idle, status='SHUTOFF', wait=120)
+    return {'restore': {'create_volume_types': True}}
+
+
+SHAPES = {'network': network_shape, 'compute': compute_shape}
+
+
+def create(shape, cloud, name):
+    """A project `name` on `cloud` holding workload `shape`; returns the plan options it
+    needs."""
+    admin = openstack.connect(cloud=cloud)
+    project = admin.identity.create_project(name=name, domain_id='default',
+                                            description='zoo shape ' + shape, tags=['zoo'])
+    me = admin.identity.find_user(admin.current_user_id)
+    for role in ('admin', 'member'):
+        admin.identity.assign_project_role_to_user(project, me, admin.identity.find_role(role))
+    return SHAPES[shape](cloud, name)
+
+
+def delete(cloud, name):
+    """The project and what the shapes make outside it (flavor, volume type)."""
+    admin = openstack.connect(cloud=cloud)
+    project = admin.identity.find_project(name)
+    if project is not None:
+        c = workload.project_conn(cloud, name)
+        for router in c.network.routers(project_id=project.id):
+            if router.routes:
+                c.network.update_router(router, routes=[])
+    workload.delete(cloud, name)
+    for flavor in admin.compute.flavors(is_public=None):
+        if flavor.name == name + '-flavor':
+            admin.compute.delete_flavor(flavor)
+    for vtype in admin.block_storage.types():
+        if vtype.name == name + '-fast':
+            admin.block_storage.delete_type(vtype)
+
+
+if __name__ == '__main__':
+    if sys.argv[1] == 'create':
+        print(create(*sys.argv[2:5]))
+    else:
+        delete(*sys.argv[2:4])
