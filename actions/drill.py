@@ -1,6 +1,6 @@
 """Drills: restores into an isolated bubble of the recovery site, verified, then removed.
 
-A drill is a restore (actions/restore.py) whose ID is "drill-<id>". It makes a project of its
+A drill is a restore (actions/restore/) whose ID is "drill-<id>". It makes a project of its
 own and names it, and every resource in it, with the suffix "-drill-<id>"; Neutron resources,
 servers and the project carry the tag "draas-restore=drill-<id>" (volumes the same in their
 metadata). It never touches the target's users, gives routers no gateway and servers no

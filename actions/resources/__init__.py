@@ -101,7 +101,7 @@ class Kind:
             out[field.arg] = value
         return out
 
-    # ---- restore (see actions/restore.py for the context `rc`)
+    # ---- restore (see actions/restore/context.py for the context `rc`)
     level = None         # the restore level creating this kind (restore.LEVELS)
     # Copies carry the restore's tags, so a re-run finds them without the ID map: it is
     # saved once at the end of the level, not after each copy (one store write each).

@@ -11,6 +11,7 @@ from oslotest import base
 from actions import checkpoint
 from actions import resources
 from actions import restore
+from actions.restore import levels
 from actions.resources import identity
 from tests.unit.test_sites import CloudsYamlFixture
 
@@ -289,7 +290,7 @@ class TestApply(RestoreTestCase):
     def test_existing_resources_are_not_made_again_and_all_land_in_the_id_map(self):
         r = self.restore_of()
         kind = FakeKind(existing={'s1': 'old-s1'})
-        self.assertEqual((2, 1), restore._restore_kind(r, kind))
+        self.assertEqual((2, 1), levels._restore_kind(r, kind))
         self.assertEqual(['s2', 's3'], sorted(kind.made))
         saved = self.cps.get_restore(r.restore_id, 'idmap')
         self.assertEqual({'s1': 'old-s1', 's2': 'new-s2', 's3': 'new-s3'}, saved['server'])
@@ -298,7 +299,7 @@ class TestApply(RestoreTestCase):
         r = self.restore_of()
         kind = FakeKind(existing={'s1': 'old-s1'})
         kind.create_all = mock.Mock(return_value={'s2': 'bulk-s2'})
-        self.assertEqual((2, 1), restore._restore_kind(r, kind))
+        self.assertEqual((2, 1), levels._restore_kind(r, kind))
         self.assertEqual(['s2', 's3'], sorted(d['id'] for d in
                                               kind.create_all.call_args.args[1]))
         self.assertEqual(['s3'], kind.made)
@@ -309,7 +310,7 @@ class TestApply(RestoreTestCase):
             r = restore.Restore(self.plan(), self.cid, 'restore-%s' % tagged)
             kind = FakeKind(failing=('s1', 's3'))
             kind.tagged = tagged
-            err = self.assertRaises(restore.RestoreError, restore._restore_kind, r, kind)
+            err = self.assertRaises(restore.RestoreError, levels._restore_kind, r, kind)
             self.assertEqual('server srv1 (s1), server srv3 (s3): site-b: RuntimeError: '
                              'no capacity', str(err))
             self.assertEqual({'s2': 'new-s2'},
@@ -321,7 +322,7 @@ class TestApply(RestoreTestCase):
 
         def work(doc):
             raise (restore.RestoreError('quota') if doc['id'] == 'q' else KeyError('x'))
-        err = self.assertRaises(restore.RestoreError, restore._parallel, r, docs, work,
+        err = self.assertRaises(restore.RestoreError, levels.in_parallel, r, docs, work,
                                 'port')
         self.assertEqual("port db (q): quota; port p0, port p1, port p10 and 47 more: "
                          "site-b: KeyError: 'x'", str(err))
@@ -334,7 +335,7 @@ class TestApply(RestoreTestCase):
             kind.tagged = tagged  # a re-run finds tagged copies without the ID map
             with mock.patch.object(r.checkpoints, 'put_restore',
                                    wraps=r.checkpoints.put_restore) as put:
-                self.assertEqual((3, 0), restore._restore_kind(r, kind))
+                self.assertEqual((3, 0), levels._restore_kind(r, kind))
             writes[tagged] = put.call_count
             self.assertEqual({'s1': 'new-s1', 's2': 'new-s2', 's3': 'new-s3'},
                              self.cps.get_restore(r.restore_id, 'idmap')['server'])
@@ -343,9 +344,9 @@ class TestApply(RestoreTestCase):
     def test_boot_order_groups_then_the_rest(self):
         r = self.restore_of(boot_order=[['srv3'], ['srv1', 'nosuch']])
         self.assertEqual([['s3'], ['s1'], ['s2']],
-                         [[s['id'] for s in g] for g in restore._boot_groups(r)])
+                         [[s['id'] for s in g] for g in levels._boot_groups(r)])
         self.assertEqual([['s1', 's2', 's3']],
-                         [[s['id'] for s in g] for g in restore._boot_groups(
+                         [[s['id'] for s in g] for g in levels._boot_groups(
                              self.restore_of())])
 
 
@@ -492,7 +493,7 @@ class TestVolumeFill(RestoreTestCase):
             self.assertEqual('restored', self.cinder.vols[volume_id].metadata[DATA_KEY])
             self.cinder.vols[volume_id].status = 'in-use'
         r.conn.compute.create_volume_attachment.side_effect = attach
-        self.assertEqual((1, 0), restore._attach_volumes(r))
+        self.assertEqual((1, 0), levels._attach_volumes(r))
         r.conn.compute.create_volume_attachment.assert_called_once_with(
             'ts1', volume_id='tv1')
 
