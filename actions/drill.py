@@ -8,10 +8,10 @@ floating IP unless the plan names options.drill.external_network, and reads noth
 source site: checkpoints keep running meanwhile.
 
 cleanup() removes what a drill made, found by its tag, its ID map and its suffix (never
-anything else), and is safe to run again; the drill's record stays in the checkpoint store with
+anything else): each kind removes its own (Kind.remove), in the reverse of the order a restore
+makes them; it is safe to run again; the drill's record stays in the checkpoint store with
 its summary (the report's measured RTO) and the time it was cleaned.
 """
-import collections
 import re
 import time
 
@@ -23,11 +23,7 @@ from actions import plan as plan_mod
 from actions import resources
 from actions import restore
 from actions import sites
-from actions.resources import block_storage
-
-BUSY = ('in-use', 'attaching', 'detaching', 'creating', 'restoring-backup', 'downloading',
-        'uploading', 'maintenance')
-
+from actions import waits
 
 class DrillError(errors.DraasError):
     pass
@@ -46,124 +42,51 @@ def _checkpoints(plan, admin):
                                   plan['name'])
 
 
-def _wait(what, listing, timeout, done):
-    """Poll listing() (one list call per round) until done(items) or the timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        items = list(listing())
-        if done(items):
-            return items
-        if time.monotonic() > deadline:
-            raise DrillError('%s: still waiting after %d s' % (what, timeout))
-        time.sleep(1)
+class Bubble:
+    """What drill `drill_id` made on the target, for the kinds to remove (Kind.remove): its
+    tag, its name suffix, its ID map, its projects (tagged or in the ID map, and named with
+    the suffix: never another project), the checkpoint data it restored."""
+
+    def __init__(self, admin, checkpoints, drill_id, timeout):
+        self.admin, self.drill_id, self.timeout = admin, drill_id, timeout
+        self.tag = resources.RESTORE_TAG + drill_id
+        self.suffix = '-' + drill_id
+        self.idmap = checkpoints.get_restore(drill_id, 'idmap') or {}
+        projects = {p.id: p for p in admin.identity.projects(tags=self.tag)}
+        for pid in self.idmap.get('project', {}).values():
+            found = admin.identity.find_project(pid, ignore_missing=True)
+            if found is not None:
+                projects[found.id] = found
+        self.projects = [p for p in projects.values() if p.name.endswith(self.suffix)]
+        self.project_ids = {p.id for p in self.projects}
+        try:
+            state = checkpoints.get_restore(drill_id, 'state') or {}
+            self.data = checkpoints.get_part(state['checkpoint_id'], 'data')
+        except (KeyError, checkpoint.StoreError):
+            self.data = {}  # the checkpoint is gone (pruned since)
+
+    def made(self, name):
+        """Whether a resource named `name` was made by the drill (carries its suffix)."""
+        return (name or '').endswith(self.suffix)
+
+    def wait(self, what, listing, done):
+        """Poll listing() (one list call per round) until done(items); returns the items."""
+        return waits.until(lambda: (lambda items: items if done(items) else None)(
+            list(listing())), self.timeout, 1,
+            lambda: DrillError('%s of %s: still waiting after %d s' % (
+                what, self.drill_id, self.timeout)))
 
 
 def _cleanup_one(admin, checkpoints, drill_id, timeout):
-    """Delete what drill `drill_id` made on the target; returns counts per kind."""
-    tag = resources.RESTORE_TAG + drill_id
-    suffix = '-' + drill_id
-    idmap = checkpoints.get_restore(drill_id, 'idmap') or {}
-    deleted = collections.Counter()
-    net, compute, bs = admin.network, admin.compute, admin.block_storage
-    # Only projects a drill made: tagged, or in its ID map, and named with its suffix.
-    projects = {p.id: p for p in admin.identity.projects(tags=tag)}
-    for pid in idmap.get('project', {}).values():
-        found = admin.identity.find_project(pid, ignore_missing=True)
-        if found is not None:
-            projects[found.id] = found
-    projects = [p for p in projects.values() if p.name.endswith(suffix)]
-
-    def servers():
-        seen = {s.id: s for s in compute.servers(all_projects=True, tags=tag)}
-        for p in projects:
-            seen.update({s.id: s for s in compute.servers(all_projects=True,
-                                                          project_id=p.id)})
-        return seen.values()
-    for server in servers():
-        compute.delete_server(server)
-        deleted['server'] += 1
-    _wait('deleting the servers of %s' % drill_id, servers, timeout, lambda s: not s)
-    for ip in net.ips(tags=tag):
-        net.delete_ip(ip)
-        deleted['floating_ip'] += 1
-    for router in net.routers(tags=tag):
-        if router.routes:  # Neutron keeps an interface a route goes through (HTTP 409)
-            net.update_router(router, routes=[])
-        for port in net.ports(device_id=router.id, device_owner='network:router_interface'):
-            net.remove_interface_from_router(router, port=port.id)
-        net.delete_router(router)
-        deleted['router'] += 1
-    for kind, listing, delete in (('port', net.ports, net.delete_port),
-                                  ('subnet', net.subnets, net.delete_subnet),
-                                  ('network', net.networks, net.delete_network)):
-        for res in listing(tags=tag):
-            delete(res)
-            deleted[kind] += 1
-    groups = {g.id: g for g in net.security_groups(tags=tag)}
-    for p in projects:  # Neutron made a "default" group in the project on first use
-        groups.update({g.id: g for g in net.security_groups(project_id=p.id)})
-    for group in groups.values():
-        net.delete_security_group(group)
-        deleted['security_group'] += 1
-
-    # Volumes: those of the drill's projects, and those its ID map lists (a volume being
-    # filled has lost its metadata for a while).
-    def volumes():
-        seen = {v.id: v for p in projects
-                for v in bs.volumes(all_projects=True, project_id=p.id)}
-        for vid in idmap.get('volume', {}).values():
-            if vid not in seen:
-                found = bs.find_volume(vid, ignore_missing=True, all_projects=True)
-                if found is not None and (found.metadata or {}).get(
-                        block_storage.RESTORE_KEY, drill_id) == drill_id:
-                    seen[vid] = found
-        return seen.values()
-    for volume in _wait('volumes of %s to settle' % drill_id, volumes, timeout,
-                        lambda vs: all(v.status not in BUSY for v in vs)):
-        bs.delete_volume(volume, cascade=True)
-        deleted['volume'] += 1
-    _wait('deleting the volumes of %s' % drill_id, volumes, timeout, lambda vs: not vs)
-
-    project_ids = {p.id for p in projects}
-    for group in compute.server_groups(all_projects=True):
-        if group.project_id in project_ids or group.name.endswith(suffix):
-            compute.delete_server_group(group)
-            deleted['server_group'] += 1
-    for key in compute.keypairs():  # the restoring user's
-        if key.name.endswith(suffix):
-            compute.delete_keypair(key)
-            deleted['keypair'] += 1
-    for vtype in bs.types():  # made with options.restore.create_volume_types
-        if vtype.name.endswith(suffix):
-            bs.delete_type(vtype)
-            deleted['volume_type'] += 1
-    for flavor in compute.flavors(is_public=None):
-        if flavor.name.endswith(suffix):
-            compute.delete_flavor(flavor)
-            deleted['flavor'] += 1
-        elif not flavor.is_public and flavor.id in idmap.get('flavor', {}).values():
-            for pid in project_ids:
-                try:
-                    compute.flavor_remove_tenant_access(flavor, pid)
-                except exceptions.NotFoundException:
-                    pass
-    # Image copies shared with the drill's project (boot images, volumes of the image
-    # method): the membership goes, the copy stays.
-    images = set(idmap.get('image', {}).values())
-    try:
-        state = checkpoints.get_restore(drill_id, 'state') or {}
-        data = checkpoints.get_part(state['checkpoint_id'], 'data')
-        images |= {v['image_id'] for v in data['volumes'].values()
-                   if v.get('method') == 'image'}
-    except (KeyError, checkpoint.StoreError):
-        pass  # the checkpoint is gone (pruned since): its boot images are in the ID map
-    for image_id in images:
-        for pid in project_ids:
-            admin.image.remove_member(pid, image_id)
-    for project in projects:
-        admin.identity.delete_project(project)
-        deleted['project'] += 1
-    return dict(deleted)
+    """Delete what drill `drill_id` made on the target, kind by kind in the reverse of the
+    order a restore makes them; returns counts per kind."""
+    bubble = Bubble(admin, checkpoints, drill_id, timeout)
+    deleted = {}
+    for kind in reversed(list(resources.all_kinds().values())):
+        count = kind.remove(bubble)
+        if count:
+            deleted[kind.name] = count
+    return deleted
 
 
 def _left_behind(checkpoints, min_age_minutes):

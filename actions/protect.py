@@ -244,18 +244,10 @@ def stop_servers(document, timeout=600):
         for server in servers:
             if server.status == 'ACTIVE':
                 source.compute.stop_server(server)
-        ids = {s.id for s in servers}
-        deadline = time.monotonic() + timeout
-        while True:
-            states = {s.id: s.status for s in source.compute.servers(
-                all_projects=True, project_id=ctx.project.id) if s.id in ids}
-            late = sorted(i for i in ids if states.get(i) != 'SHUTOFF')
-            if not late:
-                break
-            if time.monotonic() > deadline:
-                raise sites.SiteError('servers not SHUTOFF after %d s: %s' % (
-                    timeout, ', '.join(late)))
-            time.sleep(1)
+        volumes.wait_all(lambda: source.compute.servers(all_projects=True,
+                                                        project_id=ctx.project.id),
+                         [s.id for s in servers], 'SHUTOFF', timeout, 'servers',
+                         error=sites.SiteError)
     return {'stopped': sorted(s.name for s in servers)}
 
 

@@ -9,13 +9,13 @@ round whose list call times out or gets an HTTP 5xx is repeated like a failed ch
 import concurrent.futures
 import http.client
 import socket
-import time
 
 from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as sdk_exc
 
 from actions import errors
 from actions import sites
+from actions import waits
 
 PROBE_TIMEOUT = 3  # seconds per attempt
 
@@ -104,8 +104,9 @@ def workload(r):
     """Check the workload restored by restore `r` until everything passes; returns the
     passed checks (readable lines), or raises VerifyError naming every failing one."""
     options = r.plan['options']['verify']
-    deadline = time.monotonic() + options['timeout_seconds']
-    while True:
+    last = []
+
+    def check():
         try:
             passed, problems = _round(r, options['probes'])
         except (sdk_exc.SDKException, ks_exc.ClientException) as exc:
@@ -113,12 +114,11 @@ def workload(r):
             if not sites.transient(exc):
                 raise
             passed, problems = [], [sites.explain(exc, 'listing the restored resources')]
-        if not problems:
-            return passed
-        if time.monotonic() > deadline:
-            raise VerifyError('verification of restore %s failed after %d s: %s' % (
-                r.restore_id, options['timeout_seconds'], '; '.join(problems)))
-        time.sleep(2)
+        last[:] = problems
+        return passed if not problems else None
+    return waits.until(check, options['timeout_seconds'], 2, lambda: VerifyError(
+        'verification of restore %s failed after %d s: %s' % (
+            r.restore_id, options['timeout_seconds'], '; '.join(last))))
 
 
 def probe_problems(r):

@@ -14,6 +14,7 @@ from openstack import exceptions
 
 from actions import errors
 from actions.replication.images import copy_image
+from actions import waits
 
 POLL = 1.0
 RESTORE_POLL = 0.5  # waits a restore's RTO is made of: shorter
@@ -34,19 +35,18 @@ def wait_all(list_fn, ids, want, timeout, what, poll=POLL, error=VolumeReplicati
     """Poll with one list call per round (not a GET per resource) until every ID in `ids`
     has status `want`. One that fails raises `error` at once naming it (`describe`), as
     does the timeout naming those still pending."""
-    deadline = time.monotonic() + timeout
     pending = set(ids)
-    while pending:
+
+    def check():
         listed = {r.id: r for r in list_fn() if r.id in pending}
         failed = sorted(describe(r) for r in listed.values() if _failed(r.status))
         if failed:
             raise error('%s in error: %s' % (what, '; '.join(failed)))
-        pending = {i for i in pending if getattr(listed.get(i), 'status', None) != want}
-        if pending and time.monotonic() > deadline:
-            raise error('%s not %s after %d s: %s' % (what, want, timeout,
-                                                      ', '.join(sorted(pending))))
-        if pending:
-            time.sleep(poll)
+        pending.difference_update(i for i in set(pending)
+                                  if getattr(listed.get(i), 'status', None) == want)
+        return True if not pending else None
+    waits.until(check, timeout, poll, lambda: error('%s not %s after %d s: %s' % (
+        what, want, timeout, ', '.join(sorted(pending)))))
 
 
 def backup(src, volumes, checkpoint_id, previous=None, full_every=8, timeout=1800):
@@ -284,18 +284,16 @@ def wait_volume(bs, volume_id, timeout, want='available', statuses=None):
     """Wait until a volume is `want` (one GET per poll, or a share of one list call per
     poll with `statuses`, a VolumeStatuses); errors name the volume."""
     since = time.monotonic()
-    deadline = since + timeout
-    while True:
+    last = ['not listed yet']
+
+    def check():
         volume = statuses.get(volume_id, since) if statuses else bs.get_volume(volume_id)
-        status = volume.status if volume is not None else 'not listed yet'
-        if status == want:
-            return volume
-        if status.startswith('error'):
-            raise VolumeReplicationError('volume %s went to %s' % (volume_id, status))
-        if time.monotonic() > deadline:
-            raise VolumeReplicationError('volume %s still %s after %d s' % (
-                volume_id, status, timeout))
-        time.sleep(RESTORE_POLL)
+        last[0] = volume.status if volume is not None else 'not listed yet'
+        if last[0].startswith('error'):
+            raise VolumeReplicationError('volume %s went to %s' % (volume_id, last[0]))
+        return volume if last[0] == want else None
+    return waits.until(check, timeout, RESTORE_POLL, lambda: VolumeReplicationError(
+        'volume %s still %s after %d s' % (volume_id, last[0], timeout)))
 
 
 def import_chain(admin, data, timeout):

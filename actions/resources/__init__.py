@@ -126,6 +126,11 @@ class Kind:
         None). Returns the target ID. Override."""
         raise NotImplementedError('%s cannot be restored' % self.name)
 
+    def remove(self, bubble):
+        """Delete what a drill made of this kind (`bubble`: actions.drill.Bubble); returns
+        how many. Kinds are removed in the reverse of the order they are made."""
+        return 0
+
     def references(self, doc):
         """(kind, source ID) pairs this document refers to."""
         out = []

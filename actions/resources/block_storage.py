@@ -13,6 +13,9 @@ from actions.resources import STATE
 from actions.resources import why
 from actions.resources.image import share_with_project
 
+# Volume states in which Cinder refuses a delete.
+BUSY = ('in-use', 'attaching', 'detaching', 'creating', 'restoring-backup', 'downloading',
+        'uploading', 'maintenance')
 SOURCE_KEY = 'draas_source_id'
 RESTORE_KEY = 'draas_restore'
 DATA_KEY = 'draas_data'  # "restored" once the volume holds the checkpoint's data
@@ -58,6 +61,13 @@ class VolumeType(Kind):
                     out[d['id']] = names[name]
                     break
         return out
+
+    def remove(self, bubble):
+        """Types a drill made (with options.restore.create_volume_types)."""
+        mine = [t for t in bubble.admin.block_storage.types() if bubble.made(t.name)]
+        for vtype in mine:
+            bubble.admin.block_storage.delete_type(vtype)
+        return len(mine)
 
     def restore(self, rc, doc, target_id):
         """The type found by name, else (when the plan asks) one made like the source's."""
@@ -168,6 +178,28 @@ class Volume(Kind):
                 movers.wait_volume(bs, target_id, rc.timeout, statuses=rc.volume_statuses)
                 movers.start_restore(rc.admin, data, target_id, rc.timeout)
         return target_id
+
+    def remove(self, bubble):
+        """Volumes of the drill's projects, and those its ID map lists (a volume being
+        filled has lost its metadata for a while), once none is busy."""
+        bs = bubble.admin.block_storage
+
+        def volumes():
+            seen = {v.id: v for pid in bubble.project_ids
+                    for v in bs.volumes(all_projects=True, project_id=pid)}
+            for vid in bubble.idmap.get('volume', {}).values():
+                if vid not in seen:
+                    found = bs.find_volume(vid, ignore_missing=True, all_projects=True)
+                    if found is not None and (found.metadata or {}).get(
+                            RESTORE_KEY, bubble.drill_id) == bubble.drill_id:
+                        seen[vid] = found
+            return seen.values()
+        found = bubble.wait('volumes to settle', volumes,
+                            lambda vs: all(v.status not in BUSY for v in vs))
+        for volume in found:
+            bs.delete_volume(volume, cascade=True)
+        bubble.wait('deleting the volumes', volumes, lambda vs: not vs)
+        return len(found)
 
     @staticmethod
     def _marked(rc, volume):

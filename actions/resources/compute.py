@@ -68,6 +68,22 @@ class Flavor(Kind):
             self.give_access(compute, flavor, rc.project_id)
         return flavor.id
 
+    def remove(self, bubble):
+        """The drill's own flavors; the drill projects' access to private ones it used."""
+        compute, count = bubble.admin.compute, 0
+        for flavor in compute.flavors(is_public=None):
+            if bubble.made(flavor.name):
+                compute.delete_flavor(flavor)
+                count += 1
+            elif not flavor.is_public and flavor.id in bubble.idmap.get(
+                    'flavor', {}).values():
+                for pid in bubble.project_ids:
+                    try:
+                        compute.flavor_remove_tenant_access(flavor, pid)
+                    except exceptions.NotFoundException:
+                        pass
+        return count
+
     @staticmethod
     def give_access(compute, flavor, project_id):
         """Let the project use a private flavor (once: Nova answers 409 to a second time)."""
@@ -110,6 +126,12 @@ class Keypair(Kind):
         return {d['name']: rc.name(d['name']) for d in rc.docs('keypair')
                 if rc.name(d['name']) in names}
 
+    def remove(self, bubble):
+        mine = [k for k in bubble.admin.compute.keypairs() if bubble.made(k.name)]
+        for key in mine:  # the restoring user's
+            bubble.admin.compute.delete_keypair(key)
+        return len(mine)
+
     def restore(self, rc, doc, target_id):
         if not target_id:
             rc.conn.compute.create_keypair(**self.args(rc, doc))
@@ -138,6 +160,14 @@ class ServerGroup(Kind):
 
     def restore(self, rc, doc, target_id):
         return target_id or rc.conn.compute.create_server_group(**self.args(rc, doc)).id
+
+    def remove(self, bubble):
+        compute = bubble.admin.compute
+        mine = [g for g in compute.server_groups(all_projects=True)
+                if g.project_id in bubble.project_ids or bubble.made(g.name)]
+        for group in mine:
+            compute.delete_server_group(group)
+        return len(mine)
 
 
 class Server(Kind):
@@ -212,6 +242,21 @@ class Server(Kind):
 
     def restored(self, rc):
         return by_source_tag(rc.conn.compute.servers(tags=RESTORE_TAG + rc.restore_id))
+
+    def remove(self, bubble):
+        compute = bubble.admin.compute
+
+        def servers():
+            seen = {s.id: s for s in compute.servers(all_projects=True, tags=bubble.tag)}
+            for pid in bubble.project_ids:
+                seen.update({s.id: s for s in compute.servers(all_projects=True,
+                                                              project_id=pid)})
+            return seen.values()
+        found = list(servers())
+        for server in found:
+            compute.delete_server(server)
+        bubble.wait('deleting the servers', servers, lambda s: not s)
+        return len(found)
 
     def restore(self, rc, doc, target_id):
         if target_id:

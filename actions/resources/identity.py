@@ -108,6 +108,12 @@ class Project(Kind):
         return target_id
 
 
+    def remove(self, bubble):
+        for project in bubble.projects:
+            bubble.admin.identity.delete_project(project)
+        return len(bubble.projects)
+
+
 class User(Kind):
     name = 'user'
     service = 'identity'

@@ -67,6 +67,17 @@ class Image(Kind):
     def derived(self, resource, workload):
         return {'properties': image_properties(resource)}
 
+    def remove(self, bubble):
+        """Copies shared with the drill's projects (boot images, volumes of the image
+        method) lose that membership; the copies stay: they are the checkpoint's."""
+        images = set(bubble.idmap.get('image', {}).values())
+        images |= {v['image_id'] for v in (bubble.data.get('volumes') or {}).values()
+                   if v.get('method') == 'image'}
+        for image_id in images:
+            for pid in bubble.project_ids:
+                bubble.admin.image.remove_member(pid, image_id)
+        return 0
+
     def list(self, conn, ctx):
         if not ctx.image_ids:
             return []

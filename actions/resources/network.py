@@ -72,6 +72,21 @@ class _Tagged(Kind):
         rc.conn.network.set_tags(made, restore_tags(rc, doc))
         return made.id
 
+    def remove(self, bubble):
+        found = self.left_by(bubble)
+        delete = getattr(bubble.admin.network, self.create_call.replace('create_', 'delete_'))
+        for res in found:
+            self.before_delete(bubble, res)
+            delete(res)
+        return len(found)
+
+    def left_by(self, bubble):
+        """What the drill made of this kind: tagged with its restore tag."""
+        return list(getattr(bubble.admin.network, self.list_call)(tags=bubble.tag))
+
+    def before_delete(self, bubble, res):
+        """What must go before `res` can (override)."""
+
 
 class Network(_Tagged):
     name = 'network'
@@ -235,6 +250,13 @@ class SecurityGroup(_Tagged):
             return group.id
         return self.create(rc, doc, **self.args(rc, doc))
 
+    def left_by(self, bubble):
+        groups = {g.id: g for g in super().left_by(bubble)}
+        for pid in bubble.project_ids:  # Neutron made a "default" group in the project
+            groups.update({g.id: g for g in bubble.admin.network.security_groups(
+                project_id=pid)})
+        return list(groups.values())
+
     @staticmethod
     def _rule_key(rule):
         return tuple(rule.get(k) for k in ('security_group_id', 'direction', 'ethertype',
@@ -311,6 +333,13 @@ class Router(_Tagged):
 
     def list(self, conn, ctx):
         return conn.network.routers(project_id=ctx.project.id)
+
+    def before_delete(self, bubble, router):
+        net = bubble.admin.network
+        if router.routes:  # Neutron keeps an interface a route goes through (HTTP 409)
+            net.update_router(router, routes=[])
+        for port in net.ports(device_id=router.id, device_owner='network:router_interface'):
+            net.remove_interface_from_router(router, port=port.id)
 
     def derived(self, resource, workload):
         interfaces = [{'port_id': p['id'], 'subnet_id': ip['subnet_id'],

@@ -12,6 +12,7 @@ from actions.restore.context import Restore
 from actions.restore.context import RestoreError
 from actions.restore.context import StoppedByRequest
 from actions import sites
+from actions import waits
 
 # Dependency levels; each kind says its level (Kind.level). Within a level kinds go in
 # dependency order and the resources of a kind in parallel. Volumes come before the
@@ -123,12 +124,10 @@ def _replace_originals(r):
             r.state.setdefault('replaced_servers', []).extend(
                 '%s (%s)' % (s.name, s.id) for s in stale)
             r.save_state()
-    deadline = time.monotonic() + r.timeout
-    while any(s.id in origins for s in r.conn.compute.servers()):
-        if time.monotonic() > deadline:
-            raise RestoreError('servers %s not deleted after %d s' % (
-                ', '.join(sorted(s.id for s in stale)), r.timeout))
-        time.sleep(1)
+    waits.until(lambda: None if any(s.id in origins for s in r.conn.compute.servers())
+                else True, r.timeout, 1, lambda: RestoreError(
+                    'servers %s not deleted after %d s' % (
+                        ', '.join(sorted(s.id for s in stale)), r.timeout)))
 
 
 def _attach_volumes(r):
