@@ -70,13 +70,24 @@ class FunctionalTestCase(base.BaseTestCase):
         return execution
 
     @classmethod
+    def tasks(cls, execution_id, client=None):
+        """The tasks of an execution and of the sub-workflows it started (e.g. the restore
+        of a failover or drill), in no set order."""
+        client = client or cls.mistral
+        found = list(client.tasks.list(workflow_execution_id=execution_id))
+        for task in [t for t in found if t.type == 'WORKFLOW']:
+            for sub in client.executions.list(task=task.id):
+                found += cls.tasks(sub.id, client)
+        return found
+
+    @classmethod
     def wait_task(cls, execution, name, count=1, timeout=300):
-        """Wait until the `count`-th task `name` of a running execution runs (a fault is
-        injected then); fails if the execution ended first."""
+        """Wait until the `count`-th task `name` of a running execution (or of a
+        sub-workflow of it) runs (a fault is injected then); fails if the execution ended
+        first."""
         deadline = time.monotonic() + timeout
         while True:
-            tasks = [t for t in cls.mistral.tasks.list(workflow_execution_id=execution.id)
-                     if t.name == name]
+            tasks = [t for t in cls.tasks(execution.id) if t.name == name]
             if len(tasks) == count and any(t.state == 'RUNNING' for t in tasks):
                 return
             execution = cls.mistral.executions.get(execution.id)
@@ -117,7 +128,7 @@ class FunctionalTestCase(base.BaseTestCase):
                                                created_at='gte:' + self.since):
             full = self.mistral.executions.get(ex.id)
             texts += [(full.input or '').encode(), (full.output or '').encode()]
-            for task in self.mistral.tasks.list(workflow_execution_id=ex.id):
+            for task in self.tasks(ex.id):
                 texts.append((self.mistral.tasks.get(task.id).result or '').encode())
         return texts
 
@@ -127,8 +138,7 @@ class FunctionalTestCase(base.BaseTestCase):
         def at(stamp):
             return time.mktime(time.strptime(stamp.split('.')[0], '%Y-%m-%d %H:%M:%S'))
         start = at(execution.created_at)
-        tasks = sorted(self.mistral.tasks.list(workflow_execution_id=execution.id),
-                       key=lambda t: (t.created_at, t.updated_at))
+        tasks = sorted(self.tasks(execution.id), key=lambda t: (t.created_at, t.updated_at))
         return ', '.join('%s %d+%d s' % (t.name, at(t.created_at) - start,
                                          at(t.updated_at) - at(t.created_at)) for t in tasks)
 

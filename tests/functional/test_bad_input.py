@@ -129,8 +129,7 @@ class Catalogue(base.FunctionalTestCase):
                     results[label] = ('REFUSED', exc.error_message or str(exc), [])
             for label, execution in started:
                 execution = self.wait_execution(execution, timeout=120, client=client)
-                tasks = [t.name for t in client.tasks.list(
-                    workflow_execution_id=execution.id)]
+                tasks = [t.name for t in self.tasks(execution.id, client)]
                 results[label] = (execution.state,
                                   self.message(execution) or (execution.output or '')[:300],
                                   tasks)
