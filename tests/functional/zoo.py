@@ -21,6 +21,7 @@ together set the attributes a tenant or an admin sets on the protected kinds.
 """
 import sys
 import tempfile
+import time
 
 import openstack
 
@@ -169,7 +170,12 @@ def delete(cloud, name):
             admin.compute.delete_flavor(flavor)
     for vtype in admin.block_storage.types():
         if vtype.name == name + '-fast':
-            admin.block_storage.delete_type(vtype)
+            for _ in range(60):  # "still in use" while the project's volumes go away
+                try:
+                    admin.block_storage.delete_type(vtype)
+                    break
+                except openstack.exceptions.BadRequestException:
+                    time.sleep(2)
 
 
 if __name__ == '__main__':
