@@ -190,7 +190,7 @@ class TestBadInput(Catalogue):
             ('option with an unknown field', 'draas.failover.failover',
              {'plan': dict(p, options={'restore': {'network': {}}})},
              'plan.options.restore: unknown field(s) network (known: availability_zones, '
-             'boot_order, flavors,'),
+             'boot_order, create_volume_types, flavors,'),
             ('name of a wrong type', 'draas.checkpoint.show', {'plan': dict(p, name=42)},
              'plan.name: expected %s, got 42' % names),
             ('scope of a wrong type', 'draas.checkpoint.create',
@@ -247,7 +247,7 @@ class TestBadInput(Catalogue):
              '"*/15 * * * *", got \'every hour\''),
             ('schedule out of range', 'draas.checkpoint.create',
              {'plan': policy(schedule='*/15 8-24 * * mon-fri')},
-             "plan.policy.schedule: hour '24': expected 0-23"),
+             "plan.policy.schedule: hour '8-24': expected 0-23"),
             ('retention count 0', 'draas.checkpoint.prune',
              {'plan': policy(retention={'count': 0})},
              'plan.policy.retention.count: expected checkpoints always kept (1-1000), got 0'),
