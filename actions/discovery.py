@@ -142,6 +142,7 @@ def discover(conn, plan):
     user_ids = {(a.user or {}).get('id') for a in lists['role_assignment']}
 
     chosen = {
+        'domain': lists['domain'],
         'project': lists['project'],
         'user': [u for u in lists['user'] if u.id in user_ids],
         'role_assignment': [a for a in lists['role_assignment'] if a.user],

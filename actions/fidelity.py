@@ -56,9 +56,9 @@ def _expected(r, kind, field, doc):
         return value  # the project's own default group
     if name == 'name' and kind.name == 'image':
         return value  # the checkpoint's copy, shared: never renamed
-    if name == 'name' and kind.name in ('flavor', 'volume_type'):
-        value = {'flavor': options['flavors'],
-                 'volume_type': options['volume_types']}[kind.name].get(value, value)
+    if name == 'name' and kind.name in ('flavor', 'volume_type', 'domain'):
+        value = {'flavor': options['flavors'], 'volume_type': options['volume_types']}.get(
+            kind.name, {}).get(value, value)
         # A drill uses the target's of that name, or makes its own.
         return Either(value, r.name(value)) if r.drill else value
     if name == 'name':

@@ -1,5 +1,6 @@
 """Keystone: the project owning the workload (with its quota limits), its users (never
 passwords), role assignments."""
+from openstack.identity.v3 import domain as sdk_domain
 from openstack.identity.v3 import project as sdk_project
 from openstack.identity.v3 import user as sdk_user
 
@@ -56,6 +57,44 @@ def raise_quotas(conn, project_id, wanted):
     return raised
 
 
+class Domain(Kind):
+    name = 'domain'
+    service = 'identity'
+    sdk = sdk_domain.Domain
+    restores = (
+        Field('name', how='the domain of that name on the target, made when missing (a drill '
+              'uses it, else makes its own, suffixed)'),
+        Field('description'))
+    keeps = {'is_enabled': 'the copy is enabled: the restore works in it',
+             'options': 'Keystone resource options are the target admin\'s choice'}
+    drops = dict(why(ASSIGNED, 'id'), links='URLs of the source\'s API')
+    level = 'identity'
+
+    def list(self, conn, ctx):
+        return [conn.identity.get_domain(ctx.project.domain_id)]
+
+    def restored(self, rc):
+        names = {d.name: d.id for d in rc.admin.identity.domains()}
+        out = {}
+        for doc in rc.docs('domain'):
+            for name in (doc['name'], rc.name(doc['name'])):
+                if name in names:
+                    out[doc['id']] = names[name]
+                    break
+        return out
+
+    def restore(self, rc, doc, target_id):
+        return target_id or rc.admin.identity.create_domain(**dict(
+            self.args(rc, doc), is_enabled=True)).id
+
+    def remove(self, bubble):
+        mine = [d for d in bubble.admin.identity.domains() if bubble.made(d.name)]
+        for domain in mine:  # after its projects; Keystone deletes disabled domains only
+            bubble.admin.identity.update_domain(domain, is_enabled=False)
+            bubble.admin.identity.delete_domain(domain)
+        return len(mine)
+
+
 class Project(Kind):
     name = 'project'
     service = 'identity'
@@ -63,7 +102,8 @@ class Project(Kind):
     restores = (
         Field('name', how='a project of that name in the domain is used when there is one'),
         Field('description'),
-        Field('domain_id', how='the same domain ID when the target has it, else Default'),
+        Field('domain_id', arg=False, ref='domain', how='the restored domain (checkpoints '
+              'without domains: the same domain ID when the target has it, else Default)'),
         Field('tags', how='with the restore\'s tag added'),
         Field('quotas', arg=False, how='(computed: the project\'s limits) raised to the '
               'source\'s where the target\'s are lower, never lowered'))
@@ -107,7 +147,6 @@ class Project(Kind):
         raise_quotas(rc.admin, target_id, doc.get('quotas'))
         return target_id
 
-
     def remove(self, bubble):
         for project in bubble.projects:
             bubble.admin.identity.delete_project(project)
@@ -120,7 +159,7 @@ class User(Kind):
     sdk = sdk_user.User
     restores = (
         Field('name', how='a user of that name in the domain is used when there is one'),
-        Field('domain_id', how='the same domain ID when the target has it, else Default'),
+        Field('domain_id', arg=False, ref='domain', how='the restored domain'),
         Field('email'), Field('description'),
         Field('default_project_id', ref='project', how='when it is the restored project'))
     keeps = {'is_enabled': 'a user the restore makes is disabled: it has no password '
@@ -200,4 +239,4 @@ class RoleAssignment(Kind):
         return doc['id']
 
 
-KINDS = (Project(), User(), RoleAssignment())
+KINDS = (Domain(), Project(), User(), RoleAssignment())

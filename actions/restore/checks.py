@@ -218,6 +218,10 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
         exists = admin.identity.find_project(r.name(project['name']), ignore_missing=True)
         preview.insert(0, '%s project %s' % ('use' if exists else 'create',
                                              r.name(project['name'])))
+        domains = {d.name for d in admin.identity.domains()} if r.docs('domain') else ()
+        for domain in r.docs('domain'):
+            if domain['name'] not in domains:
+                preview.insert(0, 'create domain %s' % r.name(domain['name']))
         flavors = {f['id']: f for f in r.docs('flavor')}
         servers = r.docs('server')
         need = {'instances': len(servers),

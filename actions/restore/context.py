@@ -173,7 +173,10 @@ class Restore:
                 self.save_state()
 
     def domain(self, source_domain_id):
-        # Domains are not restored: the same ID when the target has it, else "default".
+        """The target's domain for a source domain: its copy; for a checkpoint without
+        domains, the same ID when the target has it, else "default"."""
+        if source_domain_id in self.idmap.get('domain', {}):
+            return self.idmap['domain'][source_domain_id]
         found = self.admin.identity.find_domain(source_domain_id, ignore_missing=True)
         return found.id if found else 'default'
 

@@ -27,6 +27,7 @@ def drill_leftovers(conn, drill_id):
         'server_group': [g.name for g in compute.server_groups(all_projects=True)
                          if g.name.endswith(drill_id)],
         'volume_type': [t.name for t in bs.types() if t.name.endswith(drill_id)],
+        'domain': [d.name for d in conn.identity.domains() if d.name.endswith(drill_id)],
         'volume': [v.name for v in bs.volumes(all_projects=True)
                    if (v.name or '').endswith(drill_id)],
     }
@@ -98,3 +99,7 @@ class TestNetworkShape(ZooLifecycle, base.FunctionalTestCase):
 
 class TestComputeShape(ZooLifecycle, base.FunctionalTestCase):
     shape = 'compute'
+
+
+class TestIdentityShape(ZooLifecycle, base.FunctionalTestCase):
+    shape = 'identity'

@@ -46,8 +46,8 @@ def content_for(name, size=1 << 20):
     return (block * (size // len(block) + 1))[:size]
 
 
-def project_conn(cloud, project):
-    return openstack.connect(cloud=cloud, project_name=project, project_domain_name='Default')
+def project_conn(cloud, project, domain='Default'):
+    return openstack.connect(cloud=cloud, project_name=project, project_domain_name=domain)
 
 
 def create(cloud, name, servers=3):
@@ -149,7 +149,7 @@ def delete(cloud, name):
     project = admin.identity.find_project(name)
     if project is None:
         return
-    c = project_conn(cloud, name)
+    c = project_conn(cloud, name, admin.identity.get_domain(project.domain_id).name)
     for fip in c.network.ips(project_id=project.id):
         c.network.delete_ip(fip)
     servers = list(c.compute.servers())

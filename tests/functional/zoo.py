@@ -10,6 +10,8 @@ together set the attributes a tenant or an admin sets on the protected kinds.
   (the remote group only referred to); ports with a fixed IP, allowed address pairs, extra
   DHCP options, description and tags, and one without port security; a server with two NICs,
   metadata, tags and a description.
+- ``identity``: the project in a domain of its own, with tags and a description; users of
+  that domain with an email, a description, one or two roles, a default project.
 - ``compute``: a private flavor with extra specs, ephemeral and swap disks; an image with
   hw_*/os_* and custom properties, tags and minimums; a volume type with extra specs (the
   recovery site does not have it: the plan lets draas create it); a keypair; an affinity
@@ -140,14 +142,43 @@ def compute_shape(cloud, name):
     return {'restore': {'create_volume_types': True}}
 
 
-SHAPES = {'network': network_shape, 'compute': compute_shape}
+def identity_shape(cloud, name):
+    """The project in a domain of its own, with tags and a description; users of that
+    domain with an email, a description, one or several roles."""
+    admin = openstack.connect(cloud=cloud)
+    project = admin.identity.find_project(name)
+    domain = admin.identity.get_domain(project.domain_id)
+    roles = {r: admin.identity.find_role(r) for r in ('member', 'reader')}
+    for user, email, have in (('ops', 'ops@zoo.example', ('member', 'reader')),
+                              ('auditor', None, ('reader',))):
+        made = admin.identity.create_user(name='%s-%s' % (name, user), domain_id=domain.id,
+                                          email=email, description='zoo ' + user,
+                                          default_project_id=project.id)
+        for role in have:
+            admin.identity.assign_project_role_to_user(project, made, roles[role])
+    c = workload.project_conn(cloud, name, domain.name)
+    net = c.network.create_network(name=name + '-net')
+    c.network.create_subnet(name=name + '-subnet', network_id=net.id, ip_version=4,
+                            cidr='10.22.1.0/24')
+    image = _image(c, name)
+    _boot(c, [dict(name=name + '-vm', flavor_id=c.compute.find_flavor('m1.tiny').id,
+                   image_id=image.id, networks=[{'uuid': net.id}])])
+    return {}
+
+
+SHAPES = {'network': network_shape, 'compute': compute_shape, 'identity': identity_shape}
+OWN_DOMAIN = ('identity',)  # shapes whose project is in a domain of its own
 
 
 def create(shape, cloud, name):
     """A project `name` on `cloud` holding workload `shape`; returns the plan options it
     needs."""
     admin = openstack.connect(cloud=cloud)
-    project = admin.identity.create_project(name=name, domain_id='default',
+    domain = 'default'
+    if shape in OWN_DOMAIN:
+        domain = admin.identity.create_domain(name=name + '-domain',
+                                              description='zoo domain').id
+    project = admin.identity.create_project(name=name, domain_id=domain,
                                             description='zoo shape ' + shape, tags=['zoo'])
     me = admin.identity.find_user(admin.current_user_id)
     for role in ('admin', 'member'):
@@ -156,15 +187,19 @@ def create(shape, cloud, name):
 
 
 def delete(cloud, name):
-    """The project and what the shapes make outside it (flavor, volume type)."""
+    """The project and what the shapes make outside it (flavor, volume type, domain)."""
     admin = openstack.connect(cloud=cloud)
     project = admin.identity.find_project(name)
     if project is not None:
-        c = workload.project_conn(cloud, name)
+        c = workload.project_conn(cloud, name, admin.identity.get_domain(
+            project.domain_id).name)
         for router in c.network.routers(project_id=project.id):
             if router.routes:
                 c.network.update_router(router, routes=[])
     workload.delete(cloud, name)
+    for domain in admin.identity.domains(name=name + '-domain'):
+        admin.identity.update_domain(domain, is_enabled=False)
+        admin.identity.delete_domain(domain)  # with its users
     for flavor in admin.compute.flavors(is_public=None):
         if flavor.name == name + '-flavor':
             admin.compute.delete_flavor(flavor)

@@ -20,6 +20,7 @@ def fake_conn():
     c = mock.Mock()
     project = res(id='p1', name='shop', domain_id='default')
     c.identity.find_project.return_value = project
+    c.identity.get_domain.return_value = res(id='default', name='Default')
     c.compute.get_quota_set.return_value = res(instances=50, cores=-1, ram=1 << 20)
     c.block_storage.get_quota_set.return_value = res(volumes=20)
     c.network.get_quota.return_value = res(ports=500, networks=None)

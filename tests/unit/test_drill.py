@@ -37,7 +37,7 @@ class TestCleanup(base.BaseTestCase):
                         c.network.ports, c.network.subnets, c.network.networks,
                         c.network.security_groups, c.block_storage.volumes,
                         c.compute.server_groups, c.compute.keypairs, c.compute.flavors,
-                        c.block_storage.types):
+                        c.block_storage.types, c.identity.domains):
             listing.return_value = []
         # A project tagged like the drill but not named after it is never deleted.
         c.identity.projects.return_value = [res('p-drill', 'shop-drill-ab12'),
@@ -90,6 +90,18 @@ class TestCleanup(base.BaseTestCase):
         c.network.update_router.assert_called_once_with(router, routes=[])
         c.block_storage.delete_type.assert_called_once_with(
             c.block_storage.types.return_value[0])
+
+    def test_a_domain_the_drill_made_goes_last_disabled_first(self):
+        c = self.conn
+        c.identity.domains.return_value = [res('d1', 'corp-drill-ab12'), res('d2', 'corp')]
+        out = drill.cleanup(self.plan, 'drill-ab12')
+        self.assertEqual({'domain': 1, 'project': 1}, out['cleaned']['drill-ab12'])
+        steps = [call[0].split('.')[-1] for call in c.identity.mock_calls
+                 if call[0].split('.')[-1] in ('delete_project', 'update_domain',
+                                               'delete_domain')]
+        self.assertEqual(['delete_project', 'update_domain', 'delete_domain'], steps)
+        c.identity.update_domain.assert_called_once_with(c.identity.domains.return_value[0],
+                                                         is_enabled=False)
 
     def test_without_an_id_drills_that_may_still_run_are_left_alone(self):
         now = time.time()
