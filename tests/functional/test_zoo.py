@@ -103,3 +103,15 @@ class TestComputeShape(ZooLifecycle, base.FunctionalTestCase):
 
 class TestIdentityShape(ZooLifecycle, base.FunctionalTestCase):
     shape = 'identity'
+
+
+class TestStorageShape(ZooLifecycle, base.FunctionalTestCase):
+    shape = 'storage'
+
+
+class TestAddressesShape(ZooLifecycle, base.FunctionalTestCase):
+    shape = 'addresses'
+
+
+class TestGroupsShape(ZooLifecycle, base.FunctionalTestCase):
+    shape = 'groups'

@@ -12,6 +12,12 @@ together set the attributes a tenant or an admin sets on the protected kinds.
   metadata, tags and a description.
 - ``identity``: the project in a domain of its own, with tags and a description; users of
   that domain with an email, a description, one or two roles, a default project.
+- ``storage``: a server booting from a volume with two data volumes (one of 2 GiB), another
+  with one; volume descriptions and metadata; a soft-anti-affinity group; server tags.
+- ``addresses``: ports keeping their MACs (the plan asks), a DHCPv6-stateful subnet, a port
+  with two addresses on one subnet, a gateway that is not the first address.
+- ``groups``: servers of two users booted with their own keypairs; anti-affinity (with a
+  rule), soft-affinity and affinity groups.
 - ``compute``: a private flavor with extra specs, ephemeral and swap disks; an image with
   hw_*/os_* and custom properties, tags and minimums; a volume type with extra specs (the
   recovery site does not have it: the plan lets draas create it); a keypair; an affinity
@@ -166,7 +172,105 @@ def identity_shape(cloud, name):
     return {}
 
 
-SHAPES = {'network': network_shape, 'compute': compute_shape, 'identity': identity_shape}
+def storage_shape(cloud, name):
+    """A server booting from a volume with two data volumes, another with one; volume
+    descriptions and metadata; the servers in a soft-anti-affinity group, with tags."""
+    c = workload.project_conn(cloud, name)
+    net = c.network.create_network(name=name + '-net')
+    c.network.create_subnet(name=name + '-subnet', network_id=net.id, ip_version=4,
+                            cidr='10.23.1.0/24')
+    image = _image(c, name)
+    group = c.compute.create_server_group(name=name + '-group', policy='soft-anti-affinity')
+    bs = c.block_storage
+    volumes = {'boot': bs.create_volume(size=1, image_id=image.id, name=name + '-boot',
+                                        metadata={'role': 'boot'})}
+    for vol, size in (('data-a', 1), ('data-b', 2), ('data-c', 1)):
+        volumes[vol] = bs.create_volume(size=size, name='%s-%s' % (name, vol),
+                                        description='data ' + vol,
+                                        metadata={'role': 'data', 'tier': vol[-1]})
+    for key, vol in volumes.items():
+        volumes[key] = workload.wait_status(lambda v=vol: bs.get_volume(v.id), 'available',
+                                            what='volume')
+        if key != 'boot':
+            with open(workload.backing_file(cloud, vol.id), 'r+b') as f:
+                f.write(workload.content_for(vol.name))
+    flavor = c.compute.find_flavor('m1.tiny')
+    db, app = _boot(c, [
+        dict(name=name + '-db', flavor_id=flavor.id, networks=[{'uuid': net.id}],
+             block_device_mapping_v2=[{'boot_index': 0, 'uuid': volumes['boot'].id,
+                                       'source_type': 'volume',
+                                       'destination_type': 'volume',
+                                       'delete_on_termination': False}],
+             scheduler_hints={'group': group.id}, tags=['zoo', 'db']),
+        dict(name=name + '-app', flavor_id=flavor.id, image_id=image.id,
+             networks=[{'uuid': net.id}], scheduler_hints={'group': group.id},
+             tags=['zoo'], metadata={'tier': 'app'})])
+    for server, vol in ((db, 'data-a'), (db, 'data-b'), (app, 'data-c')):
+        c.compute.create_volume_attachment(server, volume_id=volumes[vol].id)
+        workload.wait_status(lambda v=volumes[vol]: bs.get_volume(v.id), 'in-use',
+                             what='volume')
+    return {}
+
+
+def addresses_shape(cloud, name):
+    """Ports keeping their MAC addresses (the plan asks), a DHCPv6-stateful subnet, a port
+    with two addresses on one subnet, a subnet whose gateway is not its first address."""
+    c = workload.project_conn(cloud, name)
+    net = c.network.create_network(name=name + '-net', description='addresses')
+    v4 = c.network.create_subnet(name=name + '-v4', network_id=net.id, ip_version=4,
+                                 cidr='10.24.1.0/24', gateway_ip='10.24.1.254',
+                                 allocation_pools=[{'start': '10.24.1.10',
+                                                    'end': '10.24.1.200'}])
+    v6 = c.network.create_subnet(name=name + '-v6', network_id=net.id, ip_version=6,
+                                 cidr='fd00:24::/64', ipv6_ra_mode='dhcpv6-stateful',
+                                 ipv6_address_mode='dhcpv6-stateful')
+    port = c.network.create_port(
+        network_id=net.id, name=name + '-multi', mac_address='fa:16:3e:24:00:01',
+        fixed_ips=[{'subnet_id': v4.id, 'ip_address': '10.24.1.20'},
+                   {'subnet_id': v4.id, 'ip_address': '10.24.1.21'},
+                   {'subnet_id': v6.id, 'ip_address': 'fd00:24::20'}])
+    image = _image(c, name)
+    _boot(c, [dict(name=name + '-vm', flavor_id=c.compute.find_flavor('m1.tiny').id,
+                   image_id=image.id, networks=[{'port': port.id}])])
+    return {'restore': {'keep_mac_addresses': True}}
+
+
+def groups_shape(cloud, name):
+    """Servers of two users, each booted with the user's own keypair, in an anti-affinity
+    group with a rule, a soft-affinity group and an affinity group."""
+    admin = openstack.connect(cloud=cloud)
+    project = admin.identity.find_project(name)
+    member = admin.identity.find_role('member')
+    c = workload.project_conn(cloud, name)
+    net = c.network.create_network(name=name + '-net')
+    c.network.create_subnet(name=name + '-subnet', network_id=net.id, ip_version=4,
+                            cidr='10.25.1.0/24')
+    image = _image(c, name)
+    flavor = c.compute.find_flavor('m1.tiny')
+    groups = [c.compute.create_server_group(name='%s-%s' % (name, policy), policy=policy,
+                                            **({'rules': {'max_server_per_host': 1}}
+                                               if policy == 'anti-affinity' else {}))
+              for policy in ('anti-affinity', 'soft-affinity', 'affinity')]
+    for i, user in enumerate(('dev', 'ops')):
+        password = 'zoo-%s-%s' % (user, name)
+        made = admin.identity.create_user(name='%s-%s' % (name, user), domain_id='default',
+                                          password=password)
+        admin.identity.assign_project_role_to_user(project, made, member)
+        as_user = openstack.connect(cloud=cloud, username=made.name, password=password,
+                                    user_domain_name='Default', project_name=name,
+                                    project_domain_name='Default')
+        key = as_user.compute.create_keypair(name='%s-%s-key' % (name, user),
+                                             public_key=workload.PUBLIC_KEY)
+        _boot(as_user, [dict(name='%s-%s-vm' % (name, user), flavor_id=flavor.id,
+                             image_id=image.id, networks=[{'uuid': net.id}],
+                             key_name=key.name, scheduler_hints={'group': groups[i].id})])
+    _boot(c, [dict(name=name + '-vm', flavor_id=flavor.id, image_id=image.id,
+                   networks=[{'uuid': net.id}], scheduler_hints={'group': groups[2].id})])
+    return {}
+
+
+SHAPES = {'network': network_shape, 'compute': compute_shape, 'identity': identity_shape,
+          'storage': storage_shape, 'addresses': addresses_shape, 'groups': groups_shape}
 OWN_DOMAIN = ('identity',)  # shapes whose project is in a domain of its own
 
 
@@ -196,6 +300,12 @@ def delete(cloud, name):
         for router in c.network.routers(project_id=project.id):
             if router.routes:
                 c.network.update_router(router, routes=[])
+    for user in ('dev', 'ops'):  # the groups shape's
+        found = admin.identity.find_user('%s-%s' % (name, user), domain_id='default')
+        if found is not None:
+            for key in openstack.connect(cloud=cloud).compute.keypairs(user_id=found.id):
+                admin.compute.delete_keypair(key, user_id=found.id)
+            admin.identity.delete_user(found)
     workload.delete(cloud, name)
     for domain in admin.identity.domains(name=name + '-domain'):
         admin.identity.update_domain(domain, is_enabled=False)
