@@ -93,25 +93,8 @@ class ZooLifecycle:
         self.assert_faithful(summary, 'failback')
 
 
-class TestNetworkShape(ZooLifecycle, base.FunctionalTestCase):
-    shape = 'network'
-
-
-class TestComputeShape(ZooLifecycle, base.FunctionalTestCase):
-    shape = 'compute'
-
-
-class TestIdentityShape(ZooLifecycle, base.FunctionalTestCase):
-    shape = 'identity'
-
-
-class TestStorageShape(ZooLifecycle, base.FunctionalTestCase):
-    shape = 'storage'
-
-
-class TestAddressesShape(ZooLifecycle, base.FunctionalTestCase):
-    shape = 'addresses'
-
-
-class TestGroupsShape(ZooLifecycle, base.FunctionalTestCase):
-    shape = 'groups'
+# One test class per shape (tools/functional-tests runs classes in parallel).
+for _shape in zoo.SHAPES:
+    _name = 'Test%sShape' % _shape.capitalize()
+    globals()[_name] = type(_name, (ZooLifecycle, base.FunctionalTestCase),
+                            {'shape': _shape, '__module__': __name__})
