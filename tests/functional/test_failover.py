@@ -146,6 +146,8 @@ class TestUnplannedFailover(FailoverTestCase):
         made = self.restored()
         self.assertEqual(expected, {k: len(v) for k, v in made.items()})
         self.assert_workload_runs(made)
+        # Faults and all, the copy is the checkpoint's, field by field.
+        self.assertEqual([], summary['fidelity']['differences'])
         # The project's user exists on site-b, disabled, without a password, listed.
         self.assertEqual([self.name + '-owner'], summary['users_to_enable'])
         owner = self.target.identity.find_user(self.name + '-owner', domain_id='default')
