@@ -163,8 +163,11 @@ SCHEMA = {
                                            ('volume_types', 'volume type name'),
                                            ('availability_zones', 'zone'))},
                         mtu={'type': 'object', 'additionalProperties': {
-                                 'type': 'integer', 'minimum': 0, 'maximum': 65535},
-                             'propertyNames': {'pattern': '^[0-9]+$'},
+                                 'type': 'integer', 'minimum': 0, 'maximum': 65535,
+                                 'description': 'an MTU (0-65535; 0: the target\'s '
+                                                'default)'},
+                             'propertyNames': {'pattern': '^[0-9]+$',
+                                               'description': 'a source MTU (digits)'},
                              'description': 'an object {source MTU: target MTU} for '
                                             'networks whose MTU the target cannot carry '
                                             '(0: the target\'s default), e.g. {"9000": '

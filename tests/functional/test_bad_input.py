@@ -36,6 +36,7 @@ def write_checkpoint(conn, plan, project_name):
         'flavor': [{'id': 'flavor-1', 'name': 'm1.tiny', 'vcpus': 1, 'ram': 512,
                     'disk': 1, 'ephemeral': 0, 'swap': 0, 'is_public': True,
                     'extra_specs': {}}],
+        'volume_type': [{'id': 'type-1', 'name': '__DEFAULT__', 'extra_specs': {}}],
         'network': [{'id': 'network-1', 'name': 'public', 'is_router_external': True,
                      'is_shared': False, 'project_id': 'e' * 32}],
         'server': [{'id': 'server-1', 'name': 'web', 'flavor_id': 'flavor-1',
@@ -333,6 +334,14 @@ class TestBadInput(Catalogue):
              {'plan': options(restore={'flavors': {'m1.tiny': 'm1.nosuch'}}), 'dry_run': True},
              impossible + "flavor 'm1.nosuch' (mapped from 'm1.tiny') does not exist on "
                           "site-b"),
+            ('volume type mapped to a missing type', 'draas.failover.failover',
+             {'plan': options(restore={'volume_types': {'__DEFAULT__': 'nosuch'}}),
+              'dry_run': True},
+             impossible + "volume type 'nosuch' (mapped from '__DEFAULT__') does not exist "
+                          "on site-b"),
+            ('MTU mapping of a word', 'draas.failover.failover',
+             {'plan': options(restore={'mtu': {'jumbo': 1500}}), 'dry_run': True},
+             "plan.options.restore.mtu: expected a source MTU (digits), got 'jumbo'"),
             ('mapping to a number', 'draas.failover.failover',
              {'plan': options(restore={'networks': {'public': 5}}), 'dry_run': True},
              'plan.options.restore.networks.public: expected a name or ID on the target, '

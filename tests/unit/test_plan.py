@@ -83,6 +83,17 @@ class TestPlanValidation(base.BaseTestCase):
                           "plan.options.verify.probes[1]: 'server' is a required property"],
                          sorted(errs))
 
+    def test_restore_mappings_of_mtus(self):
+        errs = self.errors(doc(options={'restore': {'mtu': {'jumbo': 1500, '9000': 'x'},
+                                                    'create_volume_types': 'yes'}}))
+        self.assertEqual(["plan.options.restore.create_volume_types: expected true to create "
+                          "the volume types the target lacks (like the source's, extra specs "
+                          "included) instead of refusing the restore, got 'yes'",
+                          "plan.options.restore.mtu.9000: expected an MTU (0-65535; 0: the "
+                          "target's default), got 'x'",
+                          "plan.options.restore.mtu: expected a source MTU (digits), got "
+                          "'jumbo'"], sorted(errs))
+
     def test_sites(self):
         self.assertIn('expected a site other than the source',
                       self.errors(doc(target='site-a'))[0])
