@@ -126,6 +126,35 @@ class Kind:
         None). Returns the target ID. Override."""
         raise NotImplementedError('%s cannot be restored' % self.name)
 
+    # ---- fidelity (actions/fidelity.py compares each copy with its document)
+    def intended(self, rc, field, doc):
+        """What restore `rc` gives the copy of `doc` for restored field `field`: the
+        document's value, references mapped to their copies, the name the restore gives,
+        draas' tags left out; NOT_COMPARED where the plan or the target decides, Either(...)
+        where several values are intended. Kinds override it for fields their restore
+        changes on purpose."""
+        value = doc.get(field.name)
+        if field.ref:
+            mapping = rc.idmap.get(field.ref, {})
+            if isinstance(value, list):
+                return sorted(mapping.get(v, v) for v in value)
+            return mapping.get(value, value)
+        if field.name == 'name':
+            return rc.name(value) if value else value
+        if field.name == 'tags':
+            return own_tags(value)
+        return value
+
+    def observed(self, rc, field, copy):
+        """The copy's `field` (a document of the restored project) as intended() spells
+        it."""
+        value = copy.get(field.name)
+        if field.ref and isinstance(value, list):
+            return sorted(value)
+        if field.name == 'tags':
+            return own_tags(value)
+        return value
+
     def remove(self, bubble):
         """Delete what a drill made of this kind (`bubble`: actions.drill.Bubble); returns
         how many. Kinds are removed in the reverse of the order they are made."""
@@ -144,6 +173,26 @@ class Kind:
 
 SOURCE_TAG = 'draas-src='
 RESTORE_TAG = 'draas-restore='
+NOT_COMPARED = object()  # Kind.intended(): the plan or the target decides, not the source
+
+
+class Either(tuple):
+    """Kind.intended(): values a restored field may have, each as intended."""
+
+    def __new__(cls, *values):
+        return super().__new__(cls, values)
+
+
+def own_tags(tags):
+    """A resource's tags without draas' own."""
+    return sorted(t for t in tags or () if not t.startswith((SOURCE_TAG, RESTORE_TAG)))
+
+
+def reused_name(rc, kind, doc, mapping):
+    """Kinds a restore reuses by name (or the plan's `mapping`) and otherwise makes: the
+    name intended; a drill uses the target's of that name or makes its own."""
+    name = mapping.get(doc['name'], doc['name'])
+    return Either(name, rc.name(name)) if rc.drill else name
 
 
 def restore_tags(rc, doc):

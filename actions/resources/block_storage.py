@@ -9,6 +9,8 @@ from actions.resources import ASSIGNED
 from actions.resources import declared
 from actions.resources import Field
 from actions.resources import Kind
+from actions.resources import NOT_COMPARED
+from actions.resources import reused_name
 from actions.resources import STATE
 from actions.resources import why
 from actions.resources.image import share_with_project
@@ -61,6 +63,13 @@ class VolumeType(Kind):
                     out[d['id']] = names[name]
                     break
         return out
+
+    def intended(self, rc, field, doc):
+        if field.name == 'name':
+            return reused_name(rc, self, doc, rc.options['volume_types'])
+        if field.name == 'is_public' and rc.drill:
+            return NOT_COMPARED  # the target's of that name, or the drill's own (private)
+        return super().intended(rc, field, doc)
 
     def remove(self, bubble):
         """Types a drill made (with options.restore.create_volume_types)."""
@@ -200,6 +209,19 @@ class Volume(Kind):
             bs.delete_volume(volume, cascade=True)
         bubble.wait('deleting the volumes', volumes, lambda vs: not vs)
         return len(found)
+
+    def intended(self, rc, field, doc):
+        if field.name == 'metadata':
+            return own_metadata(doc)
+        if (field.name == 'availability_zone' and
+                doc.get('availability_zone') not in rc.options['availability_zones']):
+            return NOT_COMPARED
+        return super().intended(rc, field, doc)
+
+    def observed(self, rc, field, copy):
+        if field.name == 'metadata':
+            return own_metadata(copy)
+        return super().observed(rc, field, copy)
 
     @staticmethod
     def _marked(rc, volume):

@@ -12,7 +12,9 @@ from actions.resources import by_source_tag
 from actions.resources import declared
 from actions.resources import Field
 from actions.resources import Kind
+from actions.resources import NOT_COMPARED
 from actions.resources import restore_tags
+from actions.resources import reused_name
 from actions.resources import RESTORE_TAG
 from actions.resources import STATE
 from actions.resources import why
@@ -83,6 +85,13 @@ class Flavor(Kind):
                     except exceptions.NotFoundException:
                         pass
         return count
+
+    def intended(self, rc, field, doc):
+        if field.name == 'name':
+            return reused_name(rc, self, doc, rc.options['flavors'])
+        if field.name == 'is_public' and rc.drill:
+            return NOT_COMPARED  # a public one of the target's, or the drill's own
+        return super().intended(rc, field, doc)
 
     @staticmethod
     def give_access(compute, flavor, project_id):
@@ -242,6 +251,14 @@ class Server(Kind):
 
     def restored(self, rc):
         return by_source_tag(rc.conn.compute.servers(tags=RESTORE_TAG + rc.restore_id))
+
+    def intended(self, rc, field, doc):
+        if field.name == 'user_data' and not rc.plan['options'].get('keep_user_data'):
+            return NOT_COMPARED
+        if (field.name == 'availability_zone' and
+                doc.get('availability_zone') not in rc.options['availability_zones']):
+            return NOT_COMPARED  # the target's scheduler chooses
+        return super().intended(rc, field, doc)
 
     def remove(self, bubble):
         compute = bubble.admin.compute

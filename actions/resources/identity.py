@@ -7,6 +7,8 @@ from openstack.identity.v3 import user as sdk_user
 from actions.resources import ASSIGNED
 from actions.resources import Field
 from actions.resources import Kind
+from actions.resources import NOT_COMPARED
+from actions.resources import reused_name
 from actions.resources import RESTORE_TAG
 from actions.resources import why
 
@@ -87,6 +89,11 @@ class Domain(Kind):
         return target_id or rc.admin.identity.create_domain(**dict(
             self.args(rc, doc), is_enabled=True)).id
 
+    def intended(self, rc, field, doc):
+        if field.name == 'name':
+            return reused_name(rc, self, doc, {})
+        return super().intended(rc, field, doc)
+
     def remove(self, bubble):
         mine = [d for d in bubble.admin.identity.domains() if bubble.made(d.name)]
         for domain in mine:  # after its projects; Keystone deletes disabled domains only
@@ -146,6 +153,11 @@ class Project(Kind):
                                              identity.find_role('admin'))
         raise_quotas(rc.admin, target_id, doc.get('quotas'))
         return target_id
+
+    def intended(self, rc, field, doc):
+        if field.name == 'quotas':
+            return NOT_COMPARED  # raised to the source's, never lowered: may be higher
+        return super().intended(rc, field, doc)
 
     def remove(self, bubble):
         for project in bubble.projects:

@@ -67,6 +67,11 @@ class Image(Kind):
     def derived(self, resource, workload):
         return {'properties': image_properties(resource)}
 
+    def intended(self, rc, field, doc):
+        if field.name == 'name':
+            return doc['name']  # the checkpoint's copy, shared: never renamed
+        return super().intended(rc, field, doc)
+
     def remove(self, bubble):
         """Copies shared with the drill's projects (boot images, volumes of the image
         method) lose that membership; the copies stay: they are the checkpoint's."""

@@ -1,5 +1,6 @@
 """Neutron: networks, subnets, security groups, routers, ports, floating IPs."""
 import concurrent.futures
+import json
 
 from openstack import exceptions
 from openstack.network.v2 import floating_ip as sdk_floating_ip
@@ -15,6 +16,7 @@ from actions.resources import ASSIGNED
 from actions.resources import by_source_tag
 from actions.resources import Field
 from actions.resources import Kind
+from actions.resources import NOT_COMPARED
 from actions.resources import origin
 from actions.resources import restore_tags
 from actions.resources import REVISION
@@ -148,6 +150,11 @@ class Network(_Tagged):
                 'of %s>}' % (attrs.get('mtu'), rc.site, exc.details, doc['mtu'],
                              rc.site)) from None
 
+    def intended(self, rc, field, doc):
+        if field.name == 'mtu':
+            return target_mtu(rc, doc) or NOT_COMPARED
+        return super().intended(rc, field, doc)
+
 
 def target_mtu(rc, doc):
     """The MTU network `doc` gets on the target: the source's, or the plan's mapping of it
@@ -257,6 +264,21 @@ class SecurityGroup(_Tagged):
                 project_id=pid)})
         return list(groups.values())
 
+    def intended(self, rc, field, doc):
+        if field.name == 'name' and doc['name'] == 'default':
+            return 'default'  # the project's own default group
+        if field.name == 'rules':
+            groups = rc.idmap.get('security_group', {})
+            return _rules(dict(rule, remote_group_id=groups.get(rule['remote_group_id'],
+                                                                rule['remote_group_id']))
+                          for rule in doc.get('rules') or ())
+        return super().intended(rc, field, doc)
+
+    def observed(self, rc, field, copy):
+        if field.name == 'rules':
+            return _rules(copy.get('rules') or ())
+        return super().observed(rc, field, copy)
+
     @staticmethod
     def _rule_key(rule):
         return tuple(rule.get(k) for k in ('security_group_id', 'direction', 'ethertype',
@@ -305,6 +327,12 @@ class SecurityGroup(_Tagged):
         return created, existing
 
 
+def _rules(rules):
+    """Security group rules in one spelling: sorted, no empty description."""
+    return sorted(json.dumps(dict(rule, description=rule.get('description') or None),
+                             sort_keys=True) for rule in rules)
+
+
 class Router(_Tagged):
     name = 'router'
     service = 'network'
@@ -333,6 +361,11 @@ class Router(_Tagged):
 
     def list(self, conn, ctx):
         return conn.network.routers(project_id=ctx.project.id)
+
+    def intended(self, rc, field, doc):
+        if field.name == 'gateway_network_id' and rc.drill and not rc.drill_network:
+            return NOT_COMPARED  # an isolated drill's routers have no gateway
+        return super().intended(rc, field, doc)
 
     def before_delete(self, bubble, router):
         net = bubble.admin.network
@@ -445,6 +478,23 @@ class Port(_Tagged):
             attrs['dns_name'] = doc['dns_name']
         return attrs
 
+    def intended(self, rc, field, doc):
+        if field.name == 'fixed_ips':  # by subnet, and address where the restore keeps it
+            return sorted((rc.idmap.get('subnet', {}).get(ip['subnet_id']),
+                           ip['ip_address'] if keeps_address(rc, ip) else None)
+                          for ip in doc.get('fixed_ips') or ())
+        if field.name == 'mac_address' and not rc.options['keep_mac_addresses']:
+            return NOT_COMPARED
+        return super().intended(rc, field, doc)
+
+    def observed(self, rc, field, copy):
+        if field.name == 'fixed_ips':
+            sources = {v: k for k, v in rc.idmap.get('subnet', {}).items()}
+            return sorted((ip['subnet_id'], ip['ip_address'] if keeps_address(
+                rc, dict(ip, subnet_id=sources.get(ip['subnet_id']))) else None)
+                for ip in copy.get('fixed_ips') or ())
+        return super().observed(rc, field, copy)
+
     def create(self, rc, doc, **attrs):
         if not rc.port_tags_at_creation:
             return super().create(rc, doc, **attrs)
@@ -502,6 +552,12 @@ class FloatingIP(_Tagged):
     def in_restore(self, rc):
         # A drill takes no address of a production pool unless the plan gives it one.
         return not rc.drill or bool(rc.drill_network)
+
+    def intended(self, rc, field, doc):
+        if field.name == 'floating_ip_address' and (
+                not rc.options['keep_floating_ips'] or rc.drill):
+            return NOT_COMPARED  # the target's pool decides
+        return super().intended(rc, field, doc)
 
     def same(self, rc, doc, res):
         return bool(doc.get('port_id')) and res.port_id == rc.idmap.get('port', {}).get(
