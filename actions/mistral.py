@@ -350,6 +350,27 @@ class RestoreFinish(DraasAction):
         return restore.finish(self.plan, self.checkpoint_id, self.restore_id)
 
 
+class RestoreCompare(DraasAction):
+    """Compare a restored workload with its checkpoint now, field by field (the fidelity
+    report of a failover's or drill's summary, on demand); changes nothing.
+    Returns {restore_id, checkpoint_id, resources, fields, differences}.
+
+    :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
+    :param checkpoint_id: the checkpoint restored (default: the latest)
+    :param restore_id: the restore (default: the failover of the checkpoint; a drill's ID for
+        a drill kept with keep)
+    """
+    role = access.READ_ROLE
+
+    def __init__(self, plan, checkpoint_id=None, restore_id=None):
+        self.plan = plan
+        self.checkpoint_id = checkpoint_id
+        self.restore_id = restore_id
+
+    def call(self):
+        return restore.compare(self.plan, self.checkpoint_id, self.restore_id)
+
+
 class DrillCleanup(DraasAction):
     """Remove what a drill made on the recovery site (its project and everything tagged
     with or named after its ID); safe to run again. Returns {cleaned: {drill ID: counts per

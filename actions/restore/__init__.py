@@ -24,8 +24,9 @@ from actions.restore.levels import check_stop_after
 from actions.restore.levels import LEVELS
 from actions.restore.checks import preflight
 from actions.restore.standby import stage
+from actions.restore.summary import compare
 from actions.restore.summary import finish
 
 __all__ = ['DRILL_ID', 'MODES', 'Restore', 'restore_id_for', 'RestoreError', 'standby_id_for',
            'StoppedByRequest', 'apply', 'check_stop_after', 'LEVELS', 'preflight', 'stage',
-           'finish']
+           'finish', 'compare']

@@ -1,12 +1,18 @@
 """Finish: verify the restored workload, compare it with the checkpoint, sum it up."""
+import re
 import time
 
 from actions import checkpoint
 from actions import fidelity
 from actions.restore.context import Restore
+from actions.restore.context import RestoreError
 from actions.restore.levels import LEVELS
 from actions import sites
 from actions import verify
+
+# The restores draas makes (context.restore_id_for, DRILL_ID, standby_id_for).
+RESTORE_ID = re.compile(r'^(failover-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}|drill-[a-z0-9]{4,16}|'
+                        r'standby-[0-9a-f]{12})$')
 
 
 def finish(document, checkpoint_id, restore_id):
@@ -41,3 +47,22 @@ def finish(document, checkpoint_id, restore_id):
     r.state['summary'] = summary
     r.save_state()
     return summary
+
+
+def compare(document, checkpoint_id=None, restore_id=None):
+    """Compare what a restore made with its checkpoint, now (actions.fidelity): the restore
+    `restore_id` (default: the failover of the checkpoint; a drill kept with keep, or
+    standby-... for a warm standby) of `checkpoint_id` (default: the latest). Returns
+    {restore_id, checkpoint_id, resources, fields, differences} (or {error} when the restored
+    project cannot be described); changes nothing."""
+    if restore_id is not None and not (isinstance(restore_id, str) and
+                                       RESTORE_ID.match(restore_id)):
+        raise RestoreError('restore_id: expected failover-<checkpoint id>, drill-<id> or '
+                           'standby-<id> (a summary\'s restore_id), got %r' % (restore_id,))
+    r = Restore(document, checkpoint_id, restore_id)
+    if not r.project_id:
+        raise RestoreError('restore %s of checkpoint %s has made nothing on %s yet (no '
+                           'project in its ID map)' % (r.restore_id, r.checkpoint_id, r.site))
+    with sites.calls_to(r.site, 'fidelity report'):
+        return dict(fidelity.report(r), restore_id=r.restore_id,
+                    checkpoint_id=r.checkpoint_id)

@@ -76,6 +76,9 @@ class ZooLifecycle:
         self.run_ok('draas.checkpoint.create', {'plan': self.plan})
         summary = self.run_ok('draas.failover.failover', {'plan': self.plan})['summary']
         self.assert_faithful(summary, 'failover')
+        on_demand = self.run_ok('draas.restore.compare', {'plan': self.plan})['fidelity']
+        self.assertEqual((summary['restore_id'], []),
+                         (on_demand['restore_id'], on_demand['differences']))
 
         again = self.run_ok('draas.failover.failover',
                             {'plan': self.plan, 'checkpoint_id': summary['checkpoint_id']})

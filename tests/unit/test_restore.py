@@ -165,6 +165,16 @@ class TestPreflight(RestoreTestCase):
         restore.preflight(self.plan(mtu={'1400': 0}), self.cid, dry_run=True)
         self.assert_nothing_made()
 
+    def test_compare_refuses_a_strange_restore_id_and_a_restore_not_made(self):
+        err = self.assertRaises(restore.RestoreError, restore.compare, self.plan(),
+                                self.cid, '../../etc')
+        self.assertEqual("restore_id: expected failover-<checkpoint id>, drill-<id> or "
+                         "standby-<id> (a summary's restore_id), got '../../etc'", str(err))
+        err = self.assertRaises(restore.RestoreError, restore.compare, self.plan(), self.cid)
+        self.assertEqual('restore failover-%s of checkpoint %s has made nothing on site-b '
+                         'yet (no project in its ID map)' % (self.cid, self.cid), str(err))
+        self.assert_nothing_made()
+
     def test_a_limit_the_restore_raises_to_the_source_projects_is_not_a_problem(self):
         self.target.set_default_quotas(instances=2)
         resources = json.loads(json.dumps(RESOURCES))
