@@ -18,6 +18,8 @@ together set the attributes a tenant or an admin sets on the protected kinds.
   with two addresses on one subnet, a gateway that is not the first address.
 - ``groups``: servers of two users booted with their own keypairs; anti-affinity (with a
   rule), soft-affinity and affinity groups.
+- ``images``: servers of a private, a public and a community image (of another project),
+  with other properties each; a paused server; user data (kept: the plan asks).
 - ``compute``: a private flavor with extra specs, ephemeral and swap disks; an image with
   hw_*/os_* and custom properties, tags and minimums; a volume type with extra specs (the
   recovery site does not have it: the plan lets draas create it); a keypair; an affinity
@@ -27,6 +29,7 @@ together set the attributes a tenant or an admin sets on the protected kinds.
     python -m tests.functional.zoo create SHAPE site-a NAME
     python -m tests.functional.zoo delete site-a NAME
 """
+import base64
 import sys
 import tempfile
 import time
@@ -269,8 +272,32 @@ def groups_shape(cloud, name):
     return {}
 
 
+def images_shape(cloud, name):
+    """Servers of a private, a public and a community image (the last two of another
+    project), with other properties each; a paused server; user data kept by the plan."""
+    admin = openstack.connect(cloud=cloud)
+    c = workload.project_conn(cloud, name)
+    net = c.network.create_network(name=name + '-net')
+    c.network.create_subnet(name=name + '-subnet', network_id=net.id, ip_version=4,
+                            cidr='10.26.1.0/24')
+    images = {'private': _image(c, name + '-private', os_type='linux', zoo='private'),
+              'public': _image(admin, name + '-public', visibility='public',
+                               hw_video_model='vga', architecture='x86_64'),
+              'community': _image(admin, name + '-community', visibility='community',
+                                  os_distro='alpine', min_ram=32)}
+    flavor = c.compute.find_flavor('m1.tiny')
+    servers = _boot(c, [dict(name='%s-%s' % (name, kind), flavor_id=flavor.id,
+                             image_id=image.id, networks=[{'uuid': net.id}],
+                             user_data=base64.b64encode(b'#cloud-config\n').decode())
+                        for kind, image in images.items()])
+    c.compute.pause_server(servers[1])
+    c.compute.wait_for_server(servers[1], status='PAUSED', wait=120)
+    return {'keep_user_data': True}
+
+
 SHAPES = {'network': network_shape, 'compute': compute_shape, 'identity': identity_shape,
-          'storage': storage_shape, 'addresses': addresses_shape, 'groups': groups_shape}
+          'storage': storage_shape, 'addresses': addresses_shape, 'groups': groups_shape,
+          'images': images_shape}
 OWN_DOMAIN = ('identity',)  # shapes whose project is in a domain of its own
 
 
@@ -307,6 +334,9 @@ def delete(cloud, name):
                 admin.compute.delete_keypair(key, user_id=found.id)
             admin.identity.delete_user(found)
     workload.delete(cloud, name)
+    for visibility in ('public', 'community'):  # the images shape's, of the admin
+        for image in admin.image.images(name='%s-%s-image' % (name, visibility)):
+            admin.image.delete_image(image)
     for domain in admin.identity.domains(name=name + '-domain'):
         admin.identity.update_domain(domain, is_enabled=False)
         admin.identity.delete_domain(domain)  # with its users
