@@ -140,11 +140,20 @@ def discover(conn, plan):
     flavor_names = {(s.flavor or {}).get('original_name') for s in servers}
     keypair_names = {s.key_name for s in servers if s.key_name}
     user_ids = {(a.user or {}).get('id') for a in lists['role_assignment']}
+    # Users of other domains with a role on the project (e.g. an admin of Default): the
+    # users of their domains too (users are listed per domain).
+    known = {u.id for u in lists['user']}
+    for domain_id in sorted({((a.user or {}).get('domain') or {}).get('id')
+                             for a in lists['role_assignment']
+                             if (a.user or {}).get('id') not in known} - {None}):
+        lists['user'] += list(conn.identity.users(domain_id=domain_id))
+    users = [u for u in lists['user'] if u.id in user_ids]
 
     chosen = {
-        'domain': lists['domain'],
+        'domain': [d for d in lists['domain'] if d.id in {project.domain_id} | {
+            u.domain_id for u in users}],
         'project': lists['project'],
-        'user': [u for u in lists['user'] if u.id in user_ids],
+        'user': users,
         'role_assignment': [a for a in lists['role_assignment'] if a.user],
         'flavor': [f for f in lists['flavor'] if f.name in flavor_names],
         'keypair': [k for k in lists['keypair'] if k.name in keypair_names],

@@ -20,7 +20,8 @@ def fake_conn():
     c = mock.Mock()
     project = res(id='p1', name='shop', domain_id='default')
     c.identity.find_project.return_value = project
-    c.identity.get_domain.return_value = res(id='default', name='Default')
+    c.identity.domains.return_value = [res(id='default', name='Default'),
+                                       res(id='d2', name='other')]
     c.compute.get_quota_set.return_value = res(instances=50, cores=-1, ram=1 << 20)
     c.block_storage.get_quota_set.return_value = res(volumes=20)
     c.network.get_quota.return_value = res(ports=500, networks=None)
@@ -110,6 +111,18 @@ class TestDiscovery(base.BaseTestCase):
                           'block_storage': {'volumes': 20}, 'network': {'ports': 500}},
                          wl.resources['project']['p1']['quotas'])
         self.conn.compute.get_quota_set.assert_called_once_with('p1')
+
+    def test_users_of_other_domains_with_a_role_come_with_their_domain(self):
+        c = self.conn
+        c.identity.role_assignments.return_value = [
+            res(user={'id': 'u1'}, role={'id': 'r1', 'name': 'member'}),
+            res(user={'id': 'u9', 'domain': {'id': 'd2'}}, role={'id': 'r1', 'name': 'admin'})]
+        c.identity.users.side_effect = lambda domain_id: {
+            'd2': [res(id='u9', name='root', domain_id='d2')]}.get(
+                domain_id, [res(id='u1', name='alice', domain_id='default')])
+        wl = self.discover()
+        self.assertEqual(['u1', 'u9'], sorted(wl.resources['user']))
+        self.assertEqual(['d2', 'default'], sorted(wl.resources['domain']))
 
     def test_every_reference_resolves_inside_the_workload(self):
         wl = self.discover()
