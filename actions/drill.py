@@ -71,10 +71,11 @@ class Bubble:
 
     def wait(self, what, listing, done):
         """Poll listing() (one list call per round) until done(items); returns the items."""
-        return waits.until(lambda: (lambda items: items if done(items) else None)(
-            list(listing())), self.timeout, 1,
-            lambda: DrillError('%s of %s: still waiting after %d s' % (
-                what, self.drill_id, self.timeout)))
+        def check():
+            items = list(listing())
+            return items if done(items) else None
+        return waits.until(check, self.timeout, 1, lambda: DrillError(
+            '%s of %s: still waiting after %d s' % (what, self.drill_id, self.timeout)))
 
 
 def _cleanup_one(admin, checkpoints, drill_id, timeout):

@@ -188,7 +188,7 @@ def own_tags(tags):
     return sorted(t for t in tags or () if not t.startswith((SOURCE_TAG, RESTORE_TAG)))
 
 
-def reused_name(rc, kind, doc, mapping):
+def reused_name(rc, doc, mapping):
     """Kinds a restore reuses by name (or the plan's `mapping`) and otherwise makes: the
     name intended; a drill uses the target's of that name or makes its own."""
     name = mapping.get(doc['name'], doc['name'])

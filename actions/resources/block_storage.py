@@ -66,7 +66,7 @@ class VolumeType(Kind):
 
     def intended(self, rc, field, doc):
         if field.name == 'name':
-            return reused_name(rc, self, doc, rc.options['volume_types'])
+            return reused_name(rc, doc, rc.options['volume_types'])
         if field.name == 'is_public' and rc.drill:
             return NOT_COMPARED  # the target's of that name, or the drill's own (private)
         return super().intended(rc, field, doc)

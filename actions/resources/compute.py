@@ -88,7 +88,7 @@ class Flavor(Kind):
 
     def intended(self, rc, field, doc):
         if field.name == 'name':
-            return reused_name(rc, self, doc, rc.options['flavors'])
+            return reused_name(rc, doc, rc.options['flavors'])
         if field.name == 'is_public' and rc.drill:
             return NOT_COMPARED  # a public one of the target's, or the drill's own
         return super().intended(rc, field, doc)

@@ -91,7 +91,7 @@ class Domain(Kind):
 
     def intended(self, rc, field, doc):
         if field.name == 'name':
-            return reused_name(rc, self, doc, {})
+            return reused_name(rc, doc, {})
         return super().intended(rc, field, doc)
 
     def remove(self, bubble):
