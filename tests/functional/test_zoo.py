@@ -89,7 +89,9 @@ class ZooLifecycle:
         self.assert_faithful(out['summary'], 'drill')
         self.assertEqual({}, drill_leftovers(openstack.connect(cloud='site-b'),
                                              out['drill_id']))
-        self.run_ok('draas.drill.cleanup', {'plan': self.plan, 'drill_id': out['drill_id']})
+        again = self.run_ok('draas.drill.cleanup', {'plan': self.plan,
+                                                    'drill_id': out['drill_id']})
+        self.assertEqual({}, again['cleanup']['cleaned'][out['drill_id']])  # nothing left
 
         self.run_ok('draas.failback.reprotect', {'plan': self.plan})
         summary = self.run_ok('draas.failback.failback', {'plan': self.plan})['summary']
