@@ -329,12 +329,14 @@ class RestoreApply(DraasAction):
 
 
 class RestoreFinish(DraasAction):
-    """Verify the restored workload (actions/verify.py) and finish the restore.
+    """Verify the restored workload (actions/verify.py), compare it with the checkpoint
+    (actions/fidelity.py) and finish the restore.
 
     Returns its summary: {restore_id, checkpoint_id, target, project_id, mode, counts,
     levels (created, existing, seconds per level), verified (the checks passed),
     verify_seconds, rto_seconds, rto_target_seconds, rpo_seconds, rpo_target_seconds,
-    users_to_enable, replaced_servers, finished_at}.
+    fidelity (resources, fields, differences), users_to_enable, replaced_servers,
+    finished_at}.
 
     :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     :param checkpoint_id: the checkpoint restored
