@@ -139,7 +139,12 @@ def discover(conn, plan):
                if any(a.get('server_id') in server_ids for a in v.attachments or ())]
     flavor_names = {(s.flavor or {}).get('original_name') for s in servers}
     keypair_names = {s.key_name for s in servers if s.key_name}
-    user_ids = {(a.user or {}).get('id') for a in lists['role_assignment']}
+    # Groups with a role on the project give it to their members: both kept.
+    group_ids = {(a.group or {}).get('id') for a in lists['role_assignment']} - {None}
+    members = {g: list(conn.identity.group_users(g)) for g in sorted(group_ids)}
+    wl.raw['group_members'] = {g: [u.id for u in users] for g, users in members.items()}
+    user_ids = {(a.user or {}).get('id') for a in lists['role_assignment']} - {None}
+    user_ids |= {u.id for users in members.values() for u in users}
     # Users of other domains with a role on the project (e.g. an admin of Default): the
     # users of their domains too (users are listed per domain).
     known = {u.id for u in lists['user']}
@@ -147,14 +152,18 @@ def discover(conn, plan):
                              for a in lists['role_assignment']
                              if (a.user or {}).get('id') not in known} - {None}):
         lists['user'] += list(conn.identity.users(domain_id=domain_id))
-    users = [u for u in lists['user'] if u.id in user_ids]
+    users = {u.id: u for users in members.values() for u in users}
+    users.update({u.id: u for u in lists['user'] if u.id in user_ids})
+    users = list(users.values())
+    groups = [g for g in lists['group'] if g.id in group_ids]
 
     chosen = {
         'domain': [d for d in lists['domain'] if d.id in {project.domain_id} | {
-            u.domain_id for u in users}],
+            u.domain_id for u in users} | {g.domain_id for g in groups}],
         'project': lists['project'],
         'user': users,
-        'role_assignment': [a for a in lists['role_assignment'] if a.user],
+        'group': groups,
+        'role_assignment': [a for a in lists['role_assignment'] if a.user or a.group],
         'flavor': [f for f in lists['flavor'] if f.name in flavor_names],
         'keypair': [k for k in lists['keypair'] if k.name in keypair_names],
         'volume_type': [t for t in lists['volume_type']

@@ -255,7 +255,8 @@ class CheckpointPrune(DraasAction):
 
 class FailoverStopSource(DraasAction):
     """Planned failover: stop the workload's servers on the source site and wait until
-    they are SHUTOFF, so that a final checkpoint loses nothing. Returns {stopped}.
+    they are quiet, so that a final checkpoint loses nothing. Returns {stopped, current
+    (the latest checkpoint when it is still the final one: a re-run restores it again)}.
 
     :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     :param stop_after: the failover's stop_after, checked before anything is stopped

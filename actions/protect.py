@@ -234,21 +234,45 @@ def prune_now(document):
             'pending_deletions': len(checkpoints.pending_deletions())}
 
 
+# Servers that write nothing to their disks; a paused one still holds its writes in memory.
+QUIET = ('SHUTOFF', 'SUSPENDED', 'SHELVED', 'SHELVED_OFFLOADED')
+
+
 def stop_servers(document, timeout=600):
     """Planned failover: stop the workload's servers on the source (their disks then hold
-    everything written) and wait until they are SHUTOFF. Returns the names stopped."""
+    everything written; a paused server is unpaused first) and wait until they are quiet.
+    Returns {stopped: the names stopped now, current: the latest checkpoint when it is
+    still the final one (taken with every server quiet, none changed since: a re-run of a
+    planned failover restores it again instead of taking another) or None}."""
     plan = plan_mod.validate(document)
     source = sites.connect(plan['source'])
     with sites.calls_to(plan['source'], 'stopping servers'):
         ctx, servers = discovery.find_servers(source, plan)
-        for server in servers:
-            if server.status == 'ACTIVE':
-                source.compute.stop_server(server)
+        loud = [s for s in servers if s.status not in QUIET]
+        for server in loud:
+            if server.status == 'PAUSED':
+                source.compute.unpause_server(server)
+                source.compute.wait_for_server(server, status='ACTIVE', wait=timeout)
+            source.compute.stop_server(server)
         volumes.wait_all(lambda: source.compute.servers(all_projects=True,
                                                         project_id=ctx.project.id),
-                         [s.id for s in servers], 'SHUTOFF', timeout, 'servers',
+                         [s.id for s in loud], 'SHUTOFF', timeout, 'servers',
                          error=sites.SiteError)
-    return {'stopped': sorted(s.name for s in servers)}
+    return {'stopped': sorted(s.name for s in loud),
+            'current': None if loud else _final_checkpoint(plan, servers)}
+
+
+def _final_checkpoint(plan, servers):
+    """The latest checkpoint when it holds `servers` quiet and unchanged since, else None."""
+    checkpoints, _ = _store(plan)
+    latest = checkpoints.latest()
+    if latest is None:
+        return None
+    _, parts = checkpoints.read(latest)
+    docs = {d['id']: d for d in parts['resources']['resources'].get('server', ())}
+    now = {s.id: (s.status, s.updated_at) for s in servers}
+    then = {sid: (d.get('status'), d.get('updated_at')) for sid, d in docs.items()}
+    return latest if now == then else None
 
 
 def abort(document, checkpoint_id):

@@ -1,6 +1,7 @@
 """Keystone: the project owning the workload (with its quota limits), its users (never
-passwords), role assignments."""
+passwords), the groups holding roles on it (with their members), role assignments."""
 from openstack.identity.v3 import domain as sdk_domain
+from openstack.identity.v3 import group as sdk_group
 from openstack.identity.v3 import project as sdk_project
 from openstack.identity.v3 import user as sdk_user
 
@@ -210,10 +211,59 @@ class User(Kind):
         return user.id
 
 
+class Group(Kind):
+    name = 'group'
+    service = 'identity'
+    sdk = sdk_group.Group
+    restores = (
+        Field('name', how='a group of that name in the domain is used when there is one'),
+        Field('domain_id', arg=False, ref='domain', how='the restored domain'),
+        Field('description'),
+        Field('user_ids', arg=False, ref='user', how='(computed) its members, users of the '
+              'workload, added to the copy'))
+    drops = why(ASSIGNED, 'id')
+    level = 'identity'
+
+    def in_restore(self, rc):
+        return not rc.drill  # a drill never touches the target's users
+
+    def list(self, conn, ctx):
+        return conn.identity.groups()  # discovery keeps those with a role on the project
+
+    def derived(self, resource, workload):
+        return {'user_ids': sorted(workload.raw['group_members'].get(resource.id, ()))}
+
+    def restored(self, rc):
+        have = {(g.domain_id, g.name): g.id for g in rc.admin.identity.groups()}
+        return {d['id']: have[rc.domain(d['domain_id']), d['name']]
+                for d in rc.docs('group') if (rc.domain(d['domain_id']), d['name']) in have}
+
+    def restore(self, rc, doc, target_id):
+        """The group of the same name in the domain, created when missing, with the
+        workload's users among its members (members it has already stay)."""
+        identity = rc.admin.identity
+        if not target_id:
+            target_id = identity.create_group(**dict(
+                self.args(rc, doc), domain_id=rc.domain(doc['domain_id']))).id
+        members = {u.id for u in identity.group_users(target_id)}
+        for user_id in doc.get('user_ids') or ():
+            if rc.map('user', user_id) not in members:
+                identity.add_user_to_group(rc.map('user', user_id), target_id)
+        return target_id
+
+    def observed(self, rc, field, copy):
+        if field.name == 'user_ids':  # members the target's group had already may stay
+            return sorted(set(copy.get('user_ids') or ()) &
+                          set(rc.idmap.get('user', {}).values()))
+        return super().observed(rc, field, copy)
+
+
 class RoleAssignment(Kind):
     name = 'role_assignment'
     service = 'identity'
-    restores = (Field('user_id', ref='user'), Field('project_id', ref='project'),
+    restores = (Field('user_id', ref='user', how='a user\'s role, or'),
+                Field('group_id', ref='group', how='a group\'s role'),
+                Field('project_id', ref='project'),
                 Field('role_name', how='the role of that name on the target'))
     keeps = {'role_id': 'roles are matched by name (IDs differ between clouds)'}
     level = 'identity'
@@ -227,28 +277,38 @@ class RoleAssignment(Kind):
 
     def export(self, resource, workload):
         user = resource.user or {}
+        group = resource.group or {}
         role = resource.role or {}
-        return {'id': '%s:%s:%s' % (user.get('id'), role.get('id'), workload.project_id),
-                'user_id': user.get('id'), 'role_id': role.get('id'),
-                'role_name': role.get('name'), 'project_id': workload.project_id}
+        return {'id': '%s:%s:%s' % (user.get('id') or group.get('id'), role.get('id'),
+                                    workload.project_id),
+                'user_id': user.get('id'), 'group_id': group.get('id'),
+                'role_id': role.get('id'), 'role_name': role.get('name'),
+                'project_id': workload.project_id}
 
     def restored(self, rc):
         if not rc.project_id:
             return {}
-        have = {((a.user or {}).get('id'), (a.role or {}).get('name'))
-                for a in rc.admin.identity.role_assignments(
-                    scope_project_id=rc.project_id, include_names=True)}
-        users = rc.idmap.get('user', {})
+        have = {((a.user or {}).get('id'), (a.group or {}).get('id'), (a.role or {}).get(
+            'name')) for a in rc.admin.identity.role_assignments(
+                scope_project_id=rc.project_id, include_names=True)}
+        users, groups = rc.idmap.get('user', {}), rc.idmap.get('group', {})
         return {d['id']: d['id'] for d in rc.docs('role_assignment')
-                if (users.get(d['user_id']), d['role_name']) in have}
+                if (users.get(d['user_id']), groups.get(d.get('group_id')),
+                    d['role_name']) in have}
 
     def restore(self, rc, doc, target_id):
         if target_id:
             return target_id
-        rc.admin.identity.assign_project_role_to_user(
-            rc.map('project', doc['project_id']), rc.map('user', doc['user_id']),
-            rc.admin.identity.find_role(doc['role_name']))
+        identity = rc.admin.identity
+        project = rc.map('project', doc['project_id'])
+        role = identity.find_role(doc['role_name'])
+        if doc.get('group_id'):
+            identity.assign_project_role_to_group(project, rc.map('group', doc['group_id']),
+                                                  role)
+        else:
+            identity.assign_project_role_to_user(project, rc.map('user', doc['user_id']),
+                                                 role)
         return doc['id']
 
 
-KINDS = (Domain(), Project(), User(), RoleAssignment())
+KINDS = (Domain(), Project(), User(), Group(), RoleAssignment())

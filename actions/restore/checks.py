@@ -253,6 +253,24 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
             if originals:
                 preview.append('replace servers %s (those the checkpoint\'s servers were '
                                'restored from; their volumes are kept)' % ', '.join(originals))
+            # Copies of these servers by another restore (a failover of an older
+            # checkpoint): a second copy would run beside them.
+            ours = {resources.RESTORE_TAG + rid for rid in [r.restore_id] + r.adopted}
+            ids = {s['id'] for s in servers}
+            others = {}
+            for s in there:
+                tags = set(s.tags or ())
+                if resources.origin({'tags': s.tags}) in ids and not tags & ours:
+                    others.setdefault(', '.join(sorted(
+                        t[len(resources.RESTORE_TAG):] for t in tags
+                        if t.startswith(resources.RESTORE_TAG))), []).append(s.name)
+            for restore_id, names in sorted(others.items()):
+                problems.append(
+                    'project %s on %s already holds copies of these servers (%s) made by '
+                    'restore %s: a failover of another checkpoint would run a second copy '
+                    'beside them. Run the failover of that checkpoint again (checkpoint_id) '
+                    'to finish it, or delete those servers first' % (
+                        project['name'], r.site, ', '.join(sorted(names)), restore_id))
             clash = sorted(s['name'] for s in servers
                            if s['name'] in names and s['id'] not in done['server'] and
                            s['name'] not in originals)

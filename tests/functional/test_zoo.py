@@ -1,6 +1,7 @@
 """Every shape of the workload zoo through the whole lifecycle, through Mistral (issue 16):
 checkpoint -> failover -> fidelity (no difference) -> failover again (nothing made) -> drill
-and its cleanup (nothing left) -> reprotect -> failback -> fidelity.
+and its cleanup (nothing left, nothing to clean again) -> reprotect twice -> failback ->
+fidelity -> failback again (nothing made).
 
 One test class per shape, so that tools/functional-tests runs the shapes in parallel.
 """
@@ -93,9 +94,16 @@ class ZooLifecycle:
                                                     'drill_id': out['drill_id']})
         self.assertEqual({}, again['cleanup']['cleaned'][out['drill_id']])  # nothing left
 
-        self.run_ok('draas.failback.reprotect', {'plan': self.plan})
+        for _ in range(2):  # a re-run saves the same reverse plan, checkpoints it again
+            self.assertEqual(self.name + '-back@site-a', self.run_ok(
+                'draas.failback.reprotect', {'plan': self.plan})['reverse_plan'])
         summary = self.run_ok('draas.failback.failback', {'plan': self.plan})['summary']
         self.assert_faithful(summary, 'failback')
+        # Run again, the failback restores its final checkpoint again: nothing made.
+        again = self.run_ok('draas.failback.failback', {'plan': self.plan})['summary']
+        self.assertEqual(summary['restore_id'], again['restore_id'])
+        made = {lv['level']: lv['created'] for lv in again['levels']}
+        self.assertEqual({lv: 0 for lv in made}, made, 'the failback re-run made something')
 
 
 # One test class per shape (tools/functional-tests runs classes in parallel).

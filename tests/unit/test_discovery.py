@@ -28,6 +28,9 @@ def fake_conn():
     c.identity.users.return_value = [res(id='u1', name='alice'), res(id='u2', name='bob')]
     c.identity.role_assignments.return_value = [res(user={'id': 'u1'},
                                                     role={'id': 'r1', 'name': 'member'})]
+    c.identity.groups.return_value = [res(id='gr1', name='ops', domain_id='d2'),
+                                      res(id='gr2', name='idle', domain_id='default')]
+    c.identity.group_users.return_value = []
     c.compute.servers.return_value = [
         res(id='s1', name='web', flavor={'original_name': 'small'}, image={'id': 'i1'},
             key_name='k', user_id='u1', attached_volumes=[{'id': 'v1'}]),
@@ -123,6 +126,23 @@ class TestDiscovery(base.BaseTestCase):
         wl = self.discover()
         self.assertEqual(['u1', 'u9'], sorted(wl.resources['user']))
         self.assertEqual(['d2', 'default'], sorted(wl.resources['domain']))
+
+    def test_groups_with_a_role_come_with_their_members_and_domain(self):
+        c = self.conn
+        c.identity.role_assignments.return_value = [
+            res(user={'id': 'u1'}, role={'id': 'r1', 'name': 'member'}),
+            res(group={'id': 'gr1'}, role={'id': 'r2', 'name': 'reader'})]
+        c.identity.group_users.side_effect = lambda g: {
+            'gr1': [res(id='u7', name='carol', domain_id='default')]}[g]
+        wl = self.discover()
+        self.assertEqual(['gr1'], sorted(wl.resources['group']))
+        self.assertEqual(['u7'], wl.resources['group']['gr1']['user_ids'])
+        self.assertEqual(['u1', 'u7'], sorted(wl.resources['user']))  # carol: by the group
+        self.assertEqual(['d2', 'default'], sorted(wl.resources['domain']))
+        assignment = wl.resources['role_assignment']['gr1:r2:p1']
+        self.assertEqual((None, 'gr1', 'reader'), (assignment['user_id'],
+                                                   assignment['group_id'],
+                                                   assignment['role_name']))
 
     def test_every_reference_resolves_inside_the_workload(self):
         wl = self.discover()

@@ -60,7 +60,7 @@ class TestReference(base.BaseTestCase):
         from actions import resources
         text = self.ref.kinds_reference()
         kinds = resources.all_kinds()
-        self.assertEqual(17, len(kinds))
+        self.assertEqual(18, len(kinds))
         for kind in kinds.values():
             start = text.index('\n%s (level %s)\n' % (kind.name, kind.level))
             end = text.find('(level ', start + len(kind.name) + 10)

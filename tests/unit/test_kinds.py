@@ -101,7 +101,7 @@ class TestDeclarations(base.BaseTestCase):
                 if field.arg:
                     self.assertIn(field.arg, kwargs, '%s.%s' % (kind.name, field.name))
             checked.append(kind.name)
-        self.assertEqual(15, len(checked), checked)
+        self.assertEqual(16, len(checked), checked)
 
     def test_references_are_mapped_to_the_copies(self):
         rc = fake_restore()

@@ -139,3 +139,66 @@ class TestBegin(base.BaseTestCase):
         cid = protect.begin(self.plan)['checkpoint_id']
         self.assertIsNotNone(self.cps.store.get('shop/lock'))
         self.assertEqual('shop', self.cps.get_part(cid, 'plan')['name'])
+
+
+class TestStopServers(base.BaseTestCase):
+    """A planned failover stops what runs (a paused server unpaused first) and, run again
+    with nothing to stop, names the final checkpoint to restore again."""
+
+    def setUp(self):
+        super().setUp()
+        root = self.useFixture(fixtures.TempDir()).path
+        self.source = mock.Mock()
+        self.useFixture(fixtures.MockPatch('actions.sites.connect',
+                                           return_value=self.source))
+        self.servers = [mock.Mock(id='s1', status='ACTIVE', updated_at='t1'),
+                        mock.Mock(id='s2', status='PAUSED', updated_at='t2')]
+        for s in self.servers:
+            s.name = s.id
+        self.useFixture(fixtures.MockPatch('actions.discovery.find_servers',
+                                           side_effect=lambda *a: (mock.Mock(),
+                                                                   self.servers)))
+        self.wait = self.useFixture(fixtures.MockPatch(
+            'actions.replication.volumes.wait_all')).mock
+        self.plan = {'name': 'shop', 'source': 'site-a', 'target': 'site-b',
+                     'scope': {'project': 'shop'}, 'policy': 'silver',
+                     'options': {'store': 'file://' + root}}
+        self.cps = checkpoint.Checkpoints(checkpoint.FileStore(root), 'shop')
+
+    def checkpoint_of(self, servers, day=1):
+        docs = [{'id': s.id, 'status': s.status, 'updated_at': s.updated_at}
+                for s in servers]
+        cid = old_id(day)
+        parts = {'resources': self.cps.put_part(cid, 'resources', {
+            'resources': {'server': docs}})}
+        self.cps.commit(cid, parts, {})
+        return cid
+
+    def test_running_and_paused_servers_are_stopped(self):
+        out = protect.stop_servers(self.plan)
+        self.assertEqual({'stopped': ['s1', 's2'], 'current': None}, out)
+        compute = self.source.compute
+        compute.unpause_server.assert_called_once_with(self.servers[1])
+        self.assertEqual(self.servers, [c.args[0] for c in
+                                        compute.stop_server.call_args_list])
+        self.assertEqual(['s1', 's2'], self.wait.call_args.args[1])
+
+    def test_a_rerun_names_the_final_checkpoint(self):
+        for s in self.servers:
+            s.status = 'SHUTOFF'
+        self.checkpoint_of(self.servers, 1)
+        final = self.checkpoint_of(self.servers, 2)
+        self.assertEqual({'stopped': [], 'current': final}, protect.stop_servers(self.plan))
+        self.source.compute.stop_server.assert_not_called()
+
+    def test_a_server_changed_since_the_checkpoint_needs_another(self):
+        self.servers[0].status = self.servers[1].status = 'SHUTOFF'
+        self.checkpoint_of(self.servers)
+        self.servers[1].updated_at = 't3'  # started, written, stopped again
+        self.assertIsNone(protect.stop_servers(self.plan)['current'])
+
+    def test_a_checkpoint_of_running_servers_is_not_final(self):
+        self.checkpoint_of(self.servers)
+        for s in self.servers:
+            s.status = 'SHUTOFF'
+        self.assertIsNone(protect.stop_servers(self.plan)['current'])

@@ -207,7 +207,8 @@ class TestPreflight(RestoreTestCase):
         bs.find_backup.return_value = mock.Mock(id='b1')  # a re-run: imported already
         restore.preflight(self.plan(), dry_run=True)
 
-    def test_what_exists_already_is_not_counted_twice_against_quotas(self):
+    def project_exists(self):
+        """The target has the project, with 3 instances of quota in use, and no network."""
         conn = self.target.conn
         conn.identity.find_project.return_value = mock.Mock(id='tp1')
         conn.compute.get_quota_set.return_value = types.SimpleNamespace(
@@ -219,8 +220,11 @@ class TestPreflight(RestoreTestCase):
                             'security_groups')})
         for call in ('networks', 'subnets', 'ports', 'routers', 'security_groups', 'ips'):
             getattr(conn.network, call).return_value = []
-        made = [types.SimpleNamespace(id='t' + s['id'], name=s['name'], tags=[
-            'draas-src=' + s['id']]) for s in RESOURCES['server']]
+        return conn
+
+    def test_what_exists_already_is_not_counted_twice_against_quotas(self):
+        conn = self.project_exists()
+        made = self.copies('failover-' + self.cid)
         conn.compute.servers.return_value = made
         # A re-run: the 3 servers of this restore use the 3 instances of the quota.
         out = restore.preflight(self.plan(), dry_run=True)
@@ -229,6 +233,22 @@ class TestPreflight(RestoreTestCase):
         err = self.assertRaises(restore.RestoreError, restore.preflight, self.plan())
         self.assertIn('compute quota instances of the project on site-b: 3 needed, 3 of 3',
                       str(err))
+
+    def copies(self, restore_id):
+        """The target's copies of the checkpoint's servers made by restore `restore_id`."""
+        return [types.SimpleNamespace(id='t' + s['id'], name=s['name'], tags=[
+            'draas-src=' + s['id'], 'draas-restore=' + restore_id])
+            for s in RESOURCES['server']]
+
+    def test_a_second_copy_beside_another_restores_is_refused(self):
+        conn = self.project_exists()
+        older = 'failover-20260101T000000Z-abcdef'
+        conn.compute.servers.return_value = self.copies(older)
+        err = self.assertRaises(restore.RestoreError, restore.preflight, self.plan())
+        self.assertIn('project shop on site-b already holds copies of these servers (srv1, '
+                      'srv2, srv3) made by restore %s: a failover of another checkpoint '
+                      'would run a second copy' % older, str(err))
+        self.assert_nothing_made()
 
     def test_wrong_inputs_and_boot_orders_are_refused_before_anything_is_recorded(self):
         for kwargs, problem in [
