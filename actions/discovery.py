@@ -131,7 +131,10 @@ def discover(conn, plan):
                               'fixed_ips': p.fixed_ips} for p in router_ports]
     routers = [r for r in lists['router'] if r.id in router_ids]
     net_ids |= {(r.external_gateway_info or {}).get('network_id') for r in routers} - {None}
-    fips = [f for f in lists['floating_ip'] if f.port_id in port_ids]
+    # Addresses on no port belong to the project: kept when the scope is all of it.
+    whole = not (plan['scope'].get('servers') or plan['scope'].get('tags'))
+    fips = [f for f in lists['floating_ip']
+            if f.port_id in port_ids or (whole and not f.port_id)]
     net_ids |= {f.floating_network_id for f in fips}
     sg_ids = _closure({sg for p in ports for sg in p.security_group_ids or ()},
                       lists['security_group'])

@@ -533,12 +533,14 @@ class FloatingIP(_Tagged):
     sdk = sdk_floating_ip.FloatingIP
     restores = (
         Field('floating_network_id', ref='network', how='the mapped external network'),
-        Field('port_id', ref='port', how='none for an address on no port'),
+        Field('port_id', ref='port', how='none for an address on no port (one the project '
+              'holds, protected when the scope is the whole project)'),
+        Field('fixed_ip_address', how='the port\'s address it forwards to: the same, or the '
+              'address at the same place in the copy\'s fixed IPs when they are not kept'),
         Field('description'),
         Field('floating_ip_address', how='asked for with options.restore.keep_floating_ips '
               '(the target\'s pool decides otherwise)'), _TAGS)
     keeps = dict(
-        fixed_ip_address='the port\'s address (restored with the port)',
         project_id='the restored project\'s', qos_policy_id=_QOS,
         dns_name='DNS records of floating IPs are the target\'s DNS service\'s',
         dns_domain='DNS records of floating IPs are the target\'s DNS service\'s',
@@ -557,23 +559,47 @@ class FloatingIP(_Tagged):
         if field.name == 'floating_ip_address' and (
                 not rc.options['keep_floating_ips'] or rc.drill):
             return NOT_COMPARED  # the target's pool decides
+        if field.name == 'fixed_ip_address' and doc.get('fixed_ip_address'):
+            return self._fixed_address(rc, doc)
         return super().intended(rc, field, doc)
 
     def same(self, rc, doc, res):
         return bool(doc.get('port_id')) and res.port_id == rc.idmap.get('port', {}).get(
             doc['port_id'])
 
+    def _fixed_address(self, rc, doc):
+        """The copy's port address this address forwards to: the same one, or (addresses
+        not kept) the copy's address at the same place among the port's fixed IPs."""
+        address = doc['fixed_ip_address']
+        fixed = [ip for ip in rc.doc('port', doc['port_id']).get('fixed_ips') or ()
+                 if ip['ip_address'] == address]
+        if not fixed or keeps_address(rc, fixed[0]):
+            return address
+        subnet = fixed[0]['subnet_id']
+        place = [ip['ip_address'] for ip in rc.doc('port', doc['port_id'])['fixed_ips']
+                 if ip['subnet_id'] == subnet].index(address)
+        copy = rc.conn.network.get_port(rc.map('port', doc['port_id']))
+        return [ip['ip_address'] for ip in copy.fixed_ips
+                if ip['subnet_id'] == rc.map('subnet', subnet)][place]
+
     def restore(self, rc, doc, target_id):
+        address = doc.get('port_id') and doc.get('fixed_ip_address') and self._fixed_address(
+            rc, doc)
         if target_id:
             if doc.get('port_id') and origin(doc) == target_id:
                 # The original site's address, used again: on the port it belongs to now.
                 ip = rc.conn.network.get_ip(target_id)
-                if ip.port_id != rc.map('port', doc['port_id']):
-                    rc.conn.network.update_ip(ip, port_id=rc.map('port', doc['port_id']))
+                port = rc.map('port', doc['port_id'])
+                if (ip.port_id, ip.fixed_ip_address) != (port, address or ip.fixed_ip_address):
+                    rc.conn.network.update_ip(ip, port_id=port, **(
+                        {'fixed_ip_address': address} if address else {}))
             return target_id
         keep = rc.options['keep_floating_ips'] and not rc.drill
-        return self.create(rc, doc, **self.args(
-            rc, doc, skip=() if keep else ('floating_ip_address',)))
+        attrs = self.args(rc, doc, skip=('fixed_ip_address',) if keep else (
+            'fixed_ip_address', 'floating_ip_address'))
+        if address:
+            attrs['fixed_ip_address'] = address
+        return self.create(rc, doc, **attrs)
 
 
 KINDS = (Network(), Subnet(), SecurityGroup(), Router(), Port(), FloatingIP())

@@ -20,6 +20,9 @@ together set the attributes a tenant or an admin sets on the protected kinds.
   rule), soft-affinity and affinity groups.
 - ``images``: servers of a private, a public and a community image (of another project),
   with other properties each; a paused server; user data (kept: the plan asks).
+- ``access``: a group holding a role on the project, and a user who has it only through
+  the group; a port with two addresses on one subnet whose floating IP forwards to the
+  second; a floating IP on no port.
 - ``compute``: a private flavor with extra specs, ephemeral and swap disks; an image with
   hw_*/os_* and custom properties, tags and minimums; a volume type with extra specs (the
   recovery site does not have it: the plan lets draas create it); a keypair; an affinity
@@ -295,9 +298,42 @@ def images_shape(cloud, name):
     return {'keep_user_data': True}
 
 
+def access_shape(cloud, name):
+    """A group with a role on the project and a user holding it only through the group; a
+    port with two addresses on one subnet, its floating IP on the second; an address the
+    project holds on no port."""
+    admin = openstack.connect(cloud=cloud)
+    project = admin.identity.find_project(name)
+    group = admin.identity.create_group(name=name + '-readers', domain_id='default',
+                                        description='zoo group')
+    admin.identity.assign_project_role_to_group(project, group,
+                                                admin.identity.find_role('reader'))
+    carol = admin.identity.create_user(name=name + '-carol', domain_id='default',
+                                       email='carol@zoo.example')
+    admin.identity.add_user_to_group(carol, group)
+    c = workload.project_conn(cloud, name)
+    net = c.network.create_network(name=name + '-net')
+    subnet = c.network.create_subnet(name=name + '-subnet', network_id=net.id, ip_version=4,
+                                     cidr='10.27.1.0/24')
+    public = c.network.find_network('public')
+    router = c.network.create_router(name=name + '-router',
+                                     external_gateway_info={'network_id': public.id})
+    c.network.add_interface_to_router(router, subnet_id=subnet.id)
+    port = c.network.create_port(network_id=net.id, name=name + '-two', fixed_ips=[
+        {'subnet_id': subnet.id, 'ip_address': '10.27.1.20'},
+        {'subnet_id': subnet.id, 'ip_address': '10.27.1.21'}])
+    image = _image(c, name)
+    _boot(c, [dict(name=name + '-vm', flavor_id=c.compute.find_flavor('m1.tiny').id,
+                   image_id=image.id, networks=[{'port': port.id}])])
+    c.network.create_ip(floating_network_id=public.id, port_id=port.id,
+                        fixed_ip_address='10.27.1.21', description='second address')
+    c.network.create_ip(floating_network_id=public.id, description='held on no port')
+    return {}
+
+
 SHAPES = {'network': network_shape, 'compute': compute_shape, 'identity': identity_shape,
           'storage': storage_shape, 'addresses': addresses_shape, 'groups': groups_shape,
-          'images': images_shape}
+          'images': images_shape, 'access': access_shape}
 OWN_DOMAIN = ('identity',)  # shapes whose project is in a domain of its own
 
 
@@ -327,7 +363,9 @@ def delete(cloud, name):
         for router in c.network.routers(project_id=project.id):
             if router.routes:
                 c.network.update_router(router, routes=[])
-    for user in ('dev', 'ops'):  # the groups shape's
+    for group in admin.identity.groups(name=name + '-readers'):  # the access shape's
+        admin.identity.delete_group(group)
+    for user in ('dev', 'ops', 'carol'):  # the groups and access shapes'
         found = admin.identity.find_user('%s-%s' % (name, user), domain_id='default')
         if found is not None:
             for key in openstack.connect(cloud=cloud).compute.keypairs(user_id=found.id):

@@ -66,7 +66,8 @@ def fake_conn():
         res(id='sg2', name='db', security_group_rules=[]),
         res(id='sg3', name='other', security_group_rules=[])]
     c.network.ips.return_value = [res(id='fip1', port_id='port1', floating_network_id='ext'),
-                                  res(id='fip2', port_id='port2', floating_network_id='ext')]
+                                  res(id='fip2', port_id='port2', floating_network_id='ext'),
+                                  res(id='fip3', floating_network_id='ext')]
     return c
 
 
@@ -126,6 +127,10 @@ class TestDiscovery(base.BaseTestCase):
         wl = self.discover()
         self.assertEqual(['u1', 'u9'], sorted(wl.resources['user']))
         self.assertEqual(['d2', 'default'], sorted(wl.resources['domain']))
+
+    def test_addresses_on_no_port_come_with_the_whole_project_only(self):
+        self.assertEqual(['fip1', 'fip2', 'fip3'], self.ids(self.discover(), 'floating_ip'))
+        self.assertEqual(['fip1'], self.ids(self.discover(servers=['web']), 'floating_ip'))
 
     def test_groups_with_a_role_come_with_their_members_and_domain(self):
         c = self.conn

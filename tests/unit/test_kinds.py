@@ -123,3 +123,33 @@ class TestPlanMappings(base.BaseTestCase):
             rc.options['mtu'] = mapping
             network.restore(rc, sample_doc(network), None)
             self.assertEqual(want, create_call(rc, network).get('mtu'), mapping)
+
+
+class TestFloatingIPAddress(base.BaseTestCase):
+    """A floating IP forwards to the same address of its port's copy: kept, or the one
+    at the same place on the subnet when the plan lets the target choose addresses."""
+
+    def restore(self, keep):
+        rc = fake_restore()
+        rc.options['keep_fixed_ips'] = keep
+        rc.docs.return_value = []  # no IPv6 subnet
+        rc.doc = lambda kind, source_id: {'id': source_id, 'fixed_ips': [
+            {'subnet_id': 'sn1', 'ip_address': '10.0.0.5'},
+            {'subnet_id': 'sn2', 'ip_address': '10.1.0.5'},
+            {'subnet_id': 'sn1', 'ip_address': '10.0.0.6'}]}
+        rc.conn.network.get_port.return_value = mock.Mock(fixed_ips=[
+            {'subnet_id': 'copy-of-sn1', 'ip_address': '10.9.0.7'},
+            {'subnet_id': 'copy-of-sn2', 'ip_address': '10.8.0.7'},
+            {'subnet_id': 'copy-of-sn1', 'ip_address': '10.9.0.8'}])
+        fip = resources.all_kinds()['floating_ip']
+        fip.restore(rc, {'id': 'f1', 'port_id': 'port1', 'floating_network_id': 'ext',
+                         'fixed_ip_address': '10.0.0.6'}, None)
+        return rc, create_call(rc, fip)['fixed_ip_address']
+
+    def test_the_second_address_of_a_port_stays_the_one_forwarded_to(self):
+        rc, address = self.restore(keep=True)
+        self.assertEqual('10.0.0.6', address)
+        rc.conn.network.get_port.assert_not_called()
+        rc, address = self.restore(keep=False)
+        self.assertEqual('10.9.0.8', address)
+        rc.conn.network.get_port.assert_called_once_with('copy-of-port1')
