@@ -141,7 +141,7 @@ def discover(conn, plan):
     volumes = [v for v in lists['volume']
                if any(a.get('server_id') in server_ids for a in v.attachments or ())]
     flavor_names = {(s.flavor or {}).get('original_name') for s in servers}
-    keypair_names = {s.key_name for s in servers if s.key_name}
+    keypairs_used = {(s.user_id, s.key_name) for s in servers if s.key_name}
     # Groups with a role on the project give it to their members: both kept.
     group_ids = {(a.group or {}).get('id') for a in lists['role_assignment']} - {None}
     members = {g: list(conn.identity.group_users(g)) for g in sorted(group_ids)}
@@ -160,6 +160,13 @@ def discover(conn, plan):
     users = list(users.values())
     groups = [g for g in lists['group'] if g.id in group_ids]
 
+    # Keys of one name held by several users with other public keys: kept apart.
+    keys = [k for k in lists['keypair'] if (k.user_id, k.name) in keypairs_used]
+    public = {}
+    for key in keys:
+        public.setdefault(key.name, set()).add((key.public_key or '').strip())
+    wl.raw['keypair_clash'] = {name for name, found in public.items() if len(found) > 1}
+
     chosen = {
         'domain': [d for d in lists['domain'] if d.id in {project.domain_id} | {
             u.domain_id for u in users} | {g.domain_id for g in groups}],
@@ -168,7 +175,7 @@ def discover(conn, plan):
         'group': groups,
         'role_assignment': [a for a in lists['role_assignment'] if a.user or a.group],
         'flavor': [f for f in lists['flavor'] if f.name in flavor_names],
-        'keypair': [k for k in lists['keypair'] if k.name in keypair_names],
+        'keypair': keys,
         'volume_type': [t for t in lists['volume_type']
                         if t.name in {v.volume_type for v in volumes}],
         'image': lists['image'],

@@ -108,7 +108,9 @@ class Keypair(Kind):
     name = 'keypair'
     service = 'compute'
     sdk = sdk_keypair.Keypair
-    restores = (Field('name'), Field('public_key'), Field('type'))
+    restores = (Field('name', how='two users\' keys of one name with other public keys: '
+                      'the second as "<name>-<its user>" (the restoring user owns both)'),
+                Field('public_key'), Field('type'))
     keeps = {'fingerprint': 'computed by Nova from the public key (the same)',
              'user_id': 'the copy belongs to the restoring user: Nova boots a server with '
                         'a key of the user creating it'}
@@ -125,15 +127,30 @@ class Keypair(Kind):
 
     def export(self, resource, workload):
         doc = super().export(resource, workload)
-        doc['id'] = resource.name  # servers refer to keypairs by name
+        doc['id'] = key_id(workload, resource.name, resource.user_id)
         return doc
+
+    @staticmethod
+    def copy_name(rc, doc):
+        """The name of the copy: the key's own, unless another user's key of that name
+        is also restored (then suffixed with the user's name)."""
+        if doc['id'] != '%s@%s' % (doc['name'], doc.get('user_id')):
+            return rc.name(doc['name'])
+        user = {u['id']: u['name'] for u in rc.docs('user')}.get(doc['user_id'],
+                                                                 doc['user_id'][:8])
+        return rc.name('%s-%s' % (doc['name'], user))
 
     # Restored keypairs belong to the user who restores (servers boot with a key of the
     # user creating them); preflight refuses a same-named key with another public key.
     def restored(self, rc):
         names = {k.name for k in rc.conn.compute.keypairs()}
-        return {d['name']: rc.name(d['name']) for d in rc.docs('keypair')
-                if rc.name(d['name']) in names}
+        return {d['id']: self.copy_name(rc, d) for d in rc.docs('keypair')
+                if self.copy_name(rc, d) in names}
+
+    def intended(self, rc, field, doc):
+        if field.name == 'name':
+            return self.copy_name(rc, doc)
+        return super().intended(rc, field, doc)
 
     def remove(self, bubble):
         mine = [k for k in bubble.admin.compute.keypairs() if bubble.made(k.name)]
@@ -143,8 +160,15 @@ class Keypair(Kind):
 
     def restore(self, rc, doc, target_id):
         if not target_id:
-            rc.conn.compute.create_keypair(**self.args(rc, doc))
-        return rc.name(doc['name'])
+            rc.conn.compute.create_keypair(**dict(self.args(rc, doc),
+                                                  name=self.copy_name(rc, doc)))
+        return self.copy_name(rc, doc)
+
+
+def key_id(workload, name, user_id):
+    """A keypair's ID in checkpoints (servers refer to keys by name): its name, unless
+    users of the workload hold other keys of that name: "<name>@<user ID>"."""
+    return '%s@%s' % (name, user_id) if name in workload.raw.get('keypair_clash', ()) else name
 
 
 class ServerGroup(Kind):
@@ -238,6 +262,8 @@ class Server(Kind):
         groups = [g['id'] for g in workload.docs('server_group')
                   if resource.id in (g.get('member_ids') or ())]
         doc = {'flavor_id': flavor['id'] if flavor else None,
+               'key_name': resource.key_name and key_id(workload, resource.key_name,
+                                                        resource.user_id),
                'flavor': dict(resource.flavor or {}),
                'image_id': (resource.image or {}).get('id') or None,
                'boot_volume_id': root,

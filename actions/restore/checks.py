@@ -208,11 +208,12 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
         # Keypairs are the restoring user's: one of the same name must hold the same key.
         problems += verify.probe_problems(r)
         mine = {k.name: k for k in admin.compute.keypairs()}
+        keypair = resources.all_kinds()['keypair']
         for key in r.docs('keypair') if not r.drill else ():  # a drill's keys are its own
-            have = mine.get(key['name'])
+            have = mine.get(keypair.copy_name(r, key))
             if have is not None and have.public_key.strip() != key['public_key'].strip():
                 problems.append('keypair %r of the restoring user on %s holds another '
-                                'public key' % (key['name'], r.site))
+                                'public key' % (keypair.copy_name(r, key), r.site))
         # The project, its quotas, and what the restore would create there.
         project = r.doc('project', r.source_project_id)
         exists = admin.identity.find_project(r.name(project['name']), ignore_missing=True)

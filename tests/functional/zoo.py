@@ -16,8 +16,8 @@ together set the attributes a tenant or an admin sets on the protected kinds.
   with one; volume descriptions and metadata; a soft-anti-affinity group; server tags.
 - ``addresses``: ports keeping their MACs (the plan asks), a DHCPv6-stateful subnet, a port
   with two addresses on one subnet, a gateway that is not the first address.
-- ``groups``: servers of two users booted with their own keypairs; anti-affinity (with a
-  rule), soft-affinity and affinity groups.
+- ``groups``: servers of two users booted with their own keypairs of one name; anti-affinity
+  (with a rule), soft-affinity and affinity groups.
 - ``images``: servers of a private, a public and a community image (of another project),
   with other properties each; a paused server; user data (kept: the plan asks).
 - ``access``: a group holding a role on the project, and a user who has it only through
@@ -37,6 +37,8 @@ import sys
 import tempfile
 import time
 
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives import serialization
 import openstack
 
 from tests.functional import workload
@@ -48,6 +50,12 @@ def _image(c, name, **attrs):
         f.flush()
         return c.image.create_image(name=name + '-image', filename=f.name, disk_format='raw',
                                     container_format='bare', wait=True, **attrs)
+
+
+def _new_public_key():
+    public = ed25519.Ed25519PrivateKey.generate().public_key()
+    return public.public_bytes(serialization.Encoding.OpenSSH,
+                               serialization.PublicFormat.OpenSSH).decode()
 
 
 def _boot(c, servers):
@@ -242,8 +250,8 @@ def addresses_shape(cloud, name):
 
 
 def groups_shape(cloud, name):
-    """Servers of two users, each booted with the user's own keypair, in an anti-affinity
-    group with a rule, a soft-affinity group and an affinity group."""
+    """Servers of two users, each booted with the user's own keypair (one name, two keys),
+    in an anti-affinity group with a rule, a soft-affinity group and an affinity group."""
     admin = openstack.connect(cloud=cloud)
     project = admin.identity.find_project(name)
     member = admin.identity.find_role('member')
@@ -265,8 +273,9 @@ def groups_shape(cloud, name):
         as_user = openstack.connect(cloud=cloud, username=made.name, password=password,
                                     user_domain_name='Default', project_name=name,
                                     project_domain_name='Default')
-        key = as_user.compute.create_keypair(name='%s-%s-key' % (name, user),
-                                             public_key=workload.PUBLIC_KEY)
+        # One key name, each user's own key.
+        key = as_user.compute.create_keypair(name=name + '-key', public_key=(
+            workload.PUBLIC_KEY if user == 'dev' else _new_public_key()))
         _boot(as_user, [dict(name='%s-%s-vm' % (name, user), flavor_id=flavor.id,
                              image_id=image.id, networks=[{'uuid': net.id}],
                              key_name=key.name, scheduler_hints={'group': groups[i].id})])

@@ -128,6 +128,23 @@ class TestDiscovery(base.BaseTestCase):
         self.assertEqual(['u1', 'u9'], sorted(wl.resources['user']))
         self.assertEqual(['d2', 'default'], sorted(wl.resources['domain']))
 
+    def two_users_keys(self, bob_key):
+        c = self.conn
+        web, other = c.compute.servers.return_value
+        other.key_name, other.user_id = 'k', 'u2'
+        c.compute.keypairs.side_effect = lambda user_id: {
+            'u1': [res(id='k', name='k', public_key='ssh-ed25519 A')],
+            'u2': [res(id='k', name='k', public_key=bob_key),
+                   res(id='k2', name='unused', public_key='ssh-ed25519 C')]}[user_id]
+        return self.discover()
+
+    def test_keys_of_one_name_of_two_users_are_kept_apart(self):
+        wl = self.two_users_keys('ssh-ed25519 B')
+        self.assertEqual(['k@u1', 'k@u2'], self.ids(wl, 'keypair'))
+        self.assertEqual({'s1': 'k@u1', 's2': 'k@u2'}, {
+            sid: doc['key_name'] for sid, doc in wl.resources['server'].items()})
+        self.assertEqual(['k'], self.ids(self.two_users_keys('ssh-ed25519 A'), 'keypair'))
+
     def test_addresses_on_no_port_come_with_the_whole_project_only(self):
         self.assertEqual(['fip1', 'fip2', 'fip3'], self.ids(self.discover(), 'floating_ip'))
         self.assertEqual(['fip1'], self.ids(self.discover(servers=['web']), 'floating_ip'))
