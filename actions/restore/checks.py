@@ -169,6 +169,20 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
                                 'options.restore.volume_types, e.g. {%r: <type of %s>}, or '
                                 'set options.restore.create_volume_types' % (
                                     name, r.site, name, r.site))
+        # Mapped availability zones: servers and volumes are created in them.
+        zones = r.options['availability_zones']
+        for service, kind in (('compute', 'server'), ('block_storage', 'volume')):
+            wanted = sorted({zones[d['availability_zone']] for d in r.docs(kind)
+                             if d.get('availability_zone') in zones})
+            have = {z.name for z in getattr(admin, service).availability_zones()
+                    } if wanted else set()
+            for zone in wanted:
+                if zone not in have:
+                    problems.append(
+                        'options.restore.availability_zones: %s has no %s availability zone '
+                        '%r for the %ss mapped to it (it has %s)' % (
+                            r.site, service.replace('_', ' '), zone, kind,
+                            ', '.join(sorted(have)) or 'none'))
         # Network MTUs: the target must be able to set them (or the plan says otherwise).
         mtus = sorted({n['mtu'] for n in r.docs('network')
                        if not r.is_external(n) and n.get('mtu') and

@@ -339,6 +339,11 @@ class TestBadInput(Catalogue):
               'dry_run': True},
              impossible + "volume type 'nosuch' (mapped from '__DEFAULT__') does not exist "
                           "on site-b"),
+            ('zone mapped to a missing zone', 'draas.failover.failover',
+             {'plan': options(restore={'availability_zones': {'nova': 'nowhere'}}),
+              'dry_run': True},
+             impossible + "options.restore.availability_zones: site-b has no compute "
+                          "availability zone 'nowhere' for the servers mapped to it"),
             ('MTU mapping of a word', 'draas.failover.failover',
              {'plan': options(restore={'mtu': {'jumbo': 1500}}), 'dry_run': True},
              "plan.options.restore.mtu: expected a source MTU (digits), got 'jumbo'"),

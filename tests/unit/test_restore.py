@@ -165,6 +165,24 @@ class TestPreflight(RestoreTestCase):
         restore.preflight(self.plan(mtu={'1400': 0}), self.cid, dry_run=True)
         self.assert_nothing_made()
 
+    def test_a_zone_mapped_to_one_the_target_lacks_is_refused(self):
+        resources = json.loads(json.dumps(RESOURCES))
+        resources['server'][0]['availability_zone'] = 'east'
+        resources['volume'][0]['availability_zone'] = 'east'
+        self.commit_checkpoint(resources)
+        conn = self.target.conn
+        conn.compute.availability_zones.return_value = [types.SimpleNamespace(name='west')]
+        conn.block_storage.availability_zones.return_value = [types.SimpleNamespace(
+            name='nova')]
+        err = self.assertRaises(restore.RestoreError, restore.preflight,
+                                self.plan(availability_zones={'east': 'west'}), self.cid,
+                                dry_run=True)
+        self.assertNotIn('compute availability zone', str(err))
+        self.assertIn("options.restore.availability_zones: site-b has no block storage "
+                      "availability zone 'west' for the volumes mapped to it (it has nova)",
+                      str(err))
+        self.assert_nothing_made()
+
     def test_compare_refuses_a_strange_restore_id_and_a_restore_not_made(self):
         err = self.assertRaises(restore.RestoreError, restore.compare, self.plan(),
                                 self.cid, '../../etc')
