@@ -7,6 +7,7 @@ Layout of a store, per plan:
 A manifest lists every part with its sha256 and size; readers verify them. Checkpoint IDs sort
 by time (UTC timestamp first). Two backends: Swift of the target cloud, and a directory.
 """
+import contextlib
 import datetime
 import hashlib
 import json
@@ -14,6 +15,8 @@ import os
 import re
 import secrets
 import time
+
+from openstack import exceptions as sdk_exceptions
 
 from actions import errors
 
@@ -111,60 +114,65 @@ class FileStore:
 
 
 class SwiftStore:
-    """A container of the target cloud's Swift (the default store)."""
+    """A container of the target cloud's Swift (the default store), through openstacksdk's
+    object-store proxy."""
 
     def __init__(self, conn, container):
         self.conn = conn
         self.container = container
         self.url = 'swift://' + container
-        resp = conn.object_store.put('/' + container)
-        if resp.status_code not in (201, 202):
-            raise StoreError('cannot create container %s in Swift: HTTP %s' % (
-                container, resp.status_code))
+        with self._errors('create container', container):
+            conn.object_store.create_container(container)
 
-    def _obj(self, key):
-        return '/%s/%s' % (self.container, key)
+    @contextlib.contextmanager
+    def _errors(self, what, key):
+        try:
+            yield
+        except sdk_exceptions.NotFoundException:
+            raise
+        except sdk_exceptions.HttpException as exc:
+            raise StoreError('cannot %s %s in Swift: HTTP %s' % (
+                what, key, exc.status_code)) from None
 
     def put(self, key, data):
-        resp = self.conn.object_store.put(self._obj(key), data=data, headers={
-            'ETag': hashlib.md5(data, usedforsecurity=False).hexdigest()})
-        if resp.status_code != 201:
-            raise StoreError('cannot write %s: HTTP %s' % (key, resp.status_code))
+        with self._errors('write', key):
+            self.conn.object_store.create_object(
+                self.container, key, data=data,
+                etag=hashlib.md5(data, usedforsecurity=False).hexdigest())
 
     def create(self, key, data):
-        resp = self.conn.object_store.put(self._obj(key), data=data,
-                                          headers={'If-None-Match': '*'})
-        if resp.status_code == 412:
-            return False
-        if resp.status_code != 201:
-            raise StoreError('cannot write %s: HTTP %s' % (key, resp.status_code))
+        """Write `key` unless it exists (Swift's If-None-Match); False if it did."""
+        try:
+            self.conn.object_store.create_object(self.container, key, data=data,
+                                                 if_none_match=['*'])
+        except sdk_exceptions.HttpException as exc:
+            if exc.status_code == 412:
+                return False
+            raise StoreError('cannot write %s in Swift: HTTP %s' % (
+                key, exc.status_code)) from None
         return True
 
     def get(self, key):
-        resp = self.conn.object_store.get(self._obj(key))
-        if resp.status_code == 404:
+        try:
+            with self._errors('read', key):
+                return self.conn.object_store.download_object(key, container=self.container)
+        except sdk_exceptions.NotFoundException:
             return None
-        if resp.status_code != 200:
-            raise StoreError('cannot read %s: HTTP %s' % (key, resp.status_code))
-        return resp.content
 
     def list(self, prefix):
-        names, marker = [], ''
-        while True:
-            resp = self.conn.object_store.get('/' + self.container, params={
-                'prefix': prefix, 'format': 'json', 'marker': marker})
-            if resp.status_code == 404:
-                return []
-            page = [o['name'] for o in resp.json()]
-            if not page:
-                return names
-            names += page
-            marker = page[-1]
+        try:
+            with self._errors('list', prefix):
+                return [o.name for o in self.conn.object_store.objects(self.container,
+                                                                       prefix=prefix)]
+        except sdk_exceptions.NotFoundException:
+            return []
 
     def delete(self, key):
-        resp = self.conn.object_store.delete(self._obj(key))
+        # One DELETE: the proxy's delete_object asks with a HEAD first whether the object
+        # is a large one (draas never writes large objects).
+        resp = self.conn.object_store.delete('/%s/%s' % (self.container, key))
         if resp.status_code not in (204, 404):
-            raise StoreError('cannot delete %s: HTTP %s' % (key, resp.status_code))
+            raise StoreError('cannot delete %s in Swift: HTTP %s' % (key, resp.status_code))
 
 
 def open_store(url, target_conn=None):

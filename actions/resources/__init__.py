@@ -126,6 +126,17 @@ class Kind:
         None). Returns the target ID. Override."""
         raise NotImplementedError('%s cannot be restored' % self.name)
 
+    # ---- preflight (actions/restore/checks.py runs it for every kind, making nothing)
+    def check(self, rc, found):
+        """Check the target for this kind's documents: add to `found` (Findings) what
+        stops the restore (each problem says what and how to fix it), warnings, and what
+        the restore would do (preview). Override."""
+
+    def needs(self, rc, done):
+        """{quota key: amount} the copies of this kind's documents take in the restored
+        project, those in `done` ({source ID: target ID}, made already) left out."""
+        return {}
+
     # ---- fidelity (actions/fidelity.py compares each copy with its document)
     def intended(self, rc, field, doc):
         """What restore `rc` gives the copy of `doc` for restored field `field`: the
@@ -174,6 +185,29 @@ class Kind:
 SOURCE_TAG = 'draas-src='
 RESTORE_TAG = 'draas-restore='
 NOT_COMPARED = object()  # Kind.intended(): the plan or the target decides, not the source
+
+
+class Findings:
+    """What a preflight finds: problems (the restore cannot work), warnings, and the
+    preview (readable lines of what the restore would do)."""
+
+    def __init__(self):
+        self.problems, self.warnings, self.preview = [], [], []
+
+
+def missing_zones(rc, service, kind):
+    """Problems: availability zones options.restore.availability_zones maps documents of
+    `kind` to, which `service` (compute, block_storage) of the target lacks."""
+    zones = rc.options['availability_zones']
+    wanted = sorted({zones[d['availability_zone']] for d in rc.docs(kind)
+                     if d.get('availability_zone') in zones})
+    if not wanted:
+        return []
+    have = {z.name for z in getattr(rc.admin, service).availability_zones()}
+    return ['options.restore.availability_zones: %s has no %s availability zone %r for the '
+            '%ss mapped to it (it has %s)' % (rc.site, service.replace('_', ' '), zone, kind,
+                                              ', '.join(sorted(have)) or 'none')
+            for zone in wanted if zone not in have]
 
 
 class Either(tuple):

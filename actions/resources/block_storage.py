@@ -1,4 +1,6 @@
 """Cinder: volume types and volumes (size, type, bootable, attachments, metadata)."""
+import json
+
 from openstack.block_storage.v3 import type as sdk_type
 from openstack.block_storage.v3 import volume as sdk_volume
 
@@ -9,6 +11,7 @@ from actions.resources import ASSIGNED
 from actions.resources import declared
 from actions.resources import Field
 from actions.resources import Kind
+from actions.resources import missing_zones
 from actions.resources import NOT_COMPARED
 from actions.resources import reused_name
 from actions.resources import STATE
@@ -63,6 +66,26 @@ class VolumeType(Kind):
                     out[d['id']] = names[name]
                     break
         return out
+
+    def check(self, rc, found):
+        """The type (or the mapped one) exists, or the plan lets draas make it."""
+        types = {t.name for t in rc.admin.block_storage.types()}
+        for vtype in rc.docs('volume_type'):
+            name = self.target_name(rc, vtype)
+            if name in types:
+                found.preview.append('use volume type %s' % name)
+            elif rc.options['create_volume_types']:
+                found.preview.append('create volume type %s (extra specs %s)' % (
+                    rc.name(name), json.dumps(vtype.get('extra_specs') or {},
+                                              sort_keys=True)))
+            elif name != vtype['name']:
+                found.problems.append('volume type %r (mapped from %r) does not exist on %s'
+                                      % (name, vtype['name'], rc.site))
+            else:
+                found.problems.append(
+                    'volume type %r is not on %s: map it in options.restore.volume_types, '
+                    'e.g. {%r: <type of %s>}, or set options.restore.create_volume_types' % (
+                        name, rc.site, name, rc.site))
 
     def intended(self, rc, field, doc):
         if field.name == 'name':
@@ -139,8 +162,44 @@ class Volume(Kind):
         return {'volume_type_id': vtype['id'] if vtype else None,
                 'server_ids': [a.get('server_id') for a in resource.attachments or ()]}
 
+    def check(self, rc, found):
+        """Each volume's data is restorable at the target; mapped zones exist."""
+        for vol in rc.docs('volume'):
+            data = rc.data['volumes'].get(vol['id']) or {}
+            if data.get('method') == 'image':
+                copy = rc.admin.image.find_image(data['image_id'], ignore_missing=True)
+                restorable = copy is not None and copy.status == 'active'
+            elif data.get('method') == 'replication':
+                restorable = bool(rc.options.get('replica_host'))
+                if not restorable:
+                    found.problems.append(
+                        'volume %r (%s) is replicated by the storage array: set options.'
+                        'restore.replica_host to the backend of %s holding the replicas' % (
+                            vol.get('name'), vol['id'], rc.site))
+                    continue
+            else:
+                restorable = data.get('method') == 'backup' and data.get('record')
+            if not restorable:
+                found.problems.append('volume %r (%s): the checkpoint holds no data %s can '
+                                      'restore (method %s)' % (vol.get('name'), vol['id'],
+                                                               rc.site, data.get('method')))
+        found.problems.extend(missing_zones(rc, 'block_storage', 'volume'))
+        methods = sorted({d['method'] for d in rc.data['volumes'].values()})
+        found.preview.append('fill %d volumes from %s' % (len(rc.docs('volume')), ' and '.join(
+            {'backup': 'imported backups', 'image': 'image copies',
+             'replication': 'array replicas'}.get(m, m) for m in methods)))
+
+    def needs(self, rc, done):
+        todo = [v for v in rc.docs('volume') if v['id'] not in done]
+        return {'volumes': len(todo), 'gigabytes': sum(v['size'] for v in todo)}
+
     def restored(self, rc):
-        volumes = list(rc.conn.block_storage.volumes())
+        return self.made_by(rc, rc.conn.block_storage.volumes())
+
+    @staticmethod
+    def made_by(rc, volumes):
+        """{source ID: target ID} of those of `volumes` restore `rc` made."""
+        volumes = list(volumes)
         # Volumes being filled have lost their tags for a while: the ID map knows them.
         found = {src: tid for src, tid in rc.idmap.get('volume', {}).items()
                  if tid in {v.id for v in volumes}}

@@ -12,6 +12,7 @@ from actions.resources import by_source_tag
 from actions.resources import declared
 from actions.resources import Field
 from actions.resources import Kind
+from actions.resources import missing_zones
 from actions.resources import NOT_COMPARED
 from actions.resources import restore_tags
 from actions.resources import reused_name
@@ -93,6 +94,25 @@ class Flavor(Kind):
             return NOT_COMPARED  # a public one of the target's, or the drill's own
         return super().intended(rc, field, doc)
 
+    def check(self, rc, found):
+        """Mapped flavors must exist; others are reused or created."""
+        for flavor in rc.docs('flavor'):
+            name = rc.options['flavors'].get(flavor['name'], flavor['name'])
+            there = rc.admin.compute.find_flavor(name, ignore_missing=True)
+            if there is None and name != flavor['name']:
+                found.problems.append('flavor %r (mapped from %r) does not exist on %s' % (
+                    name, flavor['name'], rc.site))
+            elif there is None:
+                found.preview.append('create flavor %s (%d vCPU, %d MiB)' % (
+                    name, flavor['vcpus'], flavor['ram']))
+            else:
+                if (there.vcpus, there.ram) != (flavor['vcpus'], flavor['ram']):
+                    found.warnings.append(
+                        'flavor %s on %s has %d vCPU/%d MiB, the source %d/%d' % (
+                            name, rc.site, there.vcpus, there.ram, flavor['vcpus'],
+                            flavor['ram']))
+                found.preview.append('use flavor %s' % name)
+
     @staticmethod
     def give_access(compute, flavor, project_id):
         """Let the project use a private flavor (once: Nova answers 409 to a second time)."""
@@ -140,8 +160,19 @@ class Keypair(Kind):
                                                                  doc['user_id'][:8])
         return rc.name('%s-%s' % (doc['name'], user))
 
+    def check(self, rc, found):
+        """A key of the restoring user of the copy's name must hold the same public key."""
+        if rc.drill:
+            return  # a drill's keys are its own
+        mine = {k.name: k for k in rc.admin.compute.keypairs()}
+        for key in rc.docs('keypair'):
+            have = mine.get(self.copy_name(rc, key))
+            if have is not None and have.public_key.strip() != key['public_key'].strip():
+                found.problems.append('keypair %r of the restoring user on %s holds another '
+                                      'public key' % (self.copy_name(rc, key), rc.site))
+
     # Restored keypairs belong to the user who restores (servers boot with a key of the
-    # user creating them); preflight refuses a same-named key with another public key.
+    # user creating them).
     def restored(self, rc):
         names = {k.name for k in rc.conn.compute.keypairs()}
         return {d['id']: self.copy_name(rc, d) for d in rc.docs('keypair')
@@ -274,6 +305,25 @@ class Server(Kind):
                # It may hold secrets: kept only when the plan asks.
                'user_data': resource.user_data if workload.keep_user_data else None}
         return doc
+
+    def check(self, rc, found):
+        """The boot order names servers of the checkpoint, once; mapped zones exist."""
+        ordered = [name for group in rc.options['boot_order'] for name in group]
+        unknown = sorted(set(ordered) - {s['name'] for s in rc.docs('server')})
+        if unknown:
+            found.problems.append('options.restore.boot_order: checkpoint %s has no server '
+                                  '%s' % (rc.checkpoint_id, ', '.join(map(repr, unknown))))
+        twice = sorted({name for name in ordered if ordered.count(name) > 1})
+        if twice:
+            found.problems.append('options.restore.boot_order: server %s listed more than '
+                                  'once' % ', '.join(map(repr, twice)))
+        found.problems.extend(missing_zones(rc, 'compute', 'server'))
+
+    def needs(self, rc, done):
+        flavors = {f['id']: f for f in rc.docs('flavor')}
+        todo = [flavors[s['flavor_id']] for s in rc.docs('server') if s['id'] not in done]
+        return {'instances': len(todo), 'cores': sum(f['vcpus'] for f in todo),
+                'ram': sum(f['ram'] for f in todo)}
 
     def restored(self, rc):
         return by_source_tag(rc.conn.compute.servers(tags=RESTORE_TAG + rc.restore_id))

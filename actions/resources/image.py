@@ -89,6 +89,15 @@ class Image(Kind):
         # One call for all of them: Glance's "in:" filter on id.
         return conn.image.images(id='in:' + ','.join(sorted(ctx.image_ids)))
 
+    def check(self, rc, found):
+        """The checkpoint's copy of each image is active at the target."""
+        for image in rc.docs('image'):
+            copy = rc.data['images'].get(image['id'], {}).get('target_id')
+            there = copy and rc.admin.image.find_image(copy, ignore_missing=True)
+            if not there or there.status != 'active':
+                found.problems.append('the copy of image %r (%s) is missing on %s' % (
+                    image.get('name'), copy, rc.site))
+
     def restored(self, rc):
         return {d['id']: rc.data['images'][d['id']]['target_id'] for d in rc.docs('image')}
 

@@ -43,6 +43,10 @@ class _Tagged(Kind):
     list_call = None  # the network proxy's list method, e.g. 'networks'
     tagged = True
     create_call = None
+    quota = None  # the Neutron quota a copy takes, e.g. 'subnets'
+
+    def needs(self, rc, done):
+        return {self.quota: sum(1 for d in rc.docs(self.name) if d['id'] not in done)}
 
     def same(self, rc, doc, res):
         return res.name == rc.name(doc['name'])
@@ -150,6 +154,45 @@ class Network(_Tagged):
                 'of %s>}' % (attrs.get('mtu'), rc.site, exc.details, doc['mtu'],
                              rc.site)) from None
 
+    def check(self, rc, found):
+        """External networks are mapped (or of the same name) and there; MTUs can be set."""
+        server_ports = {p for s in rc.docs('server') for p in s.get('port_ids') or ()}
+        for net in rc.docs('network'):
+            if not rc.is_external(net):
+                continue
+            want = rc.mapped_network(net)
+            if want is None:  # a drill without a network to the outside
+                if any(p['network_id'] == net['id'] for p in rc.docs('port')
+                       if p['id'] in server_ports):
+                    found.problems.append(
+                        'servers have ports on the external network %r: a drill needs '
+                        'options.drill.external_network for them' % net['name'])
+                else:
+                    found.preview.append('no gateway to network %s and no floating IPs '
+                                         '(isolated drill)' % net['name'])
+            elif rc.external_network(net) is None and rc.drill:
+                found.problems.append('options.drill.external_network: %s has no network %r'
+                                      % (rc.site, want))
+            elif rc.external_network(net) is None:
+                found.problems.append(
+                    'network %r is external on %s and %s has no network %r: map it in '
+                    'options.restore.networks, e.g. {%r: <network of %s>}' % (
+                        net['name'], rc.plan['source'], rc.site, want, net['name'], rc.site))
+            else:
+                found.preview.append('map network %s -> %s' % (net['name'], want))
+        mtus = sorted({n['mtu'] for n in rc.docs('network')
+                       if not rc.is_external(n) and n.get('mtu') and target_mtu(rc, n)})
+        if mtus and not rc.network_has('net-mtu-writable'):
+            found.problems.append(
+                'Neutron of %s cannot set a network\'s MTU (no "net-mtu-writable" extension) '
+                'and the workload\'s networks have MTU %s: map them in options.restore.mtu '
+                '(0: the target\'s default), e.g. {"%d": 0}' % (
+                    rc.site, ', '.join(map(str, mtus)), mtus[0]))
+
+    def needs(self, rc, done):
+        return {'networks': sum(1 for d in rc.docs('network')
+                                if d['id'] not in done and not rc.is_external(d))}
+
     def intended(self, rc, field, doc):
         if field.name == 'mtu':
             return target_mtu(rc, doc) or NOT_COMPARED
@@ -180,6 +223,7 @@ class Subnet(_Tagged):
     name = 'subnet'
     service = 'network'
     level = 'network_links'
+    quota = 'subnets'
     list_call = 'subnets'
     create_call = 'create_subnet'
     sdk = sdk_subnet.Subnet
@@ -217,6 +261,7 @@ class SecurityGroup(_Tagged):
     name = 'security_group'
     service = 'network'
     level = 'network'
+    quota = 'security_groups'
     list_call = 'security_groups'
     create_call = 'create_security_group'
     sdk = sdk_security_group.SecurityGroup
@@ -359,6 +404,10 @@ class Router(_Tagged):
         **_REVISION)
     drops = dict(_ASSIGNED, status=STATE, availability_zones=ASSIGNED)
 
+    def needs(self, rc, done):
+        todo = [r for r in rc.docs('router') if r['id'] not in done]
+        return {'routers': len(todo), 'ports': sum(len(r['interfaces']) for r in todo)}
+
     def list(self, conn, ctx):
         return conn.network.routers(project_id=ctx.project.id)
 
@@ -407,6 +456,7 @@ class Port(_Tagged):
     name = 'port'
     service = 'network'
     level = 'ports'
+    quota = 'ports'
     list_call = 'ports'
     create_call = 'create_port'
 
@@ -528,6 +578,7 @@ class FloatingIP(_Tagged):
     name = 'floating_ip'
     service = 'network'
     level = 'ports'  # on the port, before any server: a warm standby stages it
+    quota = 'floating_ips'
     list_call = 'ips'
     create_call = 'create_ip'
     sdk = sdk_floating_ip.FloatingIP

@@ -41,7 +41,7 @@ def write_checkpoint(conn, plan, project_name):
                      'is_shared': False, 'project_id': 'e' * 32}],
         'server': [{'id': 'server-1', 'name': 'web', 'flavor_id': 'flavor-1',
                     'image_id': None, 'port_ids': [], 'volume_ids': [],
-                    'metadata': {}}],
+                    'metadata': {}, 'availability_zone': 'nova'}],
     }
     parts = {
         'plan': checkpoints.put_part(cid, 'plan', plan_mod.validate(plan)),

@@ -3,6 +3,7 @@ import json
 from unittest import mock
 
 import fixtures
+from openstack import exceptions as sdk_exceptions
 from oslotest import base
 
 from actions import checkpoint
@@ -110,11 +111,27 @@ class TestFileStoreCheckpoints(base.BaseTestCase):
 
 class TestSwiftStore(base.BaseTestCase):
 
+    def setUp(self):
+        super().setUp()
+        self.conn = mock.Mock()
+        self.store = checkpoint.SwiftStore(self.conn, 'c')
+        self.conn.object_store.create_container.assert_called_once_with('c')
+
     def test_exclusive_create_uses_if_none_match(self):
-        conn = mock.Mock()
-        conn.object_store.put.return_value = mock.Mock(status_code=201)
-        store = checkpoint.SwiftStore(conn, 'c')
-        conn.object_store.put.return_value = mock.Mock(status_code=412)
-        self.assertFalse(store.create('k', b'v'))
-        conn.object_store.put.assert_called_with('/c/k', data=b'v',
-                                                 headers={'If-None-Match': '*'})
+        swift = self.conn.object_store
+        self.assertTrue(self.store.create('k', b'v'))
+        swift.create_object.assert_called_with('c', 'k', data=b'v', if_none_match=['*'])
+        swift.create_object.side_effect = sdk_exceptions.HttpException(
+            response=mock.Mock(status_code=412, headers={}))
+        self.assertFalse(self.store.create('k', b'v'))
+
+    def test_missing_is_none_other_errors_name_the_key(self):
+        swift = self.conn.object_store
+        swift.download_object.side_effect = sdk_exceptions.NotFoundException()
+        self.assertIsNone(self.store.get('k'))
+        swift.objects.side_effect = sdk_exceptions.NotFoundException()
+        self.assertEqual([], self.store.list('p/'))
+        swift.create_object.side_effect = sdk_exceptions.HttpException(
+            response=mock.Mock(status_code=507, headers={}))
+        exc = self.assertRaises(checkpoint.StoreError, self.store.put, 'p/k', b'v')
+        self.assertEqual('cannot write p/k in Swift: HTTP 507', str(exc))
