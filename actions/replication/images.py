@@ -4,6 +4,8 @@ import hashlib
 import os
 import tempfile
 
+from openstack import exceptions as sdk_exceptions
+
 from actions import errors
 
 SOURCE_PROPERTY = 'draas_source_image_id'
@@ -57,13 +59,25 @@ def copy_image(src, dst, doc, workdir=None):
         if doc.get('hash_value') and digest.hexdigest() != doc['hash_value']:
             raise ImageCopyError('image %s: downloaded data does not match its %s hash'
                                  % (doc['id'], algo))
-        image = dst.image.create_image(
-            name=doc.get('name') or doc['id'], filename=path,
-            disk_format=doc.get('disk_format'), container_format=doc.get('container_format'),
-            min_disk=doc.get('min_disk') or 0, min_ram=doc.get('min_ram') or 0,
-            tags=doc.get('tags') or [], visibility='private', wait=True,
-            validate_checksum=True, allow_duplicates=True,
-            properties=dict(doc.get('properties') or {}, **{SOURCE_PROPERTY: doc['id']}))
+        try:
+            image = dst.image.create_image(
+                name=doc.get('name') or doc['id'], filename=path,
+                disk_format=doc.get('disk_format'),
+                container_format=doc.get('container_format'),
+                min_disk=doc.get('min_disk') or 0, min_ram=doc.get('min_ram') or 0,
+                tags=doc.get('tags') or [], visibility='private', wait=True,
+                validate_checksum=True, allow_duplicates=True,
+                properties=dict(doc.get('properties') or {}, **{SOURCE_PROPERTY: doc['id']}))
+        except sdk_exceptions.HttpException as exc:
+            if exc.status_code not in (400, 403, 409):
+                raise
+            # e.g. a property Glance's property protections forbid at the recovery site
+            raise ImageCopyError(
+                'image %r (%s): the recovery site\'s Glance refuses its copy (HTTP %s: %s); '
+                'its properties: %s' % (doc.get('name'), doc['id'], exc.status_code,
+                                        exc.details or exc.message,
+                                        ', '.join(sorted(doc.get('properties') or {})) or
+                                        'none')) from None
         return {'target_id': image.id, 'bytes_copied': os.path.getsize(path),
                 'hash_value': digest.hexdigest()}
     finally:

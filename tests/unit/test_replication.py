@@ -6,6 +6,7 @@ import time
 from unittest import mock
 
 import fixtures
+from openstack import exceptions as sdk_exceptions
 from oslotest import base
 
 from actions.replication import images
@@ -250,6 +251,17 @@ class TestImageCopy(base.BaseTestCase):
         src, dst = self.conns([dict(same, id='other', os_distro='ubuntu'),
                                dict(same, id='there', os_distro='debian')])
         self.assertEqual('there', images.copy_image(src, dst, doc)['target_id'])
+
+    def test_a_copy_the_target_refuses_names_the_image_and_its_properties(self):
+        src, dst = self.conns()
+        dst.image.create_image.side_effect = sdk_exceptions.HttpException(
+            message='Forbidden', details='Property zoo_owner is protected',
+            response=mock.Mock(status_code=403, headers={}))
+        doc = dict(self.doc(), properties={'zoo_owner': 'a', 'os_distro': 'debian'})
+        exc = self.assertRaises(images.ImageCopyError, images.copy_image, src, dst, doc)
+        self.assertEqual("image 'img' (i1): the recovery site's Glance refuses its copy "
+                         "(HTTP 403: Property zoo_owner is protected); its properties: "
+                         "os_distro, zoo_owner", str(exc))
 
     def test_corrupt_download_is_refused(self):
         src, dst = self.conns()
