@@ -238,13 +238,38 @@ class Group(Kind):
         return {d['id']: have[rc.domain(d['domain_id']), d['name']]
                 for d in rc.docs('group') if (rc.domain(d['domain_id']), d['name']) in have}
 
+    @staticmethod
+    def roles_elsewhere(rc, group_id, project_id):
+        """Whether the target's group holds roles beyond the restored project: adding
+        members to it would give them those too."""
+        return any(((a.scope or {}).get('project') or {}).get('id') != project_id
+                   for a in rc.admin.identity.role_assignments(group_id=group_id))
+
+    def check(self, rc, found):
+        if rc.drill or not rc.docs('group'):
+            return
+        project = rc.doc('project', rc.source_project_id)
+        there = rc.admin.identity.find_project(project['name'], domain_id=rc.domain(
+            project['domain_id']), ignore_missing=True)
+        have = {(g.domain_id, g.name): g.id for g in rc.admin.identity.groups()}
+        for doc in rc.docs('group'):
+            group_id = have.get((rc.domain(doc['domain_id']), doc['name']))
+            if group_id and self.roles_elsewhere(rc, group_id, there and there.id):
+                found.warnings.append(
+                    'group %s on %s holds roles on other projects: the workload\'s users are '
+                    'not added to it (add them if they should have those roles)' % (
+                        doc['name'], rc.site))
+
     def restore(self, rc, doc, target_id):
         """The group of the same name in the domain, created when missing, with the
-        workload's users among its members (members it has already stay)."""
+        workload's users among its members (members it has already stay), unless it holds
+        roles elsewhere (preflight warns)."""
         identity = rc.admin.identity
         if not target_id:
             target_id = identity.create_group(**dict(
                 self.args(rc, doc), domain_id=rc.domain(doc['domain_id']))).id
+        elif self.roles_elsewhere(rc, target_id, rc.project_id):
+            return target_id
         members = {u.id for u in identity.group_users(target_id)}
         for user_id in doc.get('user_ids') or ():
             if rc.map('user', user_id) not in members:

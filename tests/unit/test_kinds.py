@@ -153,3 +153,23 @@ class TestFloatingIPAddress(base.BaseTestCase):
         rc, address = self.restore(keep=False)
         self.assertEqual('10.9.0.8', address)
         rc.conn.network.get_port.assert_called_once_with('copy-of-port1')
+
+
+class TestGroupMembers(base.BaseTestCase):
+    """Users join a group of the target only when it gives them nothing beyond the
+    restored project."""
+
+    def restore(self, scope_project):
+        rc = fake_restore()
+        rc.project_id = 'p'
+        rc.admin.identity.role_assignments.return_value = [
+            mock.Mock(scope={'project': {'id': scope_project}})]
+        rc.admin.identity.group_users.return_value = []
+        group = resources.all_kinds()['group']
+        group.restore(rc, {'id': 'g', 'name': 'ops', 'domain_id': 'd', 'user_ids': ['u1']},
+                      'target-g')
+        return rc.admin.identity.add_user_to_group
+
+    def test_a_group_with_roles_elsewhere_gets_no_members(self):
+        self.restore('p').assert_called_once_with('copy-of-u1', 'target-g')
+        self.restore('another').assert_not_called()
