@@ -270,9 +270,15 @@ def groups_shape(cloud, name):
         made = admin.identity.create_user(name='%s-%s' % (name, user), domain_id='default',
                                           password=password)
         admin.identity.assign_project_role_to_user(project, made, member)
-        as_user = openstack.connect(cloud=cloud, username=made.name, password=password,
-                                    user_domain_name='Default', project_name=name,
-                                    project_domain_name='Default')
+        # The user's own connection (openstack.connect(cloud=...) would keep the entry's
+        # user whatever username it is given).
+        as_user = openstack.connect(auth=dict(
+            admin.config.config['auth'], username=made.name, password=password,
+            user_domain_name='Default', project_name=name, project_domain_name='Default'),
+            region_name=admin.config.region_name, identity_api_version='3')
+        if as_user.current_user_id != made.id:
+            raise RuntimeError('connected as %s, not as %s' % (as_user.current_user_id,
+                                                               made.id))
         # One key name, each user's own key.
         key = as_user.compute.create_keypair(name=name + '-key', public_key=(
             workload.PUBLIC_KEY if user == 'dev' else _new_public_key()))
