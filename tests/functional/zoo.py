@@ -58,6 +58,19 @@ def _new_public_key():
                                serialization.PublicFormat.OpenSSH).decode()
 
 
+def _routed_network(c, name, cidr):
+    """A network with a subnet of `cidr` and a router to the external network "public";
+    returns (network, subnet, public)."""
+    net = c.network.create_network(name=name + '-net')
+    subnet = c.network.create_subnet(name=name + '-subnet', network_id=net.id, ip_version=4,
+                                     cidr=cidr)
+    public = c.network.find_network('public')
+    router = c.network.create_router(name=name + '-router',
+                                     external_gateway_info={'network_id': public.id})
+    c.network.add_interface_to_router(router, subnet_id=subnet.id)
+    return net, subnet, public
+
+
 def _boot(c, servers):
     servers = [c.compute.create_server(**attrs) for attrs in servers]
     return [c.compute.wait_for_server(s, wait=300) for s in servers]
@@ -134,13 +147,7 @@ def compute_shape(cloud, name):
                    zoo_owner='team-a')
     keypair = c.compute.create_keypair(name=name + '-key', public_key=workload.PUBLIC_KEY)
     group = c.compute.create_server_group(name=name + '-group', policy='affinity')
-    net = c.network.create_network(name=name + '-net')
-    subnet = c.network.create_subnet(name=name + '-subnet', network_id=net.id, ip_version=4,
-                                     cidr='10.21.1.0/24')
-    public = c.network.find_network('public')
-    router = c.network.create_router(name=name + '-router',
-                                     external_gateway_info={'network_id': public.id})
-    c.network.add_interface_to_router(router, subnet_id=subnet.id)
+    net, _, public = _routed_network(c, name, '10.21.1.0/24')
     volume = c.block_storage.create_volume(size=1, name=name + '-data', volume_type=vtype.name,
                                            description='typed')
     workload.wait_status(lambda: c.block_storage.get_volume(volume.id), 'available',
@@ -327,13 +334,7 @@ def access_shape(cloud, name):
                                        email='carol@zoo.example')
     admin.identity.add_user_to_group(carol, group)
     c = workload.project_conn(cloud, name)
-    net = c.network.create_network(name=name + '-net')
-    subnet = c.network.create_subnet(name=name + '-subnet', network_id=net.id, ip_version=4,
-                                     cidr='10.27.1.0/24')
-    public = c.network.find_network('public')
-    router = c.network.create_router(name=name + '-router',
-                                     external_gateway_info={'network_id': public.id})
-    c.network.add_interface_to_router(router, subnet_id=subnet.id)
+    net, subnet, public = _routed_network(c, name, '10.27.1.0/24')
     port = c.network.create_port(network_id=net.id, name=name + '-two', fixed_ips=[
         {'subnet_id': subnet.id, 'ip_address': '10.27.1.20'},
         {'subnet_id': subnet.id, 'ip_address': '10.27.1.21'}])
