@@ -5,6 +5,7 @@ from openstack.identity.v3 import group as sdk_group
 from openstack.identity.v3 import project as sdk_project
 from openstack.identity.v3 import user as sdk_user
 
+from actions import errors
 from actions.resources import ASSIGNED
 from actions.resources import Field
 from actions.resources import Kind
@@ -60,6 +61,16 @@ def raise_quotas(conn, project_id, wanted):
     return raised
 
 
+def placed(rc, kind, doc):
+    """The target domain of a document's domain; an error when the target has none (the
+    domain level made every domain the checkpoint names: an older checkpoint names none)."""
+    domain = rc.domain(doc['domain_id'])
+    if domain is None:
+        raise errors.DraasError('%s %s: %s has no domain %s and the checkpoint does not '
+                                'describe it' % (kind, doc['name'], rc.site, doc['domain_id']))
+    return domain
+
+
 class Domain(Kind):
     name = 'domain'
     service = 'identity'
@@ -89,6 +100,24 @@ class Domain(Kind):
     def restore(self, rc, doc, target_id):
         return target_id or rc.admin.identity.create_domain(**dict(
             self.args(rc, doc), is_enabled=True)).id
+
+    def check(self, rc, found):
+        """Every domain of the project, users and groups can be placed: the checkpoint's
+        domains are found by name or made; one it does not describe (an older checkpoint)
+        must exist on the target with the same ID."""
+        described = {d['id'] for d in rc.docs('domain')}
+        wanted = {}
+        for kind in ('project', 'user', 'group'):
+            for doc in rc.docs(kind) if kind == 'project' or not rc.drill else ():
+                if doc['domain_id'] not in described:
+                    wanted.setdefault(doc['domain_id'], []).append(
+                        '%s %s' % (kind, doc['name']))
+        for domain_id, what in sorted(wanted.items()):
+            if rc.domain(domain_id) is None:
+                found.problems.append(
+                    '%s: %s has no domain %s and checkpoint %s does not describe it (take a '
+                    'new checkpoint, which does)' % (', '.join(what), rc.site, domain_id,
+                                                     rc.checkpoint_id))
 
     def intended(self, rc, field, doc):
         if field.name == 'name':
@@ -133,9 +162,10 @@ class Project(Kind):
     def restored(self, rc):
         out = {}
         for doc in rc.docs('project'):
-            found = rc.admin.identity.find_project(rc.name(doc['name']), domain_id=rc.domain(
-                doc['domain_id']), ignore_missing=True)
-            if found is not None:
+            domain = rc.domain(doc['domain_id'])
+            found = domain and rc.admin.identity.find_project(
+                rc.name(doc['name']), domain_id=domain, ignore_missing=True)
+            if found:
                 out[doc['id']] = found.id
         return out
 
@@ -147,7 +177,7 @@ class Project(Kind):
         identity = rc.admin.identity
         if not target_id:
             target_id = identity.create_project(**dict(
-                self.args(rc, doc), domain_id=rc.domain(doc['domain_id']),
+                self.args(rc, doc), domain_id=placed(rc, 'project', doc),
                 description=doc.get('description') or '', is_enabled=True,
                 tags=list(doc.get('tags') or ()) + [RESTORE_TAG + rc.restore_id])).id
         identity.assign_project_role_to_user(target_id, rc.admin.current_user_id,
@@ -191,8 +221,13 @@ class User(Kind):
         return conn.identity.users(domain_id=ctx.project.domain_id)
 
     def restored(self, rc):
-        names = {u.name: u.id for u in rc.admin.identity.users()}
-        return {d['id']: names[d['name']] for d in rc.docs('user') if d['name'] in names}
+        """Users of the same name in the same domain (listed per domain: a domain's users
+        may live in its own backend, e.g. LDAP)."""
+        domains = {d['id']: rc.domain(d['domain_id']) for d in rc.docs('user')}
+        have = {(dom, u.name): u.id for dom in set(domains.values()) - {None}
+                for u in rc.admin.identity.users(domain_id=dom)}
+        return {d['id']: have[domains[d['id']], d['name']] for d in rc.docs('user')
+                if (domains[d['id']], d['name']) in have}
 
     def restore(self, rc, doc, target_id):
         """The user of the same name, or a new one created disabled and without a password
@@ -200,7 +235,7 @@ class User(Kind):
         if target_id:
             return target_id
         identity = rc.admin.identity
-        domain = rc.domain(doc['domain_id'])
+        domain = placed(rc, 'user', doc)
         user = identity.find_user(doc['name'], domain_id=domain, ignore_missing=True)
         if user is None:
             own = doc.get('default_project_id') in rc.idmap.get('project', {})
@@ -267,7 +302,7 @@ class Group(Kind):
         identity = rc.admin.identity
         if not target_id:
             target_id = identity.create_group(**dict(
-                self.args(rc, doc), domain_id=rc.domain(doc['domain_id']))).id
+                self.args(rc, doc), domain_id=placed(rc, 'group', doc))).id
         elif self.roles_elsewhere(rc, target_id, rc.project_id):
             return target_id
         members = {u.id for u in identity.group_users(target_id)}

@@ -77,6 +77,7 @@ class Restore:
         self._lock = threading.Lock()
         self._unsaved = False  # the ID map has entries the store has not
         self._conn = self._volume_statuses = None
+        self._domains = {}  # source domain ID -> the target's, found by domain()
         self._made = sites.made_here()  # worker threads make self.conn: closed with the action
 
     # ---- what resource kinds use
@@ -173,12 +174,21 @@ class Restore:
                 self.save_state()
 
     def domain(self, source_domain_id):
-        """The target's domain for a source domain: its copy; for a checkpoint without
-        domains, the same ID when the target has it, else "default"."""
+        """The target's domain for a source domain, or None while the target has none: its
+        copy (the domain of that name, the drill's own in a drill); for a checkpoint without
+        domains, the domain of the same ID. Names are matched within it, never across
+        domains."""
         if source_domain_id in self.idmap.get('domain', {}):
             return self.idmap['domain'][source_domain_id]
-        found = self.admin.identity.find_domain(source_domain_id, ignore_missing=True)
-        return found.id if found else 'default'
+        if source_domain_id not in self._domains:
+            doc = {d['id']: d for d in self.docs('domain')}.get(source_domain_id)
+            wanted = [doc['name'], self.name(doc['name'])] if doc else [source_domain_id]
+            found = [self.admin.identity.find_domain(w, ignore_missing=True) for w in wanted]
+            found = [f for f in found if f is not None]
+            if not found:
+                return None  # not cached: the identity level may make it
+            self._domains[source_domain_id] = found[0].id
+        return self._domains[source_domain_id]
 
     def is_external(self, net):
         """Networks the workload uses but does not own (external or shared ones) are

@@ -173,3 +173,19 @@ class TestGroupMembers(base.BaseTestCase):
     def test_a_group_with_roles_elsewhere_gets_no_members(self):
         self.restore('p').assert_called_once_with('copy-of-u1', 'target-g')
         self.restore('another').assert_not_called()
+
+
+class TestUsersByDomain(base.BaseTestCase):
+    """A user is found again by name within its own domain, never in another one."""
+
+    def test_a_same_named_user_of_another_domain_is_not_taken(self):
+        rc = fake_restore()
+        rc.domain = {'src-d1': 'd1', 'src-d2': 'd2'}.get
+        rc.docs = lambda kind: [{'id': 'u1', 'name': 'ann', 'domain_id': 'src-d1'},
+                                {'id': 'u2', 'name': 'bob', 'domain_id': 'src-d2'}]
+        users = {'d1': [mock.Mock(id='t-ann', domain_id='d1')],
+                 'd2': [mock.Mock(id='t-ann-of-d2', domain_id='d2')]}
+        for members in users.values():
+            members[0].name = 'ann'
+        rc.admin.identity.users.side_effect = lambda domain_id: users[domain_id]
+        self.assertEqual({'u1': 't-ann'}, resources.all_kinds()['user'].restored(rc))

@@ -183,6 +183,14 @@ class TestPreflight(RestoreTestCase):
                       str(err))
         self.assert_nothing_made()
 
+    def test_a_domain_the_checkpoint_does_not_describe_must_exist_on_the_target(self):
+        self.target.conn.identity.find_domain.return_value = None
+        err = self.assertRaises(restore.RestoreError, restore.preflight, self.plan(),
+                                dry_run=True)
+        self.assertIn('project shop: site-b has no domain default and checkpoint %s does not '
+                      'describe it (take a new checkpoint, which does)' % self.cid, str(err))
+        self.assert_nothing_made()
+
     def test_compare_refuses_a_strange_restore_id_and_a_restore_not_made(self):
         err = self.assertRaises(restore.RestoreError, restore.compare, self.plan(),
                                 self.cid, '../../etc')
