@@ -7,6 +7,8 @@ crash-consistent set), Cinder backups of those snapshots (incremental when the v
 has one), and each backup record exported into the checkpoint so the recovery site can import
 it with the primary gone.
 """
+import base64
+import json
 import threading
 import time
 
@@ -66,15 +68,22 @@ def backup(src, volumes, checkpoint_id, previous=None, full_every=8, timeout=180
     try:
         wait_all(lambda: bs.snapshots(all_projects=True), [s.id for s in snaps.values()],
                  'available', timeout, 'snapshot')
-        have_full = {b.volume_id for b in bs.backups(all_projects=True)
-                     if b.volume_id in ids and b.status == 'available'}
+        # Cinder builds an incremental backup on the volume's newest backup, whoever made
+        # it (another plan, a failed run): incremental only when that is this plan's last.
+        newest = {}
+        for b in bs.backups(all_projects=True):
+            if b.volume_id in ids and b.status == 'available' and (
+                    b.volume_id not in newest or
+                    (b.data_timestamp or '') > (newest[b.volume_id].data_timestamp or '')):
+                newest[b.volume_id] = b
         chain = {vid: previous[vid].get('chain', 0) + 1 for vid in ids
-                 if vid in have_full and vid in previous}
-        have_full = {vid for vid in have_full if chain.get(vid, full_every) < full_every}
+                 if vid in previous and vid in newest and
+                 newest[vid].id == previous[vid].get('backup_id')}
+        incremental = {vid for vid, length in chain.items() if length < full_every}
         for vid, snap in snaps.items():
             backups[vid] = bs.create_backup(
                 volume_id=vid, snapshot_id=snap.id, force=True,
-                is_incremental=vid in have_full, name='draas-%s' % checkpoint_id,
+                is_incremental=vid in incremental, name='draas-%s' % checkpoint_id,
                 description='draas checkpoint %s' % checkpoint_id)
         wait_all(lambda: bs.backups(all_projects=True), [b.id for b in backups.values()],
                  'available', timeout, 'backup')
@@ -97,13 +106,33 @@ def backup(src, volumes, checkpoint_id, previous=None, full_every=8, timeout=180
         parents = []
         if incremental:
             before = previous[vid]
+            parent = parent_of(record)
+            if parent != before['backup_id']:
+                # Another backup of the volume came in between: the chain is not ours.
+                exc = VolumeReplicationError(
+                    'backup %s of volume %s builds on backup %s, not on %s of the plan\'s '
+                    'previous checkpoint (another backup of the volume was made meanwhile): '
+                    'run the checkpoint again (it makes a full backup)' % (
+                        b.id, vid, parent, before['backup_id']))
+                exc.orphan_backups = [x.id for x in backups.values()]
+                raise exc
             parents = before.get('parents', []) + [{'backup_id': before['backup_id'],
                                                     'record': before['record']}]
         data[vid] = {'method': 'backup', 'backup_id': b.id, 'incremental': incremental,
+                     'parent_id': parent_of(record),  # as Cinder recorded it
                      'chain': chain[vid] if incremental else 0, 'parents': parents,
                      'snapshot_id': snaps[vid].id, 'record': record,
                      'size': made[b.id].size}
     return data, consistency
+
+
+def parent_of(record):
+    """The backup a backup builds on, as Cinder recorded it: its exported record holds the
+    backup's fields (base64 JSON), parent_id included."""
+    try:
+        return json.loads(base64.b64decode(record['backup_url'])).get('parent_id')
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _snapshots(bs, volumes, checkpoint_id):

@@ -1,7 +1,9 @@
 """Data movers with a fake Cinder/Glance: incremental chains, consistency, hashes."""
+import base64
 import collections
 import concurrent.futures
 import hashlib
+import json
 import time
 from unittest import mock
 
@@ -14,11 +16,15 @@ from actions.replication import volumes
 
 
 class FakeBlockStorage:
-    """Snapshots and backups that become available at once; records what was asked."""
+    """Snapshots and backups that become available at once; records what was asked. As
+    Cinder, an incremental backup builds on the volume's newest backup."""
 
     def __init__(self, existing_backups=()):
         self.snaps, self.backups_made, self.deleted_snaps = [], [], []
-        self.existing = [mock.Mock(volume_id=v, status='available') for v in existing_backups]
+        # (volume ID, backup ID), oldest first
+        self.existing = [mock.Mock(id=bid, volume_id=vid, status='available',
+                                   data_timestamp='2026-01-01T00:00:%02d' % i)
+                         for i, (vid, bid) in enumerate(existing_backups)]
 
     def create_snapshot(self, **kw):
         snap = mock.Mock(id='snap-%s' % kw['volume_id'], status='available', **kw)
@@ -29,8 +35,10 @@ class FakeBlockStorage:
         return self.snaps
 
     def create_backup(self, **kw):
+        mine = [b for b in self.existing if b.volume_id == kw['volume_id']]
         b = mock.Mock(id='backup-%s' % kw['volume_id'], status='available',
-                      is_incremental=kw['is_incremental'])
+                      is_incremental=kw['is_incremental'], data_timestamp='2026-02-01',
+                      parent_id=mine[-1].id if kw['is_incremental'] and mine else None)
         b.kw = kw
         self.backups_made.append(b)
         return b
@@ -42,7 +50,9 @@ class FakeBlockStorage:
         self.deleted_snaps.append(snap.id)
 
     def export_backup(self, backup_id):
-        return {'backup-record': {'backup_service': 'swift', 'backup_url': 'u-' + backup_id}}
+        made = {b.id: b for b in self.backups_made}[backup_id]
+        return {'backup-record': {'backup_service': 'swift', 'backup_url': base64.b64encode(
+            json.dumps({'id': backup_id, 'parent_id': made.parent_id}).encode()).decode()}}
 
 
 class TestBackupMethod(base.BaseTestCase):
@@ -61,14 +71,15 @@ class TestBackupMethod(base.BaseTestCase):
         self.assertEqual(['snap-v1', 'snap-v2'], [b.kw['snapshot_id'] for b in bs.backups_made])
         self.assertEqual(['snap-v1', 'snap-v2'], bs.deleted_snaps)
         self.assertEqual('crash-consistent', consistency['level'])
-        self.assertEqual({'backup_service': 'swift', 'backup_url': 'u-backup-v1'},
-                         data['v1']['record'])
+        self.assertEqual('swift', data['v1']['record']['backup_service'])
+        self.assertIsNone(volumes.parent_of(data['v1']['record']))
 
     def test_incremental_until_the_chain_is_full_every_long(self):
         full = {'backup_id': 'b0', 'record': 'r0'}
         previous = {'v1': {'chain': 1, 'backup_id': 'b1', 'record': 'r1', 'parents': [full]},
                     'v2': {'chain': 2, 'backup_id': 'b2', 'record': 'r2', 'parents': []}}
-        bs, data, _ = self.run_backup(existing=('v1', 'v2'), previous=previous)
+        bs, data, _ = self.run_backup(existing=(('v1', 'b1'), ('v2', 'b2')),
+                                      previous=previous)
         self.assertEqual({'v1': (True, 2), 'v2': (False, 0)},
                          {v: (d['incremental'], d['chain']) for v, d in data.items()})
         # The chain's records travel with each checkpoint, oldest first.
@@ -77,13 +88,40 @@ class TestBackupMethod(base.BaseTestCase):
 
     def test_what_cinder_made_is_recorded_not_what_was_asked(self):
         # No parent found: Cinder makes a full backup; the chain restarts.
-        bs = FakeBlockStorage(('v1',))
+        bs = FakeBlockStorage([('v1', 'b')])
         made = bs.create_backup
         bs.create_backup = lambda **kw: made(**dict(kw, is_incremental=False))
         data, _ = volumes.backup(mock.Mock(block_storage=bs), [{'id': 'v1'}], 'cp1',
                                  {'v1': {'chain': 1, 'backup_id': 'b', 'record': 'r'}}, 3)
         self.assertEqual((False, 0, []), (data['v1']['incremental'], data['v1']['chain'],
                                           data['v1']['parents']))
+
+    def test_a_chain_never_builds_on_a_backup_not_the_plans_last(self):
+        previous = {'v1': {'chain': 1, 'backup_id': 'b1', 'record': 'r1', 'parents': []},
+                    'v2': {'chain': 1, 'backup_id': 'b2', 'record': 'r2', 'parents': []}}
+        # v2's newest backup is another plan's (or a failed run's): a full backup instead.
+        bs, data, _ = self.run_backup(existing=(('v1', 'b1'), ('v2', 'b2'),
+                                                ('v2', 'other-plan')), previous=previous)
+        self.assertEqual({'v1': True, 'v2': False},
+                         {b.kw['volume_id']: b.kw['is_incremental'] for b in bs.backups_made})
+        self.assertEqual((True, False), (data['v1']['incremental'], data['v2']['incremental']))
+
+    def test_a_parent_that_is_not_the_recorded_one_fails_the_checkpoint(self):
+        previous = {'v1': {'chain': 1, 'backup_id': 'b1', 'record': 'r1', 'parents': []}}
+        bs = FakeBlockStorage([('v1', 'b1')])
+        made = bs.create_backup
+
+        def another_came_in_between(**kw):
+            b = made(**kw)
+            b.parent_id = 'sneaked-in'
+            return b
+        bs.create_backup = another_came_in_between
+        exc = self.assertRaises(volumes.VolumeReplicationError, volumes.backup,
+                                mock.Mock(block_storage=bs), [{'id': 'v1'}], 'cp1',
+                                previous, 3)
+        self.assertIn('backup backup-v1 of volume v1 builds on backup sneaked-in, not on b1 '
+                      'of the plan\'s previous checkpoint', str(exc))
+        self.assertEqual(['backup-v1'], exc.orphan_backups)
 
     def test_snapshots_are_removed_even_when_backups_fail(self):
         bs = FakeBlockStorage()
