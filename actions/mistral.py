@@ -259,15 +259,12 @@ class FailoverStopSource(DraasAction):
     (the latest checkpoint when it is still the final one: a re-run restores it again)}.
 
     :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
-    :param stop_after: the failover's stop_after, checked before anything is stopped
     """
 
-    def __init__(self, plan, stop_after=None):
+    def __init__(self, plan):
         self.plan = plan
-        self.stop_after = stop_after
 
     def call(self):
-        restore.check_stop_after(self.stop_after)
         return protect.stop_servers(self.plan)
 
 
@@ -286,8 +283,9 @@ class RestorePreflight(DraasAction):
     :param restore_id: the restore to resume or start (default: failover-<checkpoint_id>;
         a drill's ID, "drill-" and 4 to 16 lower-case letters or digits)
     :param dry_run: true when nothing follows: the restore's start is not recorded
-    :param stop_after: the level the restore is to stop after (fault injection), checked
-        here so that a wrong one fails before anything is recorded
+    :param stop_after: fault injection for tests (the execution's env draas_stop_after,
+        never a workflow input): the level to stop after, checked here so that a wrong one
+        fails before anything is recorded
     """
 
     def __init__(self, plan, checkpoint_id=None, mode='unplanned', restore_id=None,
@@ -314,7 +312,8 @@ class RestoreApply(DraasAction):
     :param restore_id: the restore ID returned by draas.restore.preflight
     :param level: one of identity, compute, volumes, network, network_links, ports,
         servers, attach
-    :param stop_after: fault injection for tests: fail right after this level
+    :param stop_after: fault injection for tests (the execution's env draas_stop_after):
+        fail right after this level
     """
 
     def __init__(self, plan, checkpoint_id, restore_id, level, stop_after=None):

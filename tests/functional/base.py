@@ -50,10 +50,12 @@ class FunctionalTestCase(base.BaseTestCase):
         cls.since = time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(time.time() - 2))
 
     @classmethod
-    def run_workflow(cls, name, inputs, timeout=300):
-        """Execute `name` through Mistral, wait for a final state, return the execution."""
+    def run_workflow(cls, name, inputs, timeout=300, stop_after=None):
+        """Execute `name` through Mistral, wait for a final state, return the execution.
+        `stop_after`: fault injection, a restore level (in the execution's env)."""
+        env = {'env': {'draas_stop_after': stop_after}} if stop_after else {}
         return cls.wait_execution(
-            cls.mistral.executions.create(name, workflow_input=inputs), timeout)
+            cls.mistral.executions.create(name, workflow_input=inputs, **env), timeout)
 
     @classmethod
     def wait_execution(cls, execution, timeout=300, client=None):

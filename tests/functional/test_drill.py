@@ -22,9 +22,10 @@ class TestDrill(test_failover.FailoverTestCase):
         execution = cls.run_workflow('draas.checkpoint.create', {'plan': cls.plan})
         assert execution.state == 'SUCCESS', execution.state_info
 
-    def drill(self, plan=None, **inputs):
+    def drill(self, plan=None, stop_after=None, **inputs):
         execution = self.run_workflow('draas.drill.drill',
-                                      dict({'plan': plan or self.plan}, **inputs), timeout=600)
+                                      dict({'plan': plan or self.plan}, **inputs), timeout=600,
+                                      stop_after=stop_after)
         return execution, self.output(execution)
 
     def site_a(self):

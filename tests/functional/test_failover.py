@@ -26,9 +26,10 @@ class FailoverTestCase(base.FunctionalTestCase):
             checkpoint.SwiftStore(cls.target, 'draas-checkpoints'), cls.name)
         cls.addClassCleanup(workload.delete_checkpoints, cls.checkpoints)
 
-    def failover(self, **inputs):
+    def failover(self, stop_after=None, **inputs):
         execution = self.run_workflow('draas.failover.failover',
-                                      dict({'plan': self.plan}, **inputs), timeout=600)
+                                      dict({'plan': self.plan}, **inputs), timeout=600,
+                                      stop_after=stop_after)
         return execution, self.output(execution)
 
     def restored(self):
