@@ -286,20 +286,23 @@ class RestorePreflight(DraasAction):
     :param stop_after: fault injection for tests (the execution's env draas_stop_after,
         never a workflow input): the level to stop after, checked here so that a wrong one
         fails before anything is recorded
+    :param started_at: when the restore began (a planned failover's stop of the source,
+        seconds since the epoch; default: now): its RTO counts from there
     """
 
     def __init__(self, plan, checkpoint_id=None, mode='unplanned', restore_id=None,
-                 dry_run=False, stop_after=None):
+                 dry_run=False, stop_after=None, started_at=None):
         self.plan = plan
         self.checkpoint_id = checkpoint_id
         self.mode = mode
         self.restore_id = restore_id
         self.dry_run = dry_run
         self.stop_after = stop_after
+        self.started_at = started_at
 
     def call(self):
         return restore.preflight(self.plan, self.checkpoint_id, self.mode, self.restore_id,
-                                 self.dry_run, self.stop_after)
+                                 self.dry_run, self.stop_after, self.started_at)
 
 
 class RestoreApply(DraasAction):

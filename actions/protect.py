@@ -241,11 +241,13 @@ QUIET = ('SHUTOFF', 'SUSPENDED', 'SHELVED', 'SHELVED_OFFLOADED')
 def stop_servers(document, timeout=600):
     """Planned failover: stop the workload's servers on the source (their disks then hold
     everything written; a paused server is unpaused first) and wait until they are quiet.
-    Returns {stopped: the names stopped now, current: the latest checkpoint when it is
+    Returns {stopped: the names stopped now, stopped_at: when stopping began (the
+    failover's RTO counts from there), current: the latest checkpoint when it is
     still the final one (taken with every server quiet, none changed since: a re-run of a
     planned failover restores it again instead of taking another) or None}."""
     plan = plan_mod.validate(document)
     source = sites.connect(plan['source'])
+    stopped_at = time.time()  # a planned failover's RTO counts from here
     with sites.calls_to(plan['source'], 'stopping servers'):
         ctx, servers = discovery.find_servers(source, plan)
         loud = [s for s in servers if s.status not in QUIET]
@@ -258,7 +260,7 @@ def stop_servers(document, timeout=600):
                                                         project_id=ctx.project.id),
                          [s.id for s in loud], 'SHUTOFF', timeout, 'servers',
                          error=sites.SiteError)
-    return {'stopped': sorted(s.name for s in loud),
+    return {'stopped': sorted(s.name for s in loud), 'stopped_at': stopped_at,
             'current': None if loud else _final_checkpoint(plan, servers)}
 
 

@@ -133,9 +133,10 @@ def _made_already(r, exists, found):
 
 
 def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
-              dry_run=False, stop_after=None):
+              dry_run=False, stop_after=None, started_at=None):
     """Check the target for a restore of the checkpoint and say what it would do; unless
-    it is a dry run, record the restore's start (its measured RTO counts from there).
+    it is a dry run, record the restore's start (its measured RTO counts from there:
+    `started_at`, a planned failover's stop of the source, or now).
 
     Returns {restore_id, checkpoint_id, checkpoint_created_at, levels, preview, warnings,
     counts}; raises RestoreError listing every problem (nothing is created either way).
@@ -198,7 +199,7 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
         preview.append('users without a password (disabled) unless they exist: %s'
                        % ', '.join(sorted(users)))
     if not dry_run:
-        r.state.setdefault('started_at', time.time())
+        r.state.setdefault('started_at', float(started_at or time.time()))
         r.state['mode'] = mode
         r.save_state()
     return {'restore_id': r.restore_id, 'checkpoint_id': r.checkpoint_id,

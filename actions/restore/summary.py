@@ -37,7 +37,8 @@ def finish(document, checkpoint_id, restore_id):
         'verify_seconds': checkpoint.elapsed(started),
         'rto_seconds': round(finished - r.state.get('started_at', finished), 1),
         'rto_target_seconds': r.plan['policy']['rto_minutes'] * 60,
-        'rpo_seconds': round(r.state.get('started_at', finished) - created_at, 1),
+        # A planned failover's checkpoint follows the stop: nothing lost.
+        'rpo_seconds': max(0.0, round(r.state.get('started_at', finished) - created_at, 1)),
         'rpo_target_seconds': r.plan['policy']['rpo_minutes'] * 60,
         'fidelity': fidelity_report,
         'users_to_enable': sorted(r.state['users_to_enable']),

@@ -1,4 +1,5 @@
 """Failover of the sample workload through the real Mistral (issue 4's acceptance)."""
+import datetime
 import time
 
 import openstack
@@ -248,6 +249,14 @@ class TestPlannedFailover(FailoverTestCase):
         self.assertEqual('SUCCESS', execution.state, execution.state_info)
         base.measured('planned failover: summary %s' % out['summary'])
         self.assertEqual('planned', out['summary']['mode'])
+        # The RTO counts from the stop of the source (the final checkpoint included), and
+        # nothing written before the stop is lost.
+        began = datetime.datetime.strptime(execution.created_at, '%Y-%m-%d %H:%M:%S')
+        ended = datetime.datetime.strptime(out['summary']['finished_at'],
+                                           '%Y-%m-%dT%H:%M:%SZ')
+        self.assertGreaterEqual(out['summary']['rto_seconds'],
+                                (ended - began).total_seconds() - 5)
+        self.assertEqual(0, out['summary']['rpo_seconds'])
         states = {s.name: s.status for s in source.compute.servers(
             all_projects=True, project_id=self.sample['project'])}
         self.assertEqual({'SHUTOFF'}, set(states.values()), states)

@@ -1,5 +1,6 @@
 """Retention with data: expired checkpoints go, and so do the backups only they used."""
 import datetime
+import time
 from unittest import mock
 
 import fixtures
@@ -175,8 +176,10 @@ class TestStopServers(base.BaseTestCase):
         return cid
 
     def test_running_and_paused_servers_are_stopped(self):
+        before = time.time()
         out = protect.stop_servers(self.plan)
-        self.assertEqual({'stopped': ['s1', 's2'], 'current': None}, out)
+        self.assertEqual((['s1', 's2'], None), (out['stopped'], out['current']))
+        self.assertGreaterEqual(out['stopped_at'], before)  # the planned RTO's start
         compute = self.source.compute
         compute.unpause_server.assert_called_once_with(self.servers[1])
         self.assertEqual(self.servers, [c.args[0] for c in
@@ -188,7 +191,8 @@ class TestStopServers(base.BaseTestCase):
             s.status = 'SHUTOFF'
         self.checkpoint_of(self.servers, 1)
         final = self.checkpoint_of(self.servers, 2)
-        self.assertEqual({'stopped': [], 'current': final}, protect.stop_servers(self.plan))
+        out = protect.stop_servers(self.plan)
+        self.assertEqual(([], final), (out['stopped'], out['current']))
         self.source.compute.stop_server.assert_not_called()
 
     def test_a_server_changed_since_the_checkpoint_needs_another(self):

@@ -105,6 +105,11 @@ class TestPreflight(RestoreTestCase):
         restore.preflight(self.plan())  # not a dry run: the start is recorded
         self.assertIn('started_at', self.cps.get_restore(out['restore_id'], 'state'))
 
+    def test_a_planned_failovers_rto_counts_from_the_stop_of_the_source(self):
+        out = restore.preflight(self.plan(), mode='planned', started_at=1234.5)
+        self.assertEqual(1234.5, self.cps.get_restore(out['restore_id'], 'state')[
+            'started_at'])
+
     def test_every_problem_is_named_before_anything_is_made(self):
         self.target = FakeTarget(images=())
         self.connect.return_value = self.target.conn
