@@ -21,14 +21,15 @@ from actions import sites
 POLICIES = {
     'gold': {'rpo_minutes': 15, 'rto_minutes': 30, 'schedule': '*/15 * * * *',
              'replication': 'backup', 'retention': {'count': 8, 'max_age_hours': 24},
-             'standby': 'warm'},
+             'standby': 'warm', 'drill_days': 30},
     'silver': {'rpo_minutes': 240, 'rto_minutes': 240, 'schedule': '0 */4 * * *',
                'replication': 'backup', 'retention': {'count': 6, 'max_age_hours': 72},
-               'standby': 'cold'},
+               'standby': 'cold', 'drill_days': 90},
     'bronze': {'rpo_minutes': 1440, 'rto_minutes': 1440, 'schedule': '0 2 * * *',
                'replication': 'backup', 'retention': {'count': 7, 'max_age_hours': 336},
-               'standby': 'low-capacity'},
+               'standby': 'low-capacity', 'drill_days': 180},
 }
+OPTIONAL_POLICY_FIELDS = {'drill_days': 90}  # a custom policy may leave these out
 REPLICATION_METHODS = ('backup', 'replication', 'image')
 NAME = r'^[a-z0-9][a-z0-9_.-]{0,62}$'
 CRON = r'^\S+( \S+){4}$'
@@ -53,6 +54,9 @@ _POLICY_FIELDS = {
                                              'count are pruned (0: as soon as beyond)'}}},
     'standby': {'enum': ['cold', 'warm', 'low-capacity'],
                 'description': 'one of cold, warm, low-capacity'},
+    'drill_days': {'type': 'integer', 'minimum': 1,
+                   'description': 'days after which the last drill (or failover) no longer '
+                                  'proves the RTO: the report calls it stale'},
 }
 
 _NAME_MAP = {'type': 'string', 'minLength': 1, 'maxLength': 255,
@@ -326,11 +330,11 @@ def resolve_policy(policy):
         return dict(copy.deepcopy(POLICIES[policy]), name=policy)
     base = POLICIES.get(policy['name'])
     if base is None:
-        missing = sorted(set(_POLICY_FIELDS) - set(policy))
+        missing = sorted(set(_POLICY_FIELDS) - set(policy) - set(OPTIONAL_POLICY_FIELDS))
         if missing:
             raise PlanError(['plan.policy: custom policy %r must give %s (or start from '
                              'gold, silver or bronze)' % (policy['name'], ', '.join(missing))])
-        return copy.deepcopy(policy)
+        return dict(OPTIONAL_POLICY_FIELDS, **copy.deepcopy(policy))
     resolved = dict(copy.deepcopy(base), **copy.deepcopy(policy))
     resolved['retention'] = dict(base['retention'], **policy.get('retention', {}))
     return resolved

@@ -3,7 +3,9 @@
 Read from the checkpoint store at each plan's recovery site only (the source may be gone):
 - RPO: now minus the creation time of the last committed checkpoint (what a failover now would
   lose), against the policy's rpo_minutes;
-- RTO: the measured RTO of the last finished drill or failover, against rto_minutes;
+- RTO: the measured RTO of the last finished drill or failover, against rto_minutes; its
+  status: ok, violated, unproven (the newest drill or failover failed), stale (the last
+  proof is older than the policy's drill_days) or untested;
 - schedule: the longest time between two checkpoints the policy's schedule starts, against
   rpo_minutes (longer, and the RPO is violated before every checkpoint);
 - checkpoints: how many, their metadata size, the retention; drift: resources added, removed
@@ -46,16 +48,44 @@ def drift(old, new):
     return out
 
 
-def _last_restores(checkpoints):
-    """The newest finished drill and failover (their summaries), by restore kind."""
-    last = {}
+def _restores(checkpoints, now, timeout_seconds):
+    """The plan's drills and failovers that ended, {restore ID: entry}: its summary when it
+    finished; {restore_id, checkpoint_id, failed, started_at} when it ended without one (a
+    drill removed by its cleanup, or anything older than the restore timeout). One still
+    running is not counted yet."""
+    out = {}
     for rid in checkpoints.restores():
-        summary = (checkpoints.get_restore(rid, 'state') or {}).get('summary')
-        kind = 'drill' if rid.startswith('drill-') else 'failover'
-        if summary and summary.get('finished_at', '') > last.get(kind, {}).get(
-                'finished_at', ''):
-            last[kind] = summary
-    return last
+        if not rid.startswith(('drill-', 'failover-')):
+            continue  # a warm standby's staging proves no RTO
+        state = checkpoints.get_restore(rid, 'state') or {}
+        started = state.get('started_at')
+        if started is None:
+            continue
+        if state.get('summary'):
+            out[rid] = dict(state['summary'], started_at=started)
+        elif state.get('cleaned_at') or now.timestamp() - started > timeout_seconds:
+            out[rid] = {'restore_id': rid, 'checkpoint_id': state.get('checkpoint_id'),
+                        'failed': True, 'started_at': started}
+    return out
+
+
+def _newest(entries):
+    return max(entries, key=lambda e: e['started_at']) if entries else None
+
+
+def rto_status(restores, target_seconds, drill_days, now):
+    """ok, violated, unproven (the newest drill or failover failed), stale (the newest
+    proof is older than drill_days) or untested."""
+    newest = _newest(list(restores.values()))
+    if newest is None:
+        return 'untested'
+    if newest.get('failed'):
+        return 'unproven'
+    if newest['rto_seconds'] > target_seconds:
+        return 'violated'
+    if now.timestamp() - newest['started_at'] > drill_days * 86400:
+        return 'stale'
+    return 'ok'
 
 
 def plan_report(document, now=None):
@@ -73,7 +103,8 @@ def plan_report(document, now=None):
         resources = [checkpoints.get_part(m['checkpoint_id'], 'resources',
                                           m['parts']['resources'])['resources']
                      for m in manifests[-2:]]
-        restores = _last_restores(checkpoints)
+        restores = _restores(checkpoints, now,
+                             plan['options']['restore']['timeout_minutes'] * 60)
     out = {'plan': plan['name'], 'source': plan['source'], 'target': site,
            'policy': policy['name'], 'at': checkpoint.iso(now),
            'rpo_target_seconds': policy['rpo_minutes'] * 60,
@@ -103,14 +134,18 @@ def plan_report(document, now=None):
     out['schedule_ok'] = out['schedule_gap_seconds'] <= out['rpo_target_seconds']
     out['drift'] = drift(resources[0], resources[1]) if len(resources) == 2 else {}
     for kind in ('drill', 'failover'):
-        summary = restores.get(kind)
-        out['last_' + kind] = summary and {
-            'restore_id': summary['restore_id'], 'checkpoint_id': summary['checkpoint_id'],
-            'finished_at': summary['finished_at'], 'rto_seconds': summary['rto_seconds']}
-    measured = [s for s in restores.values()]
-    latest = max(measured, key=lambda s: s['finished_at']) if measured else None
+        entry = _newest([e for rid, e in restores.items() if rid.startswith(kind + '-')])
+        out['last_' + kind] = entry and dict(
+            {k: entry.get(k) for k in ('restore_id', 'checkpoint_id')},
+            started_at=checkpoint.iso(datetime.datetime.fromtimestamp(
+                entry['started_at'], datetime.timezone.utc)),
+            **({'failed': True} if entry.get('failed') else {
+                'finished_at': entry['finished_at'], 'rto_seconds': entry['rto_seconds']}))
+    latest = _newest([e for e in restores.values() if not e.get('failed')])
     out['rto_seconds'] = latest['rto_seconds'] if latest else None
-    out['rto_ok'] = latest is not None and latest['rto_seconds'] <= out['rto_target_seconds']
+    out['rto_status'] = rto_status(restores, out['rto_target_seconds'],
+                                   policy['drill_days'], now)
+    out['rto_ok'] = out['rto_status'] == 'ok'
     return out
 
 
@@ -142,7 +177,7 @@ def table(reports):
         if not r['schedule_ok']:
             status.append('SCHEDULE GAP %s > RPO' % _duration(r['schedule_gap_seconds']))
         if not r['rto_ok']:
-            status.append('RTO VIOLATED' if r['rto_seconds'] is not None else 'RTO UNTESTED')
+            status.append('RTO ' + r['rto_status'].upper())
         rows.append((r['plan'], r['policy'],
                      (r['last_checkpoint'] or {}).get('created_at', '-'),
                      '%s (%s)' % (_duration(r['rpo_seconds']),

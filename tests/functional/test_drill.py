@@ -130,6 +130,12 @@ class TestDrill(test_failover.FailoverTestCase):
         self.assertEqual((3, 1, 1), (removed['server'], removed['router'],
                                      removed['floating_ip']))
         self.assertEqual({}, self.drill_resources(out['drill_id']))
+        # The newest drill failed: the report calls the plan's RTO unproven.
+        execution = self.run_workflow('draas.report.report', {'plans': [self.plan]})
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        [row] = self.output(execution)['plans']
+        self.assertEqual(('unproven', out['drill_id'], True), (
+            row['rto_status'], row['last_drill']['restore_id'], row['last_drill']['failed']))
 
     def test_3_cleanup_finds_a_drill_whose_run_died(self):
         execution, out = self.drill(keep=True, stop_after='ports')

@@ -45,11 +45,9 @@ class TestReport(base.BaseTestCase):
     def test_rpo_and_rto_against_the_policy(self):
         self.commit('20261121T100000Z-aaaaaa', {'server': [{'id': 's1', 'name': 'web'}]})
         self.commit('20261121T110000Z-bbbbbb', {'server': []})
-        self.cps.put_restore('drill-ab12', 'state', {'summary': {
-            'restore_id': 'drill-ab12', 'checkpoint_id': '20261121T110000Z-bbbbbb',
-            'finished_at': '2026-11-21T11:05:00Z', 'rto_seconds': 2400.0}})
-        self.cps.put_restore('drill-cd34', 'state', {'restore_id': 'drill-cd34'})  # died
         at = datetime.datetime(2026, 11, 21, 11, 10, tzinfo=datetime.timezone.utc)
+        self.drill('drill-ab12', at - datetime.timedelta(minutes=45), rto=2400.0)
+        self.cps.put_restore('drill-cd34', 'state', {'restore_id': 'drill-cd34'})  # no start
         out = report.plan_report(self.plan, now=at)
         self.assertEqual(600, out['rpo_seconds'])  # gold: 15 minutes allowed
         self.assertTrue(out['rpo_ok'])
@@ -65,6 +63,43 @@ class TestReport(base.BaseTestCase):
         text = report.table([late])
         self.assertIn('RPO VIOLATED, RTO VIOLATED', text)
         self.assertIn('20m (15m)', text)
+
+    def drill(self, rid, started, rto=None, cleaned=False):
+        """A drill's state in the store: finished with `rto`, or not (failed, cleaned)."""
+        state = {'restore_id': rid, 'checkpoint_id': '20261121T100000Z-aaaaaa',
+                 'started_at': started.timestamp()}
+        if rto is not None:
+            state['summary'] = {'restore_id': rid, 'checkpoint_id': state['checkpoint_id'],
+                                'finished_at': checkpoint.iso(started), 'rto_seconds': rto}
+        if cleaned:
+            state['cleaned_at'] = checkpoint.iso(started)
+        self.cps.put_restore(rid, 'state', state)
+
+    def test_a_failed_or_old_drill_proves_no_rto(self):
+        self.commit('20261121T100000Z-aaaaaa', {})
+        at = datetime.datetime(2026, 11, 21, 12, 0, tzinfo=datetime.timezone.utc)
+        self.drill('drill-good', at - datetime.timedelta(hours=2), rto=300.0)
+        self.assertEqual('ok', report.plan_report(self.plan, now=at)['rto_status'])
+        # A newer drill that failed (its bubble removed): the RTO is unproven.
+        self.drill('drill-bad', at - datetime.timedelta(hours=1), cleaned=True)
+        out = report.plan_report(self.plan, now=at)
+        self.assertEqual(('unproven', False, 300.0), (out['rto_status'], out['rto_ok'],
+                                                       out['rto_seconds']))
+        self.assertEqual((True, 'drill-bad'), (out['last_drill']['failed'],
+                                               out['last_drill']['restore_id']))
+        self.assertIn('RTO UNPROVEN', report.table([out]))
+        # One still running is not counted; one started past the timeout failed.
+        self.drill('drill-now', at - datetime.timedelta(minutes=5))
+        self.assertEqual('drill-bad', report.plan_report(
+            self.plan, now=at)['last_drill']['restore_id'])
+        self.assertEqual('drill-now', report.plan_report(
+            self.plan, now=at + datetime.timedelta(hours=2))['last_drill']['restore_id'])
+        # Gold asks for a drill every 30 days: a passed one older than that is stale.
+        self.drill('drill-new', at, rto=300.0)
+        later = at + datetime.timedelta(days=31)
+        out = report.plan_report(self.plan, now=later)
+        self.assertEqual(('stale', False), (out['rto_status'], out['rto_ok']))
+        self.assertIn('RTO STALE', report.table([out]))
 
     def test_a_schedule_firing_less_often_than_the_rpo_is_a_violation(self):
         self.commit('20261121T100000Z-aaaaaa', {})
