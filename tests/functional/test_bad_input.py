@@ -231,8 +231,8 @@ class TestBadInput(Catalogue):
              "rto_minutes, schedule, standby"),
             ('policy with an unknown field', 'draas.checkpoint.prune',
              {'plan': policy(rpo=5)},
-             'plan.policy: unknown field(s) rpo (known: name, replication, retention, '
-             'rpo_minutes, rto_minutes, schedule, standby)'),
+             'plan.policy: unknown field(s) rpo (known: drill_days, name, replication, '
+             'retention, rpo_minutes, rto_minutes, schedule, standby)'),
             ('negative rpo', 'draas.checkpoint.create', {'plan': policy(rpo_minutes=-5)},
              'plan.policy.rpo_minutes: expected target RPO in minutes (a positive integer), '
              'got -5'),
