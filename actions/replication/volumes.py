@@ -79,11 +79,11 @@ def backup(src, volumes, checkpoint_id, previous=None, full_every=8, timeout=180
         chain = {vid: previous[vid].get('chain', 0) + 1 for vid in ids
                  if vid in previous and vid in newest and
                  newest[vid].id == previous[vid].get('backup_id')}
-        incremental = {vid for vid, length in chain.items() if length < full_every}
+        builds_on_last = {vid for vid, length in chain.items() if length < full_every}
         for vid, snap in snaps.items():
             backups[vid] = bs.create_backup(
                 volume_id=vid, snapshot_id=snap.id, force=True,
-                is_incremental=vid in incremental, name='draas-%s' % checkpoint_id,
+                is_incremental=vid in builds_on_last, name='draas-%s' % checkpoint_id,
                 description='draas checkpoint %s' % checkpoint_id)
         wait_all(lambda: bs.backups(all_projects=True), [b.id for b in backups.values()],
                  'available', timeout, 'backup')

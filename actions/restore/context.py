@@ -182,7 +182,8 @@ class Restore:
             return self.idmap['domain'][source_domain_id]
         if source_domain_id not in self._domains:
             doc = {d['id']: d for d in self.docs('domain')}.get(source_domain_id)
-            wanted = [doc['name'], self.name(doc['name'])] if doc else [source_domain_id]
+            wanted = dict.fromkeys([doc['name'], self.name(doc['name'])] if doc else
+                                   [source_domain_id])
             found = [self.admin.identity.find_domain(w, ignore_missing=True) for w in wanted]
             found = [f for f in found if f is not None]
             if not found:
