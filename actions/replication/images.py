@@ -16,10 +16,11 @@ class ImageCopyError(errors.DraasError):
 
 
 def _find_copy(dst, doc):
-    """An active image of the target with the document's hash and its properties, tags and
-    minimums (a copy is the whole image, not only its bytes), or None. Glance filters on
-    os_hash_value; openstacksdk's images() drops that filter silently, hence the raw GET
-    (and the hash checked again here)."""
+    """An active copy draas made at the target (owned by the project of the target's entry,
+    with SOURCE_PROPERTY: never another tenant's image, which its owner could delete) with
+    the document's hash and its properties, tags and minimums (a copy is the whole image,
+    not only its bytes), or None. Glance filters on os_hash_value; openstacksdk's images()
+    drops that filter silently, hence the raw GET (and the hash checked again here)."""
     if not doc.get('hash_value'):
         return None
     resp = dst.image.get('/images', params={'os_hash_value': doc['hash_value'],
@@ -29,7 +30,8 @@ def _find_copy(dst, doc):
             resp.status_code))
     for image in resp.json()['images']:
         if (image.get('os_hash_value') == doc['hash_value'] and image['status'] == 'active'
-                and same_image(image, doc)):
+                and image.get('owner') == dst.current_project_id
+                and SOURCE_PROPERTY in image and same_image(image, doc)):
             return dst.image.get_image(image['id'])
     return None
 

@@ -248,11 +248,18 @@ class TestImageCopy(base.BaseTestCase):
             'images': list(existing)})
         dst.image.get_image.side_effect = lambda i: mock.Mock(id=i)
         dst.image.create_image.return_value = mock.Mock(id='copy')
+        dst.current_project_id = 'draas-project'
         return src, dst
 
+    @staticmethod
+    def copy_of(image_id, **image):
+        """Glance's JSON of an image draas copied to the target (its project, its mark)."""
+        return dict({'id': image_id, 'status': 'active', 'owner': 'draas-project',
+                     images.SOURCE_PROPERTY: 'i1'}, **image)
+
     def test_copy_is_skipped_when_the_target_has_the_same_hash(self):
-        other = {'id': 'other', 'status': 'active', 'os_hash_value': 'f' * 128}
-        same = {'id': 'there', 'status': 'active', 'os_hash_value': self.doc()['hash_value']}
+        other = self.copy_of('other', os_hash_value='f' * 128)
+        same = self.copy_of('there', os_hash_value=self.doc()['hash_value'])
         src, dst = self.conns([other, same])
         self.assertEqual({'target_id': 'there', 'bytes_copied': 0,
                           'hash_value': self.doc()['hash_value']},
@@ -281,14 +288,24 @@ class TestImageCopy(base.BaseTestCase):
 
     def test_an_image_of_the_same_bytes_with_other_properties_is_not_a_copy(self):
         doc = dict(self.doc(), tags=['db'], properties={'os_distro': 'debian'})
-        same = {'status': 'active', 'os_hash_value': doc['hash_value'], 'tags': ['db']}
-        src, dst = self.conns([dict(same, id='bare'),
-                               dict(same, id='other', os_distro='ubuntu'),
-                               dict(same, id='untagged', tags=[], os_distro='debian')])
+        same = {'os_hash_value': doc['hash_value'], 'tags': ['db']}
+        src, dst = self.conns([self.copy_of('bare', **same),
+                               self.copy_of('other', os_distro='ubuntu', **same),
+                               self.copy_of('untagged', **dict(same, tags=[],
+                                                               os_distro='debian'))])
         self.assertEqual('copy', images.copy_image(src, dst, doc)['target_id'])
-        src, dst = self.conns([dict(same, id='other', os_distro='ubuntu'),
-                               dict(same, id='there', os_distro='debian')])
+        src, dst = self.conns([self.copy_of('other', os_distro='ubuntu', **same),
+                               self.copy_of('there', os_distro='debian', **same)])
         self.assertEqual('there', images.copy_image(src, dst, doc)['target_id'])
+
+    def test_only_draas_own_copies_are_reused(self):
+        # Another tenant's image of the same bytes (its owner could delete it), or one of
+        # the project that draas did not copy, is never taken for a copy.
+        same = {'os_hash_value': self.doc()['hash_value']}
+        src, dst = self.conns([self.copy_of('tenants', **dict(same, owner='tenant')),
+                               {'id': 'uploaded', 'status': 'active',
+                                'owner': 'draas-project', **same}])
+        self.assertEqual('copy', images.copy_image(src, dst, self.doc())['target_id'])
 
     def test_a_copy_the_target_refuses_names_the_image_and_its_properties(self):
         src, dst = self.conns()
