@@ -283,13 +283,12 @@ class Group(Kind):
     def check(self, rc, found):
         if rc.drill or not rc.docs('group'):
             return
-        project = rc.doc('project', rc.source_project_id)
-        there = rc.admin.identity.find_project(project['name'], domain_id=rc.domain(
-            project['domain_id']), ignore_missing=True)
-        have = {(g.domain_id, g.name): g.id for g in rc.admin.identity.groups()}
+        # The project found as the identity level will find it (within its domain).
+        there = PROJECT.restored(rc).get(rc.source_project_id)
+        found_groups = self.restored(rc)
         for doc in rc.docs('group'):
-            group_id = have.get((rc.domain(doc['domain_id']), doc['name']))
-            if group_id and self.roles_elsewhere(rc, group_id, there and there.id):
+            group_id = found_groups.get(doc['id'])
+            if group_id and self.roles_elsewhere(rc, group_id, there):
                 found.warnings.append(
                     'group %s on %s holds roles on other projects: the workload\'s users are '
                     'not added to it (add them if they should have those roles)' % (
@@ -371,4 +370,5 @@ class RoleAssignment(Kind):
         return doc['id']
 
 
-KINDS = (Domain(), Project(), User(), Group(), RoleAssignment())
+PROJECT = Project()
+KINDS = (Domain(), PROJECT, User(), Group(), RoleAssignment())

@@ -634,11 +634,11 @@ class FloatingIP(_Tagged):
                 if ip['subnet_id'] == rc.map('subnet', subnet)][place]
 
     def restore(self, rc, doc, target_id):
-        address = doc.get('port_id') and doc.get('fixed_ip_address') and self._fixed_address(
-            rc, doc)
+        on_port = doc.get('port_id') and doc.get('fixed_ip_address')
         if target_id:
             if doc.get('port_id') and origin(doc) == target_id:
                 # The original site's address, used again: on the port it belongs to now.
+                address = on_port and self._fixed_address(rc, doc)
                 ip = rc.conn.network.get_ip(target_id)
                 port = rc.map('port', doc['port_id'])
                 if (ip.port_id, ip.fixed_ip_address) != (port, address or ip.fixed_ip_address):
@@ -648,8 +648,8 @@ class FloatingIP(_Tagged):
         keep = rc.options['keep_floating_ips'] and not rc.drill
         attrs = self.args(rc, doc, skip=('fixed_ip_address',) if keep else (
             'fixed_ip_address', 'floating_ip_address'))
-        if address:
-            attrs['fixed_ip_address'] = address
+        if on_port:
+            attrs['fixed_ip_address'] = self._fixed_address(rc, doc)
         return self.create(rc, doc, **attrs)
 
 
