@@ -8,6 +8,9 @@ import concurrent.futures
 import time
 import urllib.parse
 
+from openstack import exceptions as sdk_exceptions
+
+from actions import access
 from actions import errors
 from actions import resources
 
@@ -82,13 +85,26 @@ def _select_servers(servers, wanted):
     return chosen
 
 
+def source_project(conn, plan, manifest=None):
+    """The plan's project on the source; refused when it is not the project the plan is
+    bound to (its scope.project_id, or the project its checkpoints hold: `manifest`)."""
+    name = plan['scope']['project']
+    try:
+        project = conn.identity.find_project(name, ignore_missing=True)
+    except sdk_exceptions.DuplicateResource:
+        raise DiscoveryError('scope.project: several projects are named %r on %s (in '
+                             'different domains): give its ID' % (name, plan['source'])
+                             ) from None
+    if project is None:
+        raise DiscoveryError('scope.project: no project %r on %s' % (name, plan['source']))
+    access.check_source_project(plan, project.id, manifest)
+    return project
+
+
 def find_servers(conn, plan):
     """The project and the servers of a plan's scope on the source: (Context, servers)."""
     scope = plan['scope']
-    project = conn.identity.find_project(scope['project'], ignore_missing=True)
-    if project is None:
-        raise DiscoveryError('scope.project: no project %r on %s' % (
-            scope['project'], plan['source']))
+    project = source_project(conn, plan)
     ctx = Context(project, scope)
     servers = _select_servers(list(resources.all_kinds()['server'].list(conn, ctx)),
                               scope.get('servers'))

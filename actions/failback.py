@@ -33,8 +33,10 @@ def reverse_plan(document):
     for key in MAPS:  # {source name: target name} becomes {target name: source name}
         restore[key] = {v: k for k, v in restore[key].items()}
     restore.pop('replica_host', None)  # the original site's replica backend is another one
+    # Its project is the restored one at the target: bound by its first checkpoint.
+    scope = {k: v for k, v in plan['scope'].items() if k != 'project_id'}
     reverse = dict(copy.deepcopy(plan), name=plan['name'] + SUFFIX, source=plan['target'],
-                   target=plan['source'], options=options,
+                   target=plan['source'], options=options, scope=scope,
                    description='reverse of plan %s (draas reprotect)' % plan['name'])
     return plan_mod.validate(reverse)
 

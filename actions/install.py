@@ -5,20 +5,26 @@
 uploads (creates or updates) every workflow of workflows/ and every workbook of workbooks/
 through python-mistralclient, authenticated as the clouds.yaml entry given (Mistral is found
 in its Keystone catalog, or at --mistral-url). With --plans (a YAML list of plans, or one
-plan) it validates every plan first, then saves each plan at its recovery site (Swift
-container draas-plans, so workflows accept the reference "<name>@<site>") and creates or
-replaces its cron triggers as triggers/<policy>.yaml defines them. Run it after installing
+plan) it validates every plan and binds it (the ID of its project on the source, the IDs
+of its access.projects at Mistral's Keystone: actions/access.py) first, then saves each plan
+at its recovery site (Swift container draas-plans, so workflows accept the reference
+"<name>@<site>") and creates or replaces its cron triggers as triggers/<policy>.yaml defines
+them. Run it after installing
 or upgrading draas and restarting Mistral (which loads draas' Python actions at start).
 """
 import argparse
+import copy
 import glob
 import os
 import sys
 
 from mistralclient.api import client as mistral_client
+from openstack import exceptions as sdk_exceptions
 import yaml
 
+from actions import access
 from actions import cron
+from actions import discovery
 from actions import errors
 from actions import plan as plan_mod
 from actions import sites
@@ -98,6 +104,31 @@ def load_plans(path):
     return plans
 
 
+def bind(plan, keystone):
+    """`plan` as an admin saves it: bound to its project's ID on the source now (refused
+    when it was made for another), its access.projects resolved to IDs at Mistral's Keystone
+    (`keystone`: a Connection there)."""
+    bound = copy.deepcopy(plan)
+    with sites.calls_to(plan['source'], 'binding plan %s to its project' % plan['name']):
+        project = discovery.source_project(sites.connect(plan['source']), plan)
+    bound['scope']['project_id'] = project.id
+    ids = []
+    for name in plan.get('access', {}).get('projects', ()):
+        try:
+            found = keystone.identity.find_project(name, ignore_missing=True)
+        except sdk_exceptions.DuplicateResource:
+            raise access.AccessError('plan %s: access.projects: several projects are named '
+                                     '%r at Mistral\'s Keystone: give its ID' % (
+                                         plan['name'], name)) from None
+        if found is None:
+            raise access.AccessError('plan %s: access.projects: no project %r at Mistral\'s '
+                                     'Keystone' % (plan['name'], name))
+        ids.append(found.id)
+    if 'access' in plan:
+        bound['access']['projects'] = ids
+    return plan_mod.validate(bound)
+
+
 def install_triggers(client, plans):
     """Create (replacing any of the same name) the cron triggers of `plans`."""
     existing = {t.name for t in client.cron_triggers.list()}
@@ -123,6 +154,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         plans = load_plans(args.plans) if args.plans else []  # all valid, or nothing done
+        if plans:
+            keystone = sites.connect(args.cloud)  # Mistral's: where access.projects live
+            plans = [bind(plan, keystone) for plan in plans]
         client = mistral_for(args.cloud, args.mistral_url)
         print('uploaded: %s' % ', '.join(upload(client)))
         for plan in plans:

@@ -79,10 +79,14 @@ SCHEMA = {
                    'description': 'the clouds.yaml entry of the recovery site'},
         'scope': {
             'type': 'object', 'additionalProperties': False, 'required': ['project'],
-            'description': 'an object {project, servers, tags}',
+            'description': 'an object {project, project_id, servers, tags}',
             'properties': {
                 'project': {'type': 'string', 'minLength': 1, 'maxLength': 64,
                             'description': 'the project (name or ID) on the source'},
+                'project_id': {'type': 'string', 'minLength': 1, 'maxLength': 64,
+                               'description': 'the ID of that project on the source, which '
+                                              'the plan is bound to (draas-install '
+                                              'records it when it saves the plan)'},
                 'servers': {'type': 'array', 'minItems': 1, 'maxItems': 1000,
                             'uniqueItems': True,
                             'items': {'type': 'string', 'minLength': 1, 'maxLength': 255},
@@ -91,6 +95,16 @@ SCHEMA = {
                          'items': {'type': 'string', 'minLength': 1, 'maxLength': 60},
                          'description': 'a non-empty list of server tags (all must match)'},
             }},
+        'access': {
+            'type': 'object', 'additionalProperties': False,
+            'description': 'an object {projects}',
+            'properties': {
+                'projects': {'type': 'array', 'maxItems': 100, 'uniqueItems': True,
+                             'items': {'type': 'string', 'minLength': 1, 'maxLength': 64},
+                             'description': 'projects (names or IDs) at Mistral\'s Keystone '
+                                            'whose members may run the plan once an admin '
+                                            'saved it (draas-install --plans keeps their '
+                                            'IDs)'}}},
         'policy': {
             'description': 'a policy name (gold, silver, bronze) or an object {name, ...} '
                            'overriding its fields',

@@ -30,16 +30,20 @@ def checkpoints_of(document):
 
 
 def begin(document):
-    """Validate the plan, take its lock, write the part "plan"; returns the new ID."""
+    """Validate the plan, check it still names the project it is bound to (on the source,
+    and in its checkpoints), take its lock, write the part "plan"; returns the new ID."""
     plan = plan_mod.validate(document)
     checkpoints, _ = _store(plan)
     latest = checkpoints.latest()
+    manifest = {}
     if latest:
         try:
             manifest = checkpoints.manifest(latest)
         except checkpoint.StoreError:
-            manifest = {}  # damaged: the restores say so; it does not stop a new checkpoint
+            pass  # damaged: the restores say so; it does not stop a new checkpoint
         access.check_owner(plan, manifest)
+    with sites.calls_to(plan['source'], 'discovery'):
+        discovery.source_project(sites.connect(plan['source']), plan, manifest)
     checkpoint_id = checkpoint.new_checkpoint_id()
     checkpoints.lock(checkpoint_id, plan['options']['lock_timeout_minutes'])
     try:

@@ -5,15 +5,20 @@ from unittest import mock
 
 from mistral_lib import actions as ml_actions
 from mistral_lib.actions import context as ml_context
+import fixtures
 from oslotest import base
 
 from actions import access
+from actions import install
 from actions import mistral
 from actions import plan as plan_mod
 from actions import protect
 
 PLAN = plan_mod.validate({'name': 'p1', 'source': 'site-a', 'target': 'site-b',
                           'scope': {'project': 'shop'}, 'policy': 'silver'})
+# PLAN as an admin saved it: bound to project a1b on site-a, granted to project f00.
+SAVED = plan_mod.validate(dict(PLAN, scope={'project': 'shop', 'project_id': 'a1b'},
+                               access={'projects': ['f00']}))
 
 
 def who(project='shop', project_id='f00', roles=('member', 'reader')):
@@ -85,35 +90,65 @@ class TestCaller(base.BaseTestCase):
             exc = self.assertRaises(access.AccessError, access.caller, trust)
         self.assertIn('set [keystone_authtoken] www_authenticate_uri', str(exc))
 
-    def test_no_token_no_check(self):
-        self.assertIsNone(access.caller(self.security(token=None)))
-        self.assertIsNone(access.caller(None))
+    def test_no_token_is_refused_unless_mistral_checks_no_token(self):
+        for security in (self.security(token=None), None):
+            exc = self.assertRaises(access.AccessError, access.caller, security)
+            self.assertIn('Mistral passed no token with this call', str(exc))
+        with mock.patch.object(access, 'mistral_authenticates', return_value=False):
+            with self.assertLogs(access.LOG, 'WARNING') as logs:
+                self.assertIsNone(access.caller(self.security(token=None)))
+        self.assertIn('Mistral runs without authentication', logs.output[0])
+
+    def test_outside_a_mistral_tokens_are_required(self):
+        self.assertTrue(access.mistral_authenticates())
 
 
 class TestAuthorize(base.BaseTestCase):
+    """PLAN is saved granting project f00 (ann's, at Mistral's Keystone)."""
 
-    def test_members_act_on_their_project_by_name_or_id(self):
-        access.authorize(who(), PLAN)
-        access.authorize(who(project='other', project_id='shop'), PLAN)
+    def setUp(self):
+        super().setUp()
+        self.saved = {'p1@site-b': SAVED}
+        self.useFixture(fixtures.MockPatchObject(
+            plan_mod, 'fetch', side_effect=lambda ref: self.saved.get(ref) or
+            self.fail('no plan %s' % ref)))
+
+    def test_members_of_a_granted_project_act_on_the_saved_plan(self):
+        access.authorize(who(), SAVED)
+        access.authorize(who(project='renamed'), SAVED)  # the ID decides
 
     def test_admins_act_on_every_plan_and_no_token_is_not_checked(self):
         access.authorize(who(project='admin', roles=['admin']), PLAN)
         access.authorize(None, PLAN)
 
-    def test_members_of_another_project_are_refused(self):
+    def test_a_project_of_the_plan_s_name_is_not_granted_it(self):
         exc = self.assertRaises(access.AccessError, access.authorize,
-                                who(project='rival', project_id='b4d'), PLAN)
-        self.assertIn('not authorized: user ann (project rival, roles member, reader) may '
-                      'not act on plan p1, which protects project shop', str(exc))
+                                who(project_id='b4d'), SAVED)
+        self.assertIn('not authorized: user ann (project shop, b4d; roles member, reader) '
+                      'may not act on plan p1: an admin grants a project a plan by listing '
+                      'it in the plan\'s access.projects', str(exc))
         exc = self.assertRaises(access.AccessError, access.authorize,
-                                who(project=None, project_id=None), PLAN, access.READ_ROLE)
+                                who(project=None, project_id=None), SAVED, access.READ_ROLE)
         self.assertIn('may not read plan p1', str(exc))
+
+    def test_only_saved_plans_are_granted(self):
+        del self.saved['p1@site-b']
+        with mock.patch.object(plan_mod, 'fetch', side_effect=plan_mod.PlanError(['none'])):
+            exc = self.assertRaises(access.AccessError, access.authorize, who(), PLAN)
+        self.assertIn('no plan of that name is saved at site-b', str(exc))
+
+    def test_a_member_runs_the_saved_plan_as_saved(self):
+        changed = dict(SAVED, scope={'project': 'rival', 'project_id': 'b4d'},
+                       options=dict(SAVED['options'], store='file:///tmp/x'))
+        exc = self.assertRaises(access.AccessError, access.authorize, who(), changed)
+        self.assertIn('it differs from the plan saved as p1@site-b (options, scope): run the '
+                      'saved plan (its reference p1@site-b)', str(exc))
 
     def test_readers_read_and_do_not_act(self):
         reader = who(roles=['reader'])
-        access.authorize(reader, PLAN, access.READ_ROLE)
-        exc = self.assertRaises(access.AccessError, access.authorize, reader, PLAN)
-        self.assertIn('draas needs the member role in that project', str(exc))
+        access.authorize(reader, SAVED, access.READ_ROLE)
+        exc = self.assertRaises(access.AccessError, access.authorize, reader, SAVED)
+        self.assertIn('draas needs the member role in your project', str(exc))
 
     def test_a_plan_name_holds_one_project(self):
         manifest = {'checkpoint_id': 'c1', 'project': {'id': 'b4d', 'name': 'rival'}}
@@ -126,8 +161,20 @@ class TestAuthorize(base.BaseTestCase):
             'checkpoint_id': 'c1', 'project': {'id': 'f00', 'name': 'shop'}})
         access.check_owner(PLAN, {'checkpoint_id': 'c1'})  # written before draas kept it
 
+    def test_a_bound_plan_holds_its_project_s_id_only(self):
+        same_name = {'checkpoint_id': 'c1', 'project': {'id': 'n3w', 'name': 'shop'}}
+        exc = self.assertRaises(access.AccessError, access.check_owner, SAVED, same_name)
+        self.assertIn('plan p1 is bound to project a1b, its checkpoints (e.g. c1) hold '
+                      'project n3w (shop)', str(exc))
+        access.check_owner(SAVED, {'checkpoint_id': 'c1',
+                                   'project': {'id': 'a1b', 'name': 'renamed'}})
+
 
 class TestActions(base.BaseTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.MockPatchObject(plan_mod, 'fetch', return_value=SAVED))
 
     @mock.patch.object(protect, 'begin')
     @mock.patch.object(access, 'caller', return_value=who(project='rival', project_id='b'))
@@ -141,12 +188,42 @@ class TestActions(base.BaseTestCase):
     @mock.patch.object(access, 'caller', return_value=who(roles=['reader']))
     def test_readers_list_checkpoints_and_cannot_begin_one(self, caller, checkpoints_of):
         checkpoints_of.return_value.list.return_value = ['20261121T234535Z-10a33b']
-        result = mistral.CheckpointList(PLAN).run(mock.Mock())
+        result = mistral.CheckpointList('p1@site-b').run(mock.Mock())
         self.assertEqual('20261121T234535Z-10a33b', result[0]['checkpoint_id'])
-        result = mistral.CheckpointBegin(PLAN).run(mock.Mock())
+        result = mistral.CheckpointBegin('p1@site-b').run(mock.Mock())
         self.assertIn('needs the member role', result.error)
 
     @mock.patch.object(access, 'caller', return_value=who(project='rival', project_id='b'))
     def test_a_report_of_a_foreign_plan_is_refused(self, caller):
         result = mistral.ReportPlans([PLAN, {'name': 'not valid'}]).run(mock.Mock())
         self.assertIn('may not read plan p1', result.error)
+
+
+class TestBind(base.BaseTestCase):
+    """draas-install binds a plan before it saves it: project ID on the source, granted
+    projects' IDs at Mistral's Keystone."""
+
+    def setUp(self):
+        super().setUp()
+        self.source, self.keystone = mock.Mock(), mock.Mock()
+        self.source.identity.find_project.return_value = mock.Mock(id='a1b')
+        self.keystone.identity.find_project.side_effect = lambda name, **kw: {
+            'shop': mock.Mock(id='f00')}.get(name)
+        self.useFixture(fixtures.MockPatch('actions.sites.connect', return_value=self.source))
+
+    def test_a_plan_is_saved_with_ids(self):
+        bound = install.bind(dict(PLAN, access={'projects': ['shop']}), self.keystone)
+        self.assertEqual(SAVED, bound)
+
+    def test_a_plan_made_for_another_project_id_is_not_saved(self):
+        self.source.identity.find_project.return_value = mock.Mock(id='n3w')
+        exc = self.assertRaises(access.AccessError, install.bind, SAVED, self.keystone)
+        self.assertIn("plan p1: project 'shop' on site-a is now n3w, but the plan was made for "
+                      "project a1b", str(exc))
+
+    def test_an_unknown_granted_project_is_named(self):
+        exc = self.assertRaises(access.AccessError, install.bind,
+                                dict(PLAN, access={'projects': ['shop', 'nobody']}),
+                                self.keystone)
+        self.assertIn("plan p1: access.projects: no project 'nobody' at Mistral's Keystone",
+                      str(exc))

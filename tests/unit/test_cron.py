@@ -62,6 +62,9 @@ class TestSchedules(base.BaseTestCase):
         triggers = self.useFixture(fixtures.MockPatchObject(
             install, 'install_triggers', return_value=[])).mock
         self.useFixture(fixtures.MockPatchObject(install, 'mistral_for'))
+        self.useFixture(fixtures.MockPatch('actions.sites.connect'))
+        self.useFixture(fixtures.MockPatchObject(install, 'bind',
+                                                 side_effect=lambda plan, keystone: plan))
         self.useFixture(fixtures.MockPatchObject(install, 'upload', return_value=[]))
         self.useFixture(fixtures.MockPatchObject(plan, 'save', return_value='x@site-b'))
         stderr = self.useFixture(fixtures.StringStream('stderr')).stream

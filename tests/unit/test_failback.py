@@ -15,7 +15,8 @@ class TestReversePlan(base.BaseTestCase):
         super().setUp()
         self.useFixture(CloudsYamlFixture())
         self.plan = {'name': 'shop', 'source': 'site-a', 'target': 'site-b',
-                     'scope': {'project': 'shop', 'tags': ['dr']}, 'policy': 'gold',
+                     'scope': {'project': 'shop', 'project_id': 'a1b', 'tags': ['dr']},
+                     'access': {'projects': ['f00']}, 'policy': 'gold',
                      'options': {'restore': {'networks': {'public': 'ext-b'},
                                              'flavors': {'m1.large': 'm1.small'},
                                              'replica_host': 'b@rep#pool'}}}
@@ -24,7 +25,9 @@ class TestReversePlan(base.BaseTestCase):
         reverse = failback.reverse_plan(self.plan)
         self.assertEqual(('shop-back', 'site-b', 'site-a'),
                          (reverse['name'], reverse['source'], reverse['target']))
+        # The project by name (its ID at the target is another), granted to the same.
         self.assertEqual({'project': 'shop', 'tags': ['dr']}, reverse['scope'])
+        self.assertEqual({'projects': ['f00']}, reverse['access'])
         self.assertEqual('gold', reverse['policy']['name'])
         self.assertEqual({'ext-b': 'public'}, reverse['options']['restore']['networks'])
         self.assertEqual({'m1.small': 'm1.large'}, reverse['options']['restore']['flavors'])

@@ -117,7 +117,9 @@ class TestBegin(base.BaseTestCase):
     def setUp(self):
         super().setUp()
         root = self.useFixture(fixtures.TempDir()).path
-        self.useFixture(fixtures.MockPatch('actions.sites.connect'))
+        self.source = mock.Mock()
+        self.source.identity.find_project.return_value = mock.Mock(id='f00')
+        self.useFixture(fixtures.MockPatch('actions.sites.connect', return_value=self.source))
         self.plan = {'name': 'shop', 'source': 'site-a', 'target': 'site-b',
                      'scope': {'project': 'shop'}, 'policy': 'silver',
                      'options': {'store': 'file://' + root}}
@@ -134,6 +136,22 @@ class TestBegin(base.BaseTestCase):
                       str(exc))
         self.assertIsNone(self.cps.store.get('shop/lock'))
         self.assertEqual([self.first], self.cps.list())
+
+    def test_a_project_of_the_same_name_made_anew_is_refused_before_the_lock(self):
+        self.committed({'id': 'f00', 'name': 'shop'})
+        self.source.identity.find_project.return_value = mock.Mock(id='new')
+        exc = self.assertRaises(access.AccessError, protect.begin, self.plan)
+        self.assertIn("plan shop: project 'shop' on site-a is now new, but the plan was made "
+                      "for project f00 (its checkpoints hold it)", str(exc))
+        self.assertIsNone(self.cps.store.get('shop/lock'))
+
+    def test_a_plan_saved_for_one_project_id_begins_for_no_other(self):
+        self.plan['scope']['project_id'] = 'f00'
+        self.source.identity.find_project.return_value = mock.Mock(id='new')
+        exc = self.assertRaises(access.AccessError, protect.begin, self.plan)
+        self.assertIn('is now new, but the plan was made for project f00: ', str(exc))
+        self.assertIsNone(self.cps.store.get('shop/lock'))
+        self.assertEqual([], self.cps.list())
 
     def test_the_same_project_begins(self):
         self.committed({'id': 'f00', 'name': 'shop'})
