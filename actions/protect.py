@@ -13,7 +13,7 @@ from actions import access
 from actions import checkpoint
 from actions import discovery
 from actions import plan as plan_mod
-from actions.replication import images
+from actions.replication import images as images_mod
 from actions.replication import volumes
 from actions import sites
 
@@ -78,15 +78,16 @@ def replicate(document, checkpoint_id):
     resources = checkpoints.get_part(checkpoint_id, 'resources')['resources']
     source = sites.connect(plan['source'])
     started = time.monotonic()
+    owner = images_mod.owner_key(plan['name'], checkpoints.store.url)
     with sites.calls_to('%s -> %s' % (plan['source'], plan['target']), 'image copy'):
-        image_map = images.copy_images(source, target, resources.get('image', []))
+        image_map = images_mod.copy_images(source, target, resources.get('image', []), owner)
     latest = checkpoints.latest()
     previous = checkpoints.get_part(latest, 'data')['volumes'] if latest else {}
     try:
         with sites.calls_to(plan['source'], 'volume ' + plan['policy']['replication']):
             volume_data, consistency = volumes.replicate(
                 plan['policy']['replication'], source, target, resources.get('volume', []),
-                checkpoint_id, previous, plan['policy']['retention']['count'])
+                checkpoint_id, previous, plan['policy']['retention']['count'], owner)
     except Exception as exc:
         orphans = getattr(exc, 'orphan_backups', None) or getattr(
             exc.__context__, 'orphan_backups', None)
@@ -139,10 +140,16 @@ def commit(document, checkpoint_id, summary=None):
             'counts': manifest['counts'], 'pruned': removed}
 
 
+def copies_of(data):
+    """IDs of the image copies at the target a checkpoint's part "data" uses."""
+    return ({i['target_id'] for i in data.get('images', {}).values()} |
+            {v['image_id'] for v in data.get('volumes', {}).values() if v.get('image_id')})
+
+
 def prune(plan, checkpoints, keep=()):
-    """Apply the policy's retention: remove expired checkpoints and the volume data that
-    only they used (source backups and the records restores imported of them at the
-    target; image copies at the target). Backups still needed (an
+    """Apply the policy's retention: remove expired checkpoints and the data that only they
+    used (source backups and the records restores imported of them at the target; the
+    plan's image copies at the target: of images and of volumes). Backups still needed (an
     incremental builds on them) wait in the plan's pending-deletions list, recorded before
     anything is deleted, for a later prune."""
     pending = checkpoints.pending_deletions()
@@ -150,18 +157,18 @@ def prune(plan, checkpoints, keep=()):
     images = set()
     for cid in removed:
         try:
-            volumes_data = checkpoints.get_part(cid, 'data').get('volumes', {})
+            data = checkpoints.get_part(cid, 'data')
         except checkpoint.StoreError:
-            volumes_data = {}  # a run that died before replicating: nothing to delete
+            data = {}  # a run that died before replicating: nothing to delete
+        volumes_data = data.get('volumes', {})
         pending += [{'site': plan['source'], 'backup_id': v['backup_id'],
                      'checkpoint_id': cid}
                     for v in volumes_data.values() if v.get('backup_id')]
-        images |= {v['image_id'] for v in volumes_data.values() if v.get('image_id')}
-    if images:  # an unchanged volume's image copy is shared by later checkpoints
+        images |= copies_of(data)
+    if images:  # a copy of an unchanged image or volume is used by later checkpoints too
         for cid in set(checkpoints.list()) - set(removed):
             try:
-                images -= {v.get('image_id') for v in checkpoints.get_part(
-                    cid, 'data').get('volumes', {}).values()}
+                images -= copies_of(checkpoints.get_part(cid, 'data'))
             except checkpoint.StoreError:
                 pass  # a run in progress: its copies are not among the expired ones
         pending += [{'site': plan['target'], 'image_id': i, 'checkpoint_id': ''}
@@ -184,9 +191,10 @@ def prune(plan, checkpoints, keep=()):
                             'checkpoint_id': p['checkpoint_id']}
                            for p in backups if p not in kept]
                 forget += [p for p in mine if 'imported_backup_id' in p]
+                owner = images_mod.owner_key(plan['name'], checkpoints.store.url)
                 for item in mine:
                     if 'image_id' in item:
-                        conn.image.delete_image(item['image_id'], ignore_missing=True)
+                        images_mod.delete_copy(conn, item['image_id'], owner)
         if forget:
             checkpoints.set_pending_deletions(left + forget)
             with sites.calls_to(plan['target'], 'deletion of imported backup records'):

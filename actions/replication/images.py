@@ -1,5 +1,8 @@
-"""Images servers boot from: copied to the target Glance, verified by hash, skipped when a
-copy with the same hash is already there."""
+"""Images servers boot from: copied to the target Glance, verified by hash, skipped when the
+plan already has a copy with the same hash there.
+
+Each plan has its own copies (OWNER_PROPERTY names the plan): two plans never share one, so
+one plan's retention, or a tenant deleting its image, never takes another plan's copy."""
 import hashlib
 import os
 import tempfile
@@ -9,17 +12,23 @@ from openstack import exceptions as sdk_exceptions
 from actions import errors
 
 SOURCE_PROPERTY = 'draas_source_image_id'
+OWNER_PROPERTY = 'draas_plan'
 
 
 class ImageCopyError(errors.DraasError):
     pass
 
 
-def _find_copy(dst, doc):
-    """An active copy draas made at the target (owned by the project of the target's entry,
-    with SOURCE_PROPERTY: never another tenant's image, which its owner could delete) with
-    the document's hash and its properties, tags and minimums (a copy is the whole image,
-    not only its bytes), or None. Glance filters on os_hash_value; openstacksdk's images()
+def owner_key(plan_name, store_url):
+    """OWNER_PROPERTY of a plan's copies: a plan is its name in its store."""
+    return '%s:%s' % (plan_name, hashlib.sha256(store_url.encode()).hexdigest()[:12])
+
+
+def _find_copy(dst, doc, owner):
+    """An active copy `owner` (owner_key) made at the target (in the project of the target's
+    entry, with SOURCE_PROPERTY: never another tenant's image, which its owner could delete,
+    nor another plan's) with the document's hash and its properties, tags and minimums (a
+    copy is the whole image, not only its bytes), or None. Glance filters on os_hash_value; openstacksdk's images()
     drops that filter silently, hence the raw GET (and the hash checked again here)."""
     if not doc.get('hash_value'):
         return None
@@ -31,7 +40,8 @@ def _find_copy(dst, doc):
     for image in resp.json()['images']:
         if (image.get('os_hash_value') == doc['hash_value'] and image['status'] == 'active'
                 and image.get('owner') == dst.current_project_id
-                and SOURCE_PROPERTY in image and same_image(image, doc)):
+                and SOURCE_PROPERTY in image and image.get(OWNER_PROPERTY) == owner
+                and same_image(image, doc)):
             return dst.image.get_image(image['id'])
     return None
 
@@ -44,9 +54,10 @@ def same_image(image, doc):
             and (image.get('min_ram') or 0) == (doc.get('min_ram') or 0))
 
 
-def copy_image(src, dst, doc, workdir=None):
-    """Copy one image (a checkpoint document); returns {target_id, bytes_copied}."""
-    existing = _find_copy(dst, doc)
+def copy_image(src, dst, doc, owner, workdir=None):
+    """Copy one image (a checkpoint document) for `owner` (owner_key); returns {target_id,
+    bytes_copied, hash_value}."""
+    existing = _find_copy(dst, doc, owner)
     if existing is not None:
         return {'target_id': existing.id, 'bytes_copied': 0, 'hash_value': doc['hash_value']}
     algo = doc.get('hash_algo') or 'sha512'
@@ -69,7 +80,8 @@ def copy_image(src, dst, doc, workdir=None):
                 min_disk=doc.get('min_disk') or 0, min_ram=doc.get('min_ram') or 0,
                 tags=doc.get('tags') or [], visibility='private', wait=True,
                 validate_checksum=True, allow_duplicates=True,
-                properties=dict(doc.get('properties') or {}, **{SOURCE_PROPERTY: doc['id']}))
+                properties=dict(doc.get('properties') or {}, **{SOURCE_PROPERTY: doc['id'],
+                                                                OWNER_PROPERTY: owner}))
         except sdk_exceptions.HttpException as exc:
             if exc.status_code not in (400, 403, 409):
                 raise
@@ -86,6 +98,21 @@ def copy_image(src, dst, doc, workdir=None):
         os.unlink(path)
 
 
-def copy_images(src, dst, docs):
+def copy_images(src, dst, docs, owner):
     """Copy every image document; returns {source image ID: result of copy_image}."""
-    return {doc['id']: copy_image(src, dst, doc) for doc in docs}
+    return {doc['id']: copy_image(src, dst, doc, owner) for doc in docs}
+
+
+def delete_copy(dst, image_id, owner):
+    """Delete a copy of `owner`'s; an image of anybody else (a copy made before copies had
+    an owner, which another plan may use) is left. Returns whether it is gone."""
+    resp = dst.image.get('/images/%s' % image_id)
+    if resp.status_code == 404:
+        return True
+    if resp.status_code != 200:
+        raise ImageCopyError('reading image %s of the target: HTTP %s' % (
+            image_id, resp.status_code))
+    if resp.json().get(OWNER_PROPERTY) != owner:
+        return False
+    dst.image.delete_image(image_id, ignore_missing=True)
+    return True

@@ -225,10 +225,11 @@ def replication(src, volumes, checkpoint_id):
     return data, {'level': 'backend-replication'}
 
 
-def image(src, dst, volumes, checkpoint_id, timeout=1800):
+def image(src, dst, volumes, checkpoint_id, owner, timeout=1800):
     """Volumes as images: snapshots back to back, a temporary volume from each, uploaded
-    to the source Glance, copied to the target Glance (skipped when an image with the same
-    hash is there: an unchanged volume costs no transfer), then the temporaries deleted.
+    to the source Glance, copied to the target Glance as `owner`'s (images.owner_key;
+    skipped when it has an image with the same hash there: an unchanged volume costs no
+    transfer), then the temporaries deleted.
     """
     if not volumes:
         return {}, 'none'
@@ -255,7 +256,7 @@ def image(src, dst, volumes, checkpoint_id, timeout=1800):
             copy = copy_image(src, dst, {
                 'id': image_id, 'name': 'draas-volume-%s' % vid, 'disk_format': 'raw',
                 'container_format': 'bare', 'hash_algo': up.hash_algo,
-                'hash_value': up.hash_value})
+                'hash_value': up.hash_value}, owner)
             data[vid] = {'method': 'image', 'image_id': copy['target_id'],
                          'hash_value': copy['hash_value'],
                          'bytes_copied': copy['bytes_copied'], 'image_bytes': up.size}
@@ -269,14 +270,16 @@ def image(src, dst, volumes, checkpoint_id, timeout=1800):
 METHODS = ('backup', 'replication', 'image')
 
 
-def replicate(method, src, dst, volumes, checkpoint_id, previous=None, full_every=8):
-    """Replicate `volumes` by `method`; returns (per-volume data, consistency)."""
+def replicate(method, src, dst, volumes, checkpoint_id, previous=None, full_every=8,
+              owner=None):
+    """Replicate `volumes` by `method`; returns (per-volume data, consistency). `owner`:
+    whose image copies the image method makes (images.owner_key)."""
     if method == 'backup':
         return backup(src, volumes, checkpoint_id, previous, full_every)
     if method == 'replication':
         return replication(src, volumes, checkpoint_id)
     if method == 'image':
-        return image(src, dst, volumes, checkpoint_id)
+        return image(src, dst, volumes, checkpoint_id, owner)
     raise VolumeReplicationError(
         'volume replication method %r is not available (available: %s)' % (
             method, ', '.join(METHODS)))

@@ -1,81 +1,127 @@
-"""Isolation through the real Mistral: users of project A act on A's plan and on nothing of
-project B's; a reader reads and does not act; a plan name holds one project."""
+"""Isolation through the real Mistral: a plan is bound to its source project's ID and granted
+by an admin to projects by ID; users of a granted project act on its plan and on nothing else,
+a member of a project of the same name at the recovery site on nothing, a reader reads and
+does not act."""
 import secrets
 
 from keystoneauth1.identity import v3
 from keystoneauth1 import session as ks_session
 from mistralclient.api import client as mistral_client
 
+from actions import install
+from actions import plan as plan_mod
 from tests.functional import test_bad_input
 
 
 class TestAccess(test_bad_input.Catalogue):
-    """At Mistral's Keystone (site-b): projects A and B, users ann (member of A) and rita
-    (reader of A); a plan per project, each with a committed checkpoint at site-b."""
+    """Projects A and B on site-a, each protected by a plan saved (bound, as draas-install
+    saves it) at site-b with a committed checkpoint there; A's plan is granted to project A at
+    Mistral's Keystone (site-b), B's to no project. At site-b: ann (member of A), rita (reader
+    of A) and mallory, member of a project named like B's."""
     prefix = 'iso'
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        cls.projects = {}  # (site, x): project
+        for site, conn in (('site-a', cls.site_a), ('site-b', cls.site_b)):
+            for x in ('a', 'b'):
+                project = conn.identity.create_project(name='%s-%s' % (cls.name, x),
+                                                       domain_id='default')
+                cls.addClassCleanup(conn.identity.delete_project, project)
+                cls.projects[site, x] = project
         cls.plans = {}
-        for x in ('a', 'b'):
+        for x, granted in (('a', ['%s-a' % cls.name]), ('b', None)):
             name = '%s-%s' % (cls.name, x)
-            cls.plans[x] = {'name': name, 'source': 'site-a', 'target': 'site-b',
-                            'scope': {'project': name}, 'policy': 'silver'}
-            test_bad_input.write_checkpoint(cls.site_b, cls.plans[x], name)
-        # Only A exists at Mistral's Keystone (site-b): a wrong restore of B would make B.
-        cls.project_a = cls.site_b.identity.create_project(name=cls.plans['a']['name'],
-                                                           domain_id='default')
-        cls.addClassCleanup(cls.site_b.identity.delete_project, cls.project_a)
-        cls.ann = cls.client_of('ann', 'member')
-        cls.rita = cls.client_of('rita', 'reader')
+            plan = {'name': name, 'source': 'site-a', 'target': 'site-b',
+                    'scope': {'project': name}, 'policy': 'silver'}
+            if granted:
+                plan['access'] = {'projects': granted}
+            cls.plans[x] = install.bind(plan_mod.validate(plan), cls.site_b)
+            plan_mod.save(cls.plans[x])
+            test_bad_input.write_checkpoint(cls.site_b, cls.plans[x], name,
+                                            cls.projects['site-a', x].id)
+        cls.ann = cls.client_of('ann', 'member', 'a')
+        cls.rita = cls.client_of('rita', 'reader', 'a')
+        cls.mallory = cls.client_of('mallory', 'member', 'b')
         cls.before = cls.snapshot()
 
     @classmethod
-    def client_of(cls, who, role):
-        """A Mistral client of a new user of project A holding `role` there."""
+    def client_of(cls, who, role, x):
+        """A Mistral client of a new user holding `role` in project `x` at site-b."""
         password = secrets.token_urlsafe(16)
         user = cls.site_b.identity.create_user(name='%s-%s' % (cls.name, who),
                                                password=password, domain_id='default')
         cls.addClassCleanup(cls.site_b.identity.delete_user, user)
+        project = cls.projects['site-b', x]
         cls.site_b.identity.assign_project_role_to_user(
-            cls.project_a, user, cls.site_b.identity.find_role(role))
+            project, user, cls.site_b.identity.find_role(role))
         session = ks_session.Session(auth=v3.Password(
             auth_url=cls.site_b.config.config['auth']['auth_url'], username=user.name,
-            password=password, user_domain_id='default', project_name=cls.project_a.name,
+            password=password, user_domain_id='default', project_name=project.name,
             project_domain_id='default'))
         url = cls.site_b.session.get_endpoint(service_type='workflowv2', interface='public')
         return mistral_client.client(mistral_url=url, session=session)
 
-    def test_1_a_member_acts_on_its_project_only(self):
+    def refusal(self, who, x, act=True):
+        project = self.projects['site-b', x]
+        return ('not authorized: user %s-%s (project %s, %s; roles member, reader) may not '
+                '%s plan %s' % (self.name, who, project.name, project.id,
+                                'act on' if act else 'read', self.plans['b']['name']))
+
+    def every_action_of(self, plan, act, read):
+        """(label, workflow, inputs, expected) of every workflow acting on `plan`."""
+        return [
+            ('checkpoint', 'draas.checkpoint.create', {'plan': plan}, act),
+            ('prune', 'draas.checkpoint.prune', {'plan': plan}, act),
+            ('failover', 'draas.failover.failover', {'plan': plan}, act),
+            ('planned failover', 'draas.failover.failover', {'plan': plan, 'mode': 'planned'},
+             act),
+            ('failover dry run', 'draas.failover.failover', {'plan': plan, 'dry_run': True},
+             act),
+            ('drill', 'draas.drill.drill', {'plan': plan}, act),
+            ('drill cleanup', 'draas.drill.cleanup', {'plan': plan}, act),
+            ('reprotect', 'draas.failback.reprotect', {'plan': plan}, act),
+            ('failback', 'draas.failback.failback', {'plan': plan}, act),
+            ('list', 'draas.checkpoint.list', {'plan': plan}, read),
+            ('show', 'draas.checkpoint.show', {'plan': plan}, read),
+            ('verify', 'draas.checkpoint.verify', {'plan': plan}, read),
+            ('report', 'draas.report.report', {'plans': [plan]}, read),
+        ]
+
+    def test_1_a_member_of_a_project_named_like_the_plan_s_acts_on_nothing(self):
+        """Mallory's project at the recovery site has the name of B's project on the source:
+        every action of B's plan is refused, by reference as by document."""
+        b = self.plans['b']
+        act, read = self.refusal('mallory', 'b'), self.refusal('mallory', 'b', act=False)
+        reference = '%s@site-b' % b['name']
+        self.run_cases(
+            [(label + ' (document)', w, i, e) for label, w, i, e in
+             self.every_action_of(b, act, read)] +
+            [(label + ' (reference)', w, i, e) for label, w, i, e in
+             self.every_action_of(reference, act, read)], client=self.mallory)
+
+    def test_2_a_member_acts_on_its_granted_plan_only(self):
         a, b = self.plans['a'], self.plans['b']
-        act = ('not authorized: user %s-ann (project %s, roles member, reader) may not act '
-               'on plan %s, which protects project %s' % (
-                   self.name, a['name'], b['name'], b['name']))
-        read = 'may not read plan %s' % b['name']
+        act = self.refusal('ann', 'a')
+        read = self.refusal('ann', 'a', act=False)
         self.run_cases([
             ('checkpoint of B', 'draas.checkpoint.create', {'plan': b}, act),
-            ('prune of B', 'draas.checkpoint.prune', {'plan': b}, act),
             ('failover of B', 'draas.failover.failover', {'plan': b}, act),
-            ('planned failover of B', 'draas.failover.failover',
-             {'plan': b, 'mode': 'planned'}, act),
-            ('drill of B', 'draas.drill.drill', {'plan': b}, act),
-            ('drill cleanup of B', 'draas.drill.cleanup', {'plan': b}, act),
-            ('failback of B', 'draas.failback.failback', {'plan': b}, act),
             ('list of B', 'draas.checkpoint.list', {'plan': b}, read),
-            ('show of B', 'draas.checkpoint.show', {'plan': b}, read),
-            ('report of B', 'draas.report.report', {'plans': [a, b]}, read),
+            ('report of A and B', 'draas.report.report', {'plans': [a, b]}, read),
             ("B under A's plan name", 'draas.checkpoint.create',
-             {'plan': dict(a, scope=b['scope'])}, act.replace(b['name'], a['name'], 1)),
+             {'plan': dict(a, scope=b['scope'])},
+             'differs from the plan saved as %s@site-b (scope)' % a['name']),
             ('list of A', 'draas.checkpoint.list', {'plan': a}, None),
             ('failover of A (dry run)', 'draas.failover.failover',
-             {'plan': a, 'dry_run': True}, None),
+             {'plan': '%s@site-b' % a['name'], 'dry_run': True}, None),
             ('report of A', 'draas.report.report', {'plans': [a]}, None),
         ], client=self.ann)
 
-    def test_2_a_reader_reads_and_does_not_act(self):
+    def test_3_a_reader_reads_and_does_not_act(self):
         a = self.plans['a']
-        member = 'draas needs the member role in that project (or the admin role)'
+        member = 'draas needs the member role in your project (or the admin role)'
         self.run_cases([
             ('list', 'draas.checkpoint.list', {'plan': a}, None),
             ('show', 'draas.checkpoint.show', {'plan': a}, None),
@@ -86,23 +132,33 @@ class TestAccess(test_bad_input.Catalogue):
             ('checkpoint', 'draas.checkpoint.create', {'plan': a}, member),
         ], client=self.rita)
 
-    def test_3_a_plan_name_holds_one_project(self):
+    def test_4_a_plan_is_bound_to_one_project_id(self):
+        """Admins too: a plan holds the project it was bound to, by ID."""
         a, b = self.plans['a'], self.plans['b']
         other = dict(a, scope=b['scope'])
-        expected = 'plan %s: its checkpoints (e.g. ' % a['name']
+        held = 'plan %s is bound to project %s, its checkpoints (e.g. ' % (
+            a['name'], b['scope']['project_id'])
+        remade = dict(a, name=self.name + '-c', scope=dict(a['scope'], project_id='f' * 32))
         self.run_cases([
             ('failover (dry run)', 'draas.failover.failover', {'plan': other, 'dry_run': True},
-             expected),
-            ('show', 'draas.checkpoint.show', {'plan': other}, expected),
-            ('drill', 'draas.drill.drill', {'plan': other}, expected),
-        ])
+             held),
+            ('show', 'draas.checkpoint.show', {'plan': other}, held),
+            ('drill', 'draas.drill.drill', {'plan': other}, held),
+            ('checkpoint', 'draas.checkpoint.create', {'plan': other}, held),
+            ('a project made anew under the plan\'s name', 'draas.checkpoint.create',
+             {'plan': remade}, "plan %s: project '%s' on site-a is now %s, but the plan was "
+             "made for project %s: " % (remade['name'], a['scope']['project'],
+                                        self.projects['site-a', 'a'].id, 'f' * 32)),
+        ], checked_by=['begin'])  # it refuses before the lock: test_9 shows nothing made
 
     def test_9_nothing_made_on_either_site(self):
         """Runs last: no project, checkpoint, lock, restore record or saved plan appeared,
-        nothing in project A."""
+        nothing in the projects at site-b."""
         self.assertEqual(self.before, self.snapshot())
-        self.assertEqual([self.project_a.name], self.before['site-b projects'])
-        pid = self.project_a.id
-        self.assertEqual([], list(self.site_b.compute.servers(all_projects=True,
-                                                              project_id=pid)))
-        self.assertEqual([], list(self.site_b.network.networks(project_id=pid)))
+        self.assertEqual(['%s-a' % self.name, '%s-b' % self.name],
+                         self.before['site-b projects'])
+        for x in ('a', 'b'):
+            pid = self.projects['site-b', x].id
+            self.assertEqual([], list(self.site_b.compute.servers(all_projects=True,
+                                                                  project_id=pid)))
+            self.assertEqual([], list(self.site_b.network.networks(project_id=pid)))

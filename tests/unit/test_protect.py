@@ -9,6 +9,7 @@ from oslotest import base
 from actions import access
 from actions import checkpoint
 from actions import protect
+from actions.replication import images
 
 
 class FakeCinder:
@@ -51,7 +52,7 @@ class TestPrune(base.BaseTestCase):
             parts = {'data': self.cps.put_part(cid, 'data', {'volumes': {
                 'v1': {'backup_id': backup}}})}
             self.cps.commit(cid, parts, {})
-        self.plan = {'source': 'site-a', 'target': 'site-b',
+        self.plan = {'name': 'shop', 'source': 'site-a', 'target': 'site-b',
                      'policy': {'retention': {'count': 1, 'max_age_hours': 1}}}
 
     def test_backups_go_once_nothing_builds_on_them(self):
@@ -88,25 +89,33 @@ class TestPrune(base.BaseTestCase):
 
 
 class TestPruneImageCopies(base.BaseTestCase):
-    """The image method: expired checkpoints' image copies at the target go, unless a
-    kept checkpoint shares them (an unchanged volume keeps its copy)."""
+    """Expired checkpoints' image copies at the target (of images, and of volumes by the
+    image method) go, unless a kept checkpoint uses them (an unchanged image or volume keeps
+    its copy) or the plan does not own them (another plan's, or one made before copies had
+    an owner)."""
 
-    def test_only_unshared_copies_are_deleted_at_the_target(self):
+    def test_only_the_plan_s_unused_copies_are_deleted_at_the_target(self):
         root = self.useFixture(fixtures.TempDir()).path
         cps = checkpoint.Checkpoints(checkpoint.FileStore(root), 'shop')
         conns = {'site-a': mock.Mock(), 'site-b': mock.Mock()}
         self.useFixture(fixtures.MockPatch('actions.sites.connect', side_effect=conns.get))
+        mine = images.owner_key('shop', cps.store.url)
+        owners = {'i2': mine, 'i3': mine, 'g1': mine, 'old': None}
+        conns['site-b'].image.get.side_effect = lambda url: mock.Mock(
+            status_code=200, json=lambda: {images.OWNER_PROPERTY: owners[url.split('/')[-1]]})
         ids = [old_id(1), old_id(2), checkpoint.new_checkpoint_id()]
-        for cid, images in zip(ids, (('i1', 'i2'), ('i1', 'i3'), ('i1', 'i4'))):
-            parts = {'data': cps.put_part(cid, 'data', {'volumes': {
-                'v%d' % n: {'method': 'image', 'image_id': i}
-                for n, i in enumerate(images)}})}
+        for cid, used, boot in zip(ids, (('i1', 'i2'), ('i1', 'i3', 'old'), ('i1', 'i4')),
+                                   ('g1', 'g2', 'g2')):
+            parts = {'data': cps.put_part(cid, 'data', {
+                'images': {'src-' + boot: {'target_id': boot}},
+                'volumes': {'v%d' % n: {'method': 'image', 'image_id': i}
+                            for n, i in enumerate(used)}})}
             cps.commit(cid, parts, {})
-        plan = {'source': 'site-a', 'target': 'site-b',
+        plan = {'name': 'shop', 'source': 'site-a', 'target': 'site-b',
                 'policy': {'retention': {'count': 1, 'max_age_hours': 1}}}
         self.assertEqual(ids[:2], protect.prune(plan, cps, keep=[ids[2]]))
         deleted = [c.args[0] for c in conns['site-b'].image.delete_image.call_args_list]
-        self.assertEqual(['i2', 'i3'], deleted)
+        self.assertEqual(['g1', 'i2', 'i3'], deleted)
         conns['site-a'].image.delete_image.assert_not_called()
         self.assertEqual([], cps.pending_deletions())
 

@@ -208,14 +208,15 @@ class TestImageMethod(base.BaseTestCase):
         self.src.image.get_image.side_effect = lambda i: mock.Mock(
             id=i, hash_algo='sha512', hash_value='h-' + i, size=1 << 30)
         self.copy = self.useFixture(fixtures.MockPatchObject(volumes, 'copy_image')).mock
-        self.copy.side_effect = lambda src, dst, doc: {
+        self.copy.side_effect = lambda src, dst, doc, owner: {
             'target_id': 'copy-' + doc['id'], 'hash_value': doc['hash_value'],
             'bytes_copied': 0 if doc['id'].endswith('v2') else 1 << 30}
 
     def test_images_are_copied_and_temporaries_removed(self):
         data, consistency = volumes.replicate(
             'image', self.src, 'dst', [{'id': 'v1', 'size': 1}, {'id': 'v2', 'size': 1}],
-            'cp1')
+            'cp1', owner='shop:1')
+        self.assertEqual({'shop:1'}, {c.args[3] for c in self.copy.call_args_list})
         self.assertEqual({'v1': ('copy-up-tmp-v1', 1 << 30), 'v2': ('copy-up-tmp-v2', 0)},
                          {v: (d['image_id'], d['bytes_copied']) for v, d in data.items()})
         self.assertEqual('crash-consistent', consistency['level'])
@@ -234,6 +235,7 @@ class TestImageMethod(base.BaseTestCase):
 
 class TestImageCopy(base.BaseTestCase):
     DATA = b'x' * 3000000
+    OWNER = images.owner_key('shop', 'swift://draas-checkpoints')
 
     def doc(self, digest=None):
         return {'id': 'i1', 'name': 'img', 'disk_format': 'raw', 'container_format': 'bare',
@@ -255,7 +257,8 @@ class TestImageCopy(base.BaseTestCase):
     def copy_of(image_id, **image):
         """Glance's JSON of an image draas copied to the target (its project, its mark)."""
         return dict({'id': image_id, 'status': 'active', 'owner': 'draas-project',
-                     images.SOURCE_PROPERTY: 'i1'}, **image)
+                     images.SOURCE_PROPERTY: 'i1',
+                     images.OWNER_PROPERTY: TestImageCopy.OWNER}, **image)
 
     def test_copy_is_skipped_when_the_target_has_the_same_hash(self):
         other = self.copy_of('other', os_hash_value='f' * 128)
@@ -263,7 +266,7 @@ class TestImageCopy(base.BaseTestCase):
         src, dst = self.conns([other, same])
         self.assertEqual({'target_id': 'there', 'bytes_copied': 0,
                           'hash_value': self.doc()['hash_value']},
-                         images.copy_image(src, dst, self.doc()))
+                         images.copy_image(src, dst, self.doc(), self.OWNER))
         src.image.download_image.assert_not_called()
         self.assertEqual({'os_hash_value': self.doc()['hash_value'], 'status': 'active'},
                          dst.image.get.call_args.kwargs['params'])
@@ -272,18 +275,20 @@ class TestImageCopy(base.BaseTestCase):
         # As when a filter is ignored: what comes back is checked.
         src, dst = self.conns([{'id': 'other', 'status': 'active',
                                 'os_hash_value': 'f' * 128}])
-        self.assertEqual('copy', images.copy_image(src, dst, self.doc())['target_id'])
+        result = images.copy_image(src, dst, self.doc(), self.OWNER)
+        self.assertEqual('copy', result['target_id'])
 
     def test_copy_streams_and_verifies(self):
         src, dst = self.conns()
         doc = dict(self.doc(), tags=['db'], min_ram=512,
                    properties={'hw_disk_bus': 'scsi', 'os_distro': 'debian', 'team': 'a'})
-        result = images.copy_image(src, dst, doc)
+        result = images.copy_image(src, dst, doc, self.OWNER)
         self.assertEqual(('copy', len(self.DATA)), (result['target_id'],
                                                     result['bytes_copied']))
         kwargs = dst.image.create_image.call_args.kwargs
         self.assertEqual({'hw_disk_bus': 'scsi', 'os_distro': 'debian', 'team': 'a',
-                          images.SOURCE_PROPERTY: 'i1'}, kwargs['properties'])
+                          images.SOURCE_PROPERTY: 'i1', images.OWNER_PROPERTY: self.OWNER},
+                         kwargs['properties'])
         self.assertEqual((['db'], 512), (kwargs['tags'], kwargs['min_ram']))
 
     def test_an_image_of_the_same_bytes_with_other_properties_is_not_a_copy(self):
@@ -293,19 +298,24 @@ class TestImageCopy(base.BaseTestCase):
                                self.copy_of('other', os_distro='ubuntu', **same),
                                self.copy_of('untagged', **dict(same, tags=[],
                                                                os_distro='debian'))])
-        self.assertEqual('copy', images.copy_image(src, dst, doc)['target_id'])
+        self.assertEqual('copy', images.copy_image(src, dst, doc, self.OWNER)['target_id'])
         src, dst = self.conns([self.copy_of('other', os_distro='ubuntu', **same),
                                self.copy_of('there', os_distro='debian', **same)])
-        self.assertEqual('there', images.copy_image(src, dst, doc)['target_id'])
+        self.assertEqual('there', images.copy_image(src, dst, doc, self.OWNER)['target_id'])
 
-    def test_only_draas_own_copies_are_reused(self):
-        # Another tenant's image of the same bytes (its owner could delete it), or one of
-        # the project that draas did not copy, is never taken for a copy.
+    def test_only_the_plan_s_own_copies_are_reused(self):
+        # Another tenant's image of the same bytes (its owner could delete it), one of the
+        # project that draas did not copy, or another plan's copy (its retention deletes it)
+        # is never taken for a copy.
         same = {'os_hash_value': self.doc()['hash_value']}
+        other_plan = images.owner_key('shop', 'swift://elsewhere')
         src, dst = self.conns([self.copy_of('tenants', **dict(same, owner='tenant')),
                                {'id': 'uploaded', 'status': 'active',
-                                'owner': 'draas-project', **same}])
-        self.assertEqual('copy', images.copy_image(src, dst, self.doc())['target_id'])
+                                'owner': 'draas-project', **same},
+                               self.copy_of('other plan', **dict(
+                                   same, **{images.OWNER_PROPERTY: other_plan}))])
+        result = images.copy_image(src, dst, self.doc(), self.OWNER)
+        self.assertEqual('copy', result['target_id'])
 
     def test_a_copy_the_target_refuses_names_the_image_and_its_properties(self):
         src, dst = self.conns()
@@ -313,7 +323,8 @@ class TestImageCopy(base.BaseTestCase):
             message='Forbidden', details='Property zoo_owner is protected',
             response=mock.Mock(status_code=403, headers={}))
         doc = dict(self.doc(), properties={'zoo_owner': 'a', 'os_distro': 'debian'})
-        exc = self.assertRaises(images.ImageCopyError, images.copy_image, src, dst, doc)
+        exc = self.assertRaises(images.ImageCopyError, images.copy_image, src, dst, doc,
+                                self.OWNER)
         self.assertEqual("image 'img' (i1): the recovery site's Glance refuses its copy "
                          "(HTTP 403: Property zoo_owner is protected); its properties: "
                          "os_distro, zoo_owner", str(exc))
@@ -321,7 +332,7 @@ class TestImageCopy(base.BaseTestCase):
     def test_corrupt_download_is_refused(self):
         src, dst = self.conns()
         exc = self.assertRaises(images.ImageCopyError, images.copy_image, src, dst,
-                                self.doc('0' * 128))
+                                self.doc('0' * 128), self.OWNER)
         self.assertIn('does not match its sha512 hash', str(exc))
         dst.image.create_image.assert_not_called()
 
