@@ -1,16 +1,24 @@
 """Isolation through the real Mistral: a plan is bound to its source project's ID and granted
 by an admin to projects by ID; users of a granted project act on its plan and on nothing else,
 a member of a project of the same name at the recovery site on nothing, a reader reads and
-does not act."""
+does not act. Two plans whose images hold the same bytes each have their own copies: one's
+retention and the other tenant deleting its image hurt neither."""
 import secrets
+import tempfile
+import time
 
 from keystoneauth1.identity import v3
 from keystoneauth1 import session as ks_session
 from mistralclient.api import client as mistral_client
 
+import openstack
+
+from actions import checkpoint
 from actions import install
 from actions import plan as plan_mod
+from tests.functional import base
 from tests.functional import test_bad_input
+from tests.functional import workload
 
 
 class TestAccess(test_bad_input.Catalogue):
@@ -162,3 +170,102 @@ class TestAccess(test_bad_input.Catalogue):
             self.assertEqual([], list(self.site_b.compute.servers(all_projects=True,
                                                                   project_id=pid)))
             self.assertEqual([], list(self.site_b.network.networks(project_id=pid)))
+
+
+class TestImagesOfTwoPlans(base.FunctionalTestCase):
+    """Projects A and B on site-a each boot a server from an image of their own holding the
+    same bytes, under plans that keep one checkpoint. A's tenant replaces its image (a new
+    server of another image, the old image deleted) and A checkpoints again: its retention
+    removes A's copy of the old image. B's tenant deletes its image. Both still fail over."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.name = 'twin-%x' % int(time.time())
+        cls.site_b = openstack.connect(cloud='site-b')
+        cls.plans, cls.images, cls.conns = {}, {}, {}
+        policy = {'name': 'twin', 'rpo_minutes': 60, 'rto_minutes': 60,
+                  'schedule': '0 * * * *', 'replication': 'backup', 'standby': 'cold',
+                  'retention': {'count': 1, 'max_age_hours': 0}}
+        for x in ('a', 'b'):
+            name = '%s-%s' % (cls.name, x)
+            for site in ('site-a', 'site-b'):
+                cls.addClassCleanup(workload.delete, site, name)
+            cls.addClassCleanup(workload.delete_checkpoints, checkpoint.Checkpoints(
+                checkpoint.SwiftStore(cls.site_b, 'draas-checkpoints'), name))
+            cls.conns[x] = c = cls.project(name)
+            net = c.network.create_network(name=name + '-net')
+            c.network.create_subnet(name=name + '-subnet', network_id=net.id, ip_version=4,
+                                    cidr='10.31.1.0/24')
+            cls.images[x] = cls.image(c, name, cls.name + '-same')
+            cls.boot(c, name + '-vm', cls.images[x], net)
+            cls.plans[x] = {'name': name, 'source': 'site-a', 'target': 'site-b',
+                            'scope': {'project': name}, 'policy': policy}
+
+    @staticmethod
+    def project(name):
+        admin = openstack.connect(cloud='site-a')
+        project = admin.identity.create_project(name=name, domain_id='default')
+        me = admin.identity.find_user(admin.current_user_id)
+        for role in ('admin', 'member'):
+            admin.identity.assign_project_role_to_user(project, me,
+                                                       admin.identity.find_role(role))
+        return workload.project_conn('site-a', name)
+
+    @staticmethod
+    def image(c, name, content):
+        with tempfile.NamedTemporaryFile(suffix='.raw') as f:
+            f.write(workload.content_for(content, 1 << 20))
+            f.flush()
+            return c.image.create_image(name=name + '-image', filename=f.name,
+                                        disk_format='raw', container_format='bare',
+                                        wait=True)
+
+    @staticmethod
+    def boot(c, name, image, net):
+        server = c.compute.create_server(
+            name=name, image_id=image.id, networks=[{'uuid': net.id}],
+            flavor_id=c.compute.find_flavor('m1.tiny').id)
+        return c.compute.wait_for_server(server, wait=300)
+
+    def run_ok(self, workflow, inputs):
+        execution = self.run_workflow(workflow, inputs, timeout=900)
+        self.assertEqual('SUCCESS', execution.state, '%s: %s' % (workflow,
+                                                                  execution.state_info))
+        return self.output(execution)
+
+    def copy_of(self, x):
+        """The ID of the copy at site-b of x's image, by the plan's latest checkpoint."""
+        shown = self.run_ok('draas.checkpoint.show', {'plan': self.plans[x]})['checkpoint']
+        return shown['images'][self.images[x].id]['target_id']
+
+    def test_each_plan_fails_over_whatever_the_other_does(self):
+        for x in ('a', 'b'):
+            self.run_ok('draas.checkpoint.create', {'plan': self.plans[x]})
+        copies = {x: self.copy_of(x) for x in ('a', 'b')}
+        self.assertEqual(self.images['a'].checksum, self.images['b'].checksum)
+        self.assertNotEqual(copies['a'], copies['b'])  # the same bytes, a copy per plan
+
+        # A's tenant boots from another image and deletes the old one: A's next checkpoint
+        # prunes the previous one, and with it A's copy of the old image.
+        a = self.conns['a']
+        old = next(a.compute.servers())
+        a.compute.delete_server(old)
+        a.compute.wait_for_delete(old, wait=120)
+        a.image.delete_image(self.images['a'])
+        self.boot(a, self.plans['a']['name'] + '-vm2',
+                  self.image(a, self.plans['a']['name'] + '-new', self.name + '-other'),
+                  a.network.find_network(self.plans['a']['name'] + '-net'))
+        out = self.run_ok('draas.checkpoint.create', {'plan': self.plans['a']})
+        self.assertEqual(1, len(out['summary']['commit']['pruned']))
+        self.assertIsNone(self.site_b.image.find_image(copies['a'], ignore_missing=True))
+        # B's tenant deletes its image; B's copy is B's.
+        self.conns['b'].image.delete_image(self.images['b'])
+        self.assertEqual('active', self.site_b.image.get_image(copies['b']).status)
+
+        for x in ('a', 'b'):
+            summary = self.run_ok('draas.failover.failover', {'plan': self.plans[x]})
+            project = self.site_b.identity.find_project(self.plans[x]['name'])
+            servers = list(self.site_b.compute.servers(all_projects=True,
+                                                       project_id=project.id))
+            self.assertEqual(['ACTIVE'], [s.status for s in servers], summary)

@@ -91,8 +91,6 @@ def create(cloud, name, servers=3):
                                      external_gateway_info={'network_id': public.id})
     for net, subnet in nets.values():
         c.network.add_interface_to_router(router, subnet_id=subnet.id)
-    # Content of its own: a restore reuses any image of the same hash at the target, and
-    # another test's workload image there may be deleted while this one still needs it.
     with tempfile.NamedTemporaryFile(suffix='.raw') as image_file:
         image_file.write(content_for(name + '-image', 1 << 20))
         image_file.flush()
@@ -193,7 +191,8 @@ def delete(cloud, name):
 def delete_checkpoints(checkpoints, source='site-a', target='site-b'):
     """Remove the test's checkpoints, their backups on the source (newest first, so
     incremental backups go before the ones they build on), then the records restores
-    imported of them on the target, and volume images on the target."""
+    imported of them on the target, and the plan's image copies on the target."""
+    from actions import protect
     source = openstack.connect(cloud=source)
     backups = [(p['checkpoint_id'], p['backup_id'])
                for p in checkpoints.pending_deletions()]
@@ -202,9 +201,9 @@ def delete_checkpoints(checkpoints, source='site-a', target='site-b'):
         data = checkpoints.get_part(cid, 'data')
         backups += [(cid, vol['backup_id']) for vol in data['volumes'].values()
                     if 'backup_id' in vol]
-        images |= {vol['image_id'] for vol in data['volumes'].values() if 'image_id' in vol}
+        images |= protect.copies_of(data)
     target = openstack.connect(cloud=target)
-    for image_id in images:  # volume copies of the image method
+    for image_id in images:  # the plan's own copies (of images, of volumes)
         target.image.delete_image(image_id, ignore_missing=True)
     for _, backup_id in sorted(backups, reverse=True):
         # The target's record after the source's: deleting it deletes the backup's objects.
