@@ -4,12 +4,15 @@ Layout of a store, per plan:
     <plan>/lock                          held while a checkpoint of the plan runs
     <plan>/<checkpoint id>/<part>.json   parts, written first
     <plan>/<checkpoint id>/manifest.json written last: the checkpoint exists once it does
-A manifest lists every part with its sha256 and size; readers verify them. Checkpoint IDs sort
-by time (UTC timestamp first). Two backends: Swift of the target cloud, and a directory.
+A manifest lists every part with its sha256 and size, and is signed (HMAC-SHA256) with a key
+only Mistral's executors hold (KEY_FILE): a hash anyone who can write the store can recompute,
+a signature not. Readers check the signature, then every part. Checkpoint IDs sort by time
+(UTC timestamp first). Two backends: Swift of the target cloud, and a directory.
 """
 import contextlib
 import datetime
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -21,6 +24,9 @@ from openstack import exceptions as sdk_exceptions
 from actions import errors
 
 MANIFEST = 'manifest.json'
+# The manifest key: at least 32 bytes, the same on every executor host, readable by Mistral
+# only (DRAAS_MANIFEST_KEY_FILE names another file).
+KEY_FILE = '/etc/draas/manifest.key'
 FORMAT = 1
 
 
@@ -186,6 +192,28 @@ def open_store(url, target_conn=None):
                      % url)
 
 
+def signing_key():
+    """The manifest key of this executor (KEY_FILE), or StoreError saying how to make it."""
+    path = os.environ.get('DRAAS_MANIFEST_KEY_FILE', KEY_FILE)
+    try:
+        with open(path, 'rb') as f:
+            key = f.read().strip()
+    except OSError as exc:
+        raise StoreError('no manifest key in %s (%s): draas signs checkpoint manifests with a '
+                         'key only Mistral\'s executors hold; make one on every executor '
+                         'host (README "Installing draas into a Mistral")' % (
+                             path, exc.strerror)) from None
+    if len(key) < 32:
+        raise StoreError('the manifest key in %s is too short: at least 32 bytes' % path)
+    return key
+
+
+def signature(manifest, key):
+    """HMAC-SHA256 of a manifest without its signature."""
+    body = _dump({k: v for k, v in manifest.items() if k != 'signature'})
+    return 'hmac-sha256:' + hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
 def _dump(obj):
     return json.dumps(obj, sort_keys=True, indent=1, default=str).encode()
 
@@ -245,6 +273,7 @@ class Checkpoints:
         """Write the manifest last: from now on the checkpoint exists."""
         manifest = dict(info, format=FORMAT, plan=self.plan, checkpoint_id=checkpoint_id,
                         status='committed', committed_at=iso(now()), parts=parts)
+        manifest['signature'] = signature(manifest, signing_key())
         self.store.put('%s/%s/%s' % (self.plan, checkpoint_id, MANIFEST), _dump(manifest))
         return manifest
 
@@ -258,6 +287,13 @@ class Checkpoints:
         except ValueError:
             raise StoreError('checkpoint %s of plan %s: manifest is not valid JSON' % (
                 checkpoint_id, self.plan)) from None
+        if not isinstance(manifest, dict) or not hmac.compare_digest(
+                str(manifest.get('signature')), signature(manifest, signing_key())):
+            raise StoreError('checkpoint %s of plan %s: the manifest\'s signature is %s (it '
+                             'was written or changed without the executors\' key)' % (
+                                 checkpoint_id, self.plan, 'wrong' if isinstance(
+                                     manifest, dict) and manifest.get('signature')
+                                 else 'missing'))
         if manifest.get('plan') != self.plan or manifest.get('checkpoint_id') != checkpoint_id:
             raise StoreError('checkpoint %s of plan %s: the manifest belongs to %s/%s' % (
                 checkpoint_id, self.plan, manifest.get('plan'), manifest.get('checkpoint_id')))

@@ -7,6 +7,7 @@ import re
 import subprocess
 import tempfile
 import time
+from unittest import mock
 
 import openstack
 import yaml
@@ -76,7 +77,14 @@ class TestReadme(base.FunctionalTestCase):
         self.assertTrue(installed[0].startswith(venv), installed[0])
         self.assertIn('draas.restore.apply', installed[1])
         self.assertIn('draas.report.plans', installed[1])
-        # Step 3 with the installed copy: its workbooks come from <venv>/share/draas.
+        # Step 2, the manifest key, made where the test may write.
+        keys = os.path.join(self.dir, 'etc-draas')
+        shell(readme.command('manifest.key').replace('/etc/draas', keys))
+        key = os.path.join(keys, 'manifest.key')
+        self.assertEqual(0o600, os.stat(key).st_mode & 0o777)
+        with mock.patch.dict(os.environ, DRAAS_MANIFEST_KEY_FILE=key):
+            self.assertEqual(64, len(checkpoint.signing_key()))
+        # Step 4 with the installed copy: its workbooks come from <venv>/share/draas.
         command = 'draas-install --cloud site-b'
         self.assertIn(command, readme.commands())
         out = shell(command.replace('draas-install', '%s %s' % (

@@ -1,4 +1,5 @@
 import datetime
+import hashlib
 import json
 from unittest import mock
 
@@ -43,6 +44,46 @@ class TestFileStoreCheckpoints(base.BaseTestCase):
         self.store.delete('shop/%s/manifest.json' % cid)
         self.assertIn('no committed checkpoint',
                       str(self.assertRaises(checkpoint.StoreError, self.cps.verify, cid)))
+
+    def test_a_manifest_changed_with_its_hashes_is_refused(self):
+        """Whoever can write the store can change a part and its hash in the manifest; only
+        the executors' key signs: refused, naming the newest intact checkpoint."""
+        old, cid = '20261101T000000Z-000000', checkpoint.new_checkpoint_id()
+        self.commit(old)
+        self.commit(cid)
+        part = json.dumps({'v': 'forged'}).encode()
+        self.store.put('shop/%s/resources.json' % cid, part)
+        key = 'shop/%s/manifest.json' % cid
+        manifest = json.loads(self.store.get(key))
+        manifest['parts']['resources'] = {'sha256': hashlib.sha256(part).hexdigest(),
+                                          'size': len(part)}
+        self.store.put(key, json.dumps(manifest).encode())
+        exc = self.assertRaises(checkpoint.StoreError, self.cps.read, cid)
+        self.assertIn("checkpoint %s of plan shop: the manifest's signature is wrong (it was "
+                      "written or changed without the executors' key); the newest intact "
+                      "checkpoint is %s" % (cid, old), str(exc))
+        # Re-signed with another key (not the executors'), or unsigned: refused alike.
+        manifest['signature'] = checkpoint.signature(manifest, b'k' * 32)
+        self.store.put(key, json.dumps(manifest).encode())
+        self.assertIn('signature is wrong', str(self.assertRaises(
+            checkpoint.StoreError, self.cps.verify, cid)))
+        del manifest['signature']
+        self.store.put(key, json.dumps(manifest).encode())
+        self.assertIn('signature is missing', str(self.assertRaises(
+            checkpoint.StoreError, self.cps.verify, cid)))
+
+    def test_without_the_key_nothing_is_committed_nor_read(self):
+        cid = checkpoint.new_checkpoint_id()
+        self.commit(cid)
+        missing = self.useFixture(fixtures.TempDir()).join('none.key')
+        self.useFixture(fixtures.EnvironmentVariable('DRAAS_MANIFEST_KEY_FILE', missing))
+        exc = self.assertRaises(checkpoint.StoreError, self.commit,
+                                checkpoint.new_checkpoint_id())
+        self.assertIn('no manifest key in %s (No such file or directory): draas signs '
+                      'checkpoint manifests with a key only Mistral\'s executors hold'
+                      % missing, str(exc))
+        self.assertRaises(checkpoint.StoreError, self.cps.verify, cid)
+        self.assertEqual([cid], self.cps.list())
 
     def test_manifest_of_another_plan_is_refused(self):
         cid = checkpoint.new_checkpoint_id()

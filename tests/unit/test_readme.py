@@ -27,6 +27,7 @@ EXERCISED = [
     (r'application credential create', RUN_BY_README_TEST,
      "readme.command('application credential create')"),
     (r'^pip install', RUN_BY_README_TEST, "readme.command('pip install')"),
+    (r'/etc/draas/manifest\.key\)$', RUN_BY_README_TEST, "readme.command('manifest.key')"),
     (r'^draas-install --cloud site-b$', RUN_BY_README_TEST,
      "command = 'draas-install --cloud site-b'"),
     (r'^draas-install (--cloud site-b )?--plans', RUN_BY_README_TEST,

@@ -458,6 +458,10 @@ class Lab:
         os.makedirs(os.path.join(d, 'logs'), exist_ok=True)
         self.write(conf, configs.mistral(self, site))
         env = self.env()
+        # The key draas signs checkpoint manifests with: the executors' (and the tests').
+        env['DRAAS_MANIFEST_KEY_FILE'] = key = os.path.join(d, 'manifest.key')
+        if not os.path.exists(key):
+            self.write(key, secrets.token_hex(32), 0o600)
         # stevedore caches entry points per interpreter and path mtimes, and has been seen
         # to serve a stale list after draas was reinstalled: Mistral gets its own cache,
         # emptied at each start, so it always loads draas' current actions.
