@@ -96,15 +96,20 @@ def replicate(document, checkpoint_id):
                 {'site': plan['source'], 'backup_id': b, 'checkpoint_id': checkpoint_id}
                 for b in orphans])
         raise
+    backups = [v for v in volume_data.values() if v.get('method') == 'backup']
+    store = backups and sites.backup_store(plan['source'])
+    for v in backups:  # what they wrote, when draas may read where they are
+        with sites.calls_to(plan['source'], 'reading the backup store'):
+            v['bytes_copied'] = volumes.stored_bytes(store, v['record']) if store else None
     checkpoints.put_part(checkpoint_id, 'data', {'images': image_map, 'volumes': volume_data,
                                                  'consistency': consistency})
+    moved = [v.get('bytes_copied', 0) for v in volume_data.values()]
     return {'images': len(image_map),
             'image_bytes_copied': sum(i['bytes_copied'] for i in image_map.values()),
             'volumes': len(volume_data),
             'incremental_backups': sum(1 for v in volume_data.values()
                                        if v.get('incremental')),
-            'volume_bytes_copied': sum(v.get('bytes_copied', 0)
-                                       for v in volume_data.values()),
+            'volume_bytes_copied': None if None in moved else sum(moved),
             'consistency': consistency if isinstance(consistency, str)
             else consistency['level'],
             'seconds': checkpoint.elapsed(started)}

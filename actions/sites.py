@@ -130,6 +130,14 @@ def connect(site, timeout=WORK_TIMEOUT, timing=False, read_retries=READ_RETRIES)
     return conn
 
 
+def backup_store(site):
+    """A connection to the Swift holding the Cinder backups of `site`: the clouds.yaml entry
+    that `site`'s entry names as draas: {backup_store: ENTRY} (None when it names none)."""
+    entry = (((_read_clouds_yaml().get('clouds') or {}).get(site) or {}).get('draas') or
+             {}).get('backup_store')
+    return connect(entry) if entry else None
+
+
 def connect_as_project(conn, project_id, made=None):
     """`conn`'s user scoped to project `project_id`, reads retried as connect() does; closed
     with the list `made` (see made_here) or this thread's."""

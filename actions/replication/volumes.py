@@ -126,6 +126,17 @@ def backup(src, volumes, checkpoint_id, previous=None, full_every=8, timeout=180
     return data, consistency
 
 
+def stored_bytes(swift, record):
+    """The bytes a backup (its exported record) wrote to the Swift holding the backups
+    (`swift`: a Connection there): its data objects, metadata and sha256 file; None when
+    another driver than Cinder's Swift driver made it."""
+    fields = json.loads(base64.b64decode(record['backup_url']))
+    if not fields.get('service', '').endswith('.SwiftBackupDriver'):
+        return None
+    return sum(o.content_length for o in swift.object_store.objects(
+        fields['container'], prefix=fields['service_metadata']))
+
+
 def parent_of(record):
     """The backup a backup builds on, as Cinder recorded it: its exported record holds the
     backup's fields (base64 JSON), parent_id included."""
@@ -218,7 +229,8 @@ def replication(src, volumes, checkpoint_id):
             'enabled; not so: %s' % ', '.join(bad + ['%s (gone)' % m for m in missing]))
     data = {vid: {'method': 'replication', 'replication_status': v.replication_status,
                   'volume_type': v.volume_type, 'size': v.size,
-                  'backend': getattr(v, 'host', None)}
+                  'backend': getattr(v, 'host', None),
+                  'bytes_copied': None}  # the array moves the data, out of draas' sight
             for vid, v in current.items()}
     # The array replicates continuously; consistency across volumes is the backend's
     # (a replication group gives it, separate volumes do not).

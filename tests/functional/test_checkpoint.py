@@ -36,6 +36,15 @@ class TestCheckpoint(base.FunctionalTestCase):
         execution = self.run_workflow('draas.checkpoint.create', {'plan': plan or self.plan})
         return execution, self.output(execution)
 
+    @staticmethod
+    def written(data):
+        """Bytes of the objects the backups of a checkpoint's data have in the lab's vault."""
+        vault = openstack.connect(cloud='site-b-vault')
+        return sum(o.content_length for vid, v in data['volumes'].items()
+                   for o in vault.object_store.objects('volumebackups',
+                                                       prefix='volume_%s/' % vid)
+                   if v['backup_id'] in o.name)
+
     def test_1_checkpoint_holds_the_workload_and_its_data_at_the_target(self):
         execution, out = self.create()
         self.assertEqual('SUCCESS', execution.state, execution.state_info)
@@ -90,6 +99,10 @@ class TestCheckpoint(base.FunctionalTestCase):
         workload.wait_status(lambda: self.target.block_storage.get_backup(imported),
                              'available', what='backup')
         self.assertEqual('crash-consistent', manifest['consistency'])
+        # What the backups wrote, as the vault lists it.
+        first = out['summary']['replicate']['volume_bytes_copied']
+        self.assertEqual(self.written(data), first)
+        self.assertGreater(first, 0)
 
         # The second checkpoint of the unchanged workload copies no image byte and takes
         # incremental backups only.
@@ -98,6 +111,10 @@ class TestCheckpoint(base.FunctionalTestCase):
         base.measured('second checkpoint: replicate %s' % out['summary']['replicate'])
         self.assertEqual(0, out['summary']['replicate']['image_bytes_copied'])
         self.assertEqual(3, out['summary']['replicate']['incremental_backups'])
+        # Unchanged volumes: the incremental backups write their metadata, no data.
+        data = self.checkpoints.get_part(out['checkpoint_id'], 'data')
+        self.assertEqual(self.written(data), out['summary']['replicate']['volume_bytes_copied'])
+        self.assertLess(out['summary']['replicate']['volume_bytes_copied'], first)
         self.assertEqual([cid, out['checkpoint_id']], self.checkpoints.list()[-2:])
 
     def test_2_no_secret_in_checkpoints_or_executions(self):

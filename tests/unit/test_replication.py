@@ -163,6 +163,31 @@ class TestBackupMethod(base.BaseTestCase):
                       "image)", str(exc))
 
 
+class TestStoredBytes(base.BaseTestCase):
+    """What a backup wrote, read from the Swift holding Cinder's backups."""
+
+    @staticmethod
+    def record(service):
+        return {'backup_url': base64.b64encode(json.dumps({
+            'service': service, 'container': 'volumebackups',
+            'service_metadata': 'volume_v1/2026/az_nova_backup_b1'}).encode()).decode()}
+
+    def test_the_objects_of_the_backup_are_summed(self):
+        swift = mock.Mock()
+        swift.object_store.objects.return_value = [mock.Mock(content_length=n)
+                                                   for n in (700, 20, 5)]
+        self.assertEqual(725, volumes.stored_bytes(
+            swift, self.record('cinder.backup.drivers.swift.SwiftBackupDriver')))
+        swift.object_store.objects.assert_called_once_with(
+            'volumebackups', prefix='volume_v1/2026/az_nova_backup_b1')
+
+    def test_another_driver_is_unknown(self):
+        swift = mock.Mock()
+        self.assertIsNone(volumes.stored_bytes(
+            swift, self.record('cinder.backup.drivers.nfs.NFSBackupDriver')))
+        swift.object_store.objects.assert_not_called()
+
+
 class TestReplicationMethod(base.BaseTestCase):
 
     def conn(self, *vols):

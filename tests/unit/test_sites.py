@@ -101,6 +101,16 @@ class TestSiteNames(base.BaseTestCase):
         self.assertNotIn('hunter2', repr(report))
 
 
+class TestBackupStore(base.BaseTestCase):
+
+    def test_an_entry_names_where_its_backups_are(self):
+        self.useFixture(CloudsYamlFixture(CLOUDS + "    draas: {backup_store: site-b}\n"))
+        with mock.patch.object(sites, 'connect') as connect:
+            self.assertIs(connect.return_value, sites.backup_store('site-b'))
+            connect.assert_called_once_with('site-b')
+            self.assertIsNone(sites.backup_store('site-a'))
+
+
 class TestCheckConnection(base.BaseTestCase):
 
     def test_all_services_answer(self):

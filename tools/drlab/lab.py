@@ -44,6 +44,7 @@ BASE_PORTS = {'keystone': 5000, 'glance': 9292, 'cinder': 8776, 'nova': 8774,
               'swift-container': 6201, 'swift-object': 6200}
 CLOUDS_MARK = '# Written by the draas lab (tools/lab).'
 SYSTEM_CLOUDS_YAML = '/etc/openstack/clouds.yaml'
+VAULT_ENTRY = 'site-b-vault'  # the clouds.yaml entry of the Swift account holding backups
 
 
 def log(msg):
@@ -434,6 +435,15 @@ class Lab:
                              'project_domain_name': 'Default'},
                     'region_name': 'RegionOne', 'identity_api_version': 3,
                     'interface': 'public'}
+            # Both sites' Cinder back up into the vault: draas reads what each backup wrote.
+            clouds[site.name]['draas'] = {'backup_store': VAULT_ENTRY}
+        vault = self.sites[Lab.VAULT_SITE]
+        clouds[VAULT_ENTRY] = {
+            'auth': {'auth_url': 'http://127.0.0.1:%d/v3' % vault.port('keystone'),
+                     'username': Lab.VAULT_USER, 'password': vault.secrets['vault'],
+                     'project_name': Lab.VAULT_PROJECT, 'user_domain_name': 'Default',
+                     'project_domain_name': 'Default'},
+            'region_name': 'RegionOne', 'identity_api_version': 3, 'interface': 'public'}
         text = CLOUDS_MARK + '\n' + yaml.safe_dump({'clouds': clouds}, sort_keys=True)
         self.write(self.clouds_yaml, text, 0o600)
         # The system-wide file lets `openstack --os-cloud site-a ...` work without exports;
