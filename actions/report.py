@@ -98,11 +98,27 @@ def plan_report(document, now=None):
         admin = sites.connect(site)
         checkpoints = checkpoint.Checkpoints(
             checkpoint.open_store(plan['options']['store'], admin), plan['name'])
-        ids = checkpoints.list()
-        manifests = [checkpoints.manifest(cid) for cid in ids]
-        resources = [checkpoints.get_part(m['checkpoint_id'], 'resources',
-                                          m['parts']['resources'])['resources']
-                     for m in manifests[-2:]]
+        manifests, damaged = [], []
+        for cid in checkpoints.list():
+            try:
+                manifests.append(checkpoints.manifest(cid))
+            except checkpoint.StoreError:
+                damaged.append(cid)  # unsigned, signed with another key, unreadable
+        resources = []
+        while manifests and len(resources) < 2:  # the newest two whole ones
+            m = manifests[-1 - len(resources)]
+            try:
+                parts = (checkpoints.read(m['checkpoint_id'])[1] if not resources else
+                         {'resources': checkpoints.get_part(m['checkpoint_id'], 'resources',
+                                                            m['parts']['resources'])})
+            except checkpoint.StoreError:
+                damaged.append(m['checkpoint_id'])  # a part changed or gone
+                manifests.remove(m)
+                continue
+            resources.insert(0, parts['resources']['resources'])
+            if len(manifests) < 2:
+                break
+        ids = [m['checkpoint_id'] for m in manifests]
         restores = _restores(checkpoints, now,
                              plan['options']['restore']['timeout_minutes'] * 60)
     out = {'plan': plan['name'], 'source': plan['source'], 'target': site,
@@ -118,7 +134,9 @@ def plan_report(document, now=None):
                            # creation times (retention keeps the list short)
                            'times': [checkpoint.iso(checkpoint.checkpoint_time(c))
                                      for c in ids],
-                           'retention': policy['retention']}}
+                           'retention': policy['retention'],
+                           # not counted: a restore refuses them (README "Checkpoints")
+                           'damaged': sorted(damaged)}}
     if ids:
         last = checkpoint.checkpoint_time(ids[-1])
         out['last_checkpoint'] = {'checkpoint_id': ids[-1], 'created_at': checkpoint.iso(last),
@@ -178,6 +196,8 @@ def table(reports):
             status.append('SCHEDULE GAP %s > RPO' % _duration(r['schedule_gap_seconds']))
         if not r['rto_ok']:
             status.append('RTO ' + r['rto_status'].upper())
+        if r['checkpoints']['damaged']:
+            status.append('%d DAMAGED' % len(r['checkpoints']['damaged']))
         rows.append((r['plan'], r['policy'],
                      (r['last_checkpoint'] or {}).get('created_at', '-'),
                      '%s (%s)' % (_duration(r['rpo_seconds']),

@@ -1,4 +1,5 @@
 """Checkpoints of the sample workload through the real Mistral (issue 3's acceptance)."""
+import hashlib
 import json
 import time
 
@@ -141,7 +142,8 @@ class TestCheckpoint(base.FunctionalTestCase):
         self.assertIn('already running (held-by-test', out['error'])
 
     def test_4_damaged_checkpoints_are_refused_and_the_newest_intact_one_named(self):
-        """Truncated part, changed byte, missing manifest, another plan's manifest: verify
+        """Truncated part, changed byte, missing manifest, a part changed with its hash in the
+        manifest (not signed with the executors' key), another plan's manifest: verify
         and restore (dry run: touches nothing) refuse each and name the checkpoint to use."""
         good, newest = self.checkpoints.list()[-2:]  # test_1 leaves two
         store, prefix = self.checkpoints.store, '%s/%s/' % (self.plan['name'], newest)
@@ -152,12 +154,19 @@ class TestCheckpoint(base.FunctionalTestCase):
         other = checkpoint.Checkpoints(store, 'other-' + self.plan['name'])
         other.commit(newest, {}, {})
         self.addCleanup(other.delete, newest)
+        # Whoever can write the store changes a part and its hash, and cannot sign.
+        changed = originals[part].replace(b'"name"', b'"nAme"', 1)
+        rehashed = json.loads(originals[manifest])
+        rehashed['parts']['resources'] = {'sha256': hashlib.sha256(changed).hexdigest(),
+                                          'size': len(changed)}
         damages = [
             ('truncated part', part, originals[part][:-40],
              'part resources does not match its sha256'),
             ('changed byte', part, originals[part].replace(b'"name"', b'"nAme"', 1),
              'part resources does not match its sha256'),
             ('missing manifest', manifest, None, 'no committed checkpoint %s' % newest),
+            ('part and manifest changed together', manifest, json.dumps(rehashed).encode(),
+             "the manifest's signature is wrong"),
             ('manifest of another plan', manifest,
              store.get('%s/%s/%s' % (other.plan, newest, checkpoint.MANIFEST)),
              'the manifest belongs to %s/%s' % (other.plan, newest)),

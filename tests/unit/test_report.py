@@ -1,5 +1,6 @@
 """The DR report: RPO achieved vs target, RTO of the last drill/failover, drift."""
 import datetime
+import json
 import os
 from unittest import mock
 
@@ -63,6 +64,26 @@ class TestReport(base.BaseTestCase):
         text = report.table([late])
         self.assertIn('RPO VIOLATED, RTO VIOLATED', text)
         self.assertIn('20m (15m)', text)
+
+    def test_damaged_checkpoints_are_named_and_do_not_count(self):
+        """A checkpoint a restore would refuse (manifest signed with another key, a part
+        changed) is no evidence: the RPO is the newest whole checkpoint's."""
+        ids = ['20261121T10%02d00Z-aaaaa%d' % (i * 10, i) for i in range(4)]
+        for cid in ids:
+            self.commit(cid, {'server': [{'id': cid, 'name': cid}]})
+        key = 'shop/%s/manifest.json' % ids[3]
+        forged = json.loads(self.cps.store.get(key))
+        forged['signature'] = checkpoint.signature(forged, b'k' * 32)
+        self.cps.store.put(key, json.dumps(forged).encode())
+        self.cps.store.put('shop/%s/resources.json' % ids[2], b'{}')
+        at = datetime.datetime(2026, 11, 21, 10, 40, tzinfo=datetime.timezone.utc)
+        out = report.plan_report(self.plan, now=at)
+        self.assertEqual(sorted(ids[2:]), out['checkpoints']['damaged'])
+        self.assertEqual((ids[1], 1800, 2), (out['last_checkpoint']['checkpoint_id'],
+                                             out['rpo_seconds'], out['checkpoints']['count']))
+        self.assertEqual({'server': {'added': [ids[1]], 'removed': [ids[0]], 'changed': []}},
+                         out['drift'])
+        self.assertIn('RPO VIOLATED, RTO UNTESTED, 2 DAMAGED', report.table([out]))
 
     def drill(self, rid, started, rto=None, cleaned=False):
         """A drill's state in the store: finished with `rto`, or not (failed, cleaned)."""
