@@ -124,12 +124,15 @@ class TestReadme(base.FunctionalTestCase):
         self.assertIn('uploaded: ', out)
 
     def test_saved_plans_triggers_report_and_refusals(self):
-        """The plans `shop` and `crm` of the README, saved and scheduled by draas-install,
-        used by reference; project shop does not exist on site-a, so what needs a checkpoint
-        fails, saying why."""
+        """The plans `shop` and `crm` of the README, saved (bound to their projects on
+        site-a) and scheduled by draas-install, used by reference; the projects hold no
+        server, so what needs a checkpoint fails, saying why."""
         plans = [{'name': n, 'source': 'site-a', 'target': 'site-b', 'scope': {'project': n},
                   'policy': 'bronze'} for n in ('shop', 'crm')]
+        site_a = openstack.connect(cloud='site-a')
         for name in ('shop', 'crm'):
+            project = site_a.identity.create_project(name=name, domain_id='default')
+            self.addCleanup(site_a.identity.delete_project, project)
             for trigger in ('checkpoint', 'drill'):
                 self.addCleanup(self.mistral.cron_triggers.delete,
                                 'draas.%s.%s' % (name, trigger))
@@ -147,7 +150,7 @@ class TestReadme(base.FunctionalTestCase):
 
         execution = self.execute(readme.command('draas.checkpoint.create'))
         self.assertEqual('ERROR', execution.state)
-        self.assertIn("scope.project: no project 'shop' on site-a",
+        self.assertIn('scope matches no server (project shop)',
                       self.output(execution)['error'])
         execution = self.execute(readme.command('draas.failover.failover', 'dry_run'))
         self.assertEqual('ERROR', execution.state)
