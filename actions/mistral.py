@@ -14,6 +14,7 @@ from actions import checkpoint
 from actions import drill
 from actions import errors
 from actions import failback
+from actions import inputs as inputs_mod
 from actions import plan as plan_mod
 from actions import protect
 from actions import report
@@ -83,6 +84,44 @@ class SitesCheck(actions.Action):
             # Only the problems: Mistral repeats the error in the execution's state info.
             return actions.Result(error={'healthy': False, 'problems': report['problems']})
         return report
+
+
+class InputsValidate(DraasAction):
+    """Read a workflow's inputs as the CLI, a cron trigger or Horizon's Execute form sent
+    them (text included: actions/inputs.py) and validate its plan; returns them typed, the
+    plan resolved and normalised. The first task of every draas workflow.
+
+    :param inputs: the workflow's inputs, by name
+    :param role: what the workflow needs of its caller: "member" (it changes something) or
+        "reader" (it only reads)
+    """
+
+    def __init__(self, inputs, role=access.WRITE_ROLE):
+        self.inputs = inputs
+        self.role = role
+
+    def typed(self):
+        if getattr(self, '_typed', None) is None:  # plans() then call(): read once
+            self._typed = self._read()
+        return self._typed
+
+    def _read(self):
+        if self.role not in (access.WRITE_ROLE, access.READ_ROLE):
+            raise errors.DraasError('role: expected member or reader, got %r' % (self.role,))
+        if not isinstance(self.inputs, dict):
+            raise errors.DraasError('inputs: expected an object, got %r' % (self.inputs,))
+        typed = inputs_mod.read(self.inputs)
+        if 'plan' in typed:
+            typed['plan'] = plan_mod.validate(typed['plan'])
+        return typed
+
+    def plans(self):
+        typed = self.typed()
+        return ([typed['plan']] if 'plan' in typed else
+                ReportPlans(typed['plans']).plans() if 'plans' in typed else [])
+
+    def call(self):
+        return self.typed()
 
 
 class PlanValidate(DraasAction):

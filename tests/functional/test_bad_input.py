@@ -173,6 +173,7 @@ class TestBadInput(Catalogue):
                     'scope': {'project': cls.name}, 'policy': 'silver'}
         cls.restorable = dict(cls.plan, name=cls.name + '-cp')
         cls.checkpoint_id = write_checkpoint(cls.site_b, cls.restorable, cls.name)
+        plan_mod.save(plan_mod.validate(cls.restorable))  # its reference, as Horizon gives it
         cls.before = cls.snapshot()
 
     def test_1_plans_and_policies(self):
@@ -404,8 +405,8 @@ class TestBadInput(Catalogue):
             ('drill stop_after', 'draas.drill.drill', {'plan': p, 'stop_after': 'network'},
              "Invalid input [name=drill, class=DirectWorkflowSpec, "
              "unexpected=['stop_after']]"),
-            ('dry_run as text', 'draas.failover.failover', {'plan': p, 'dry_run': 'false'},
-             "dry_run: expected true or false, got 'false'"),
+            ('dry_run neither true nor false', 'draas.failover.failover',
+             {'plan': p, 'dry_run': '"Treu"'}, "dry_run: expected true or false, got 'Treu'"),
             ('report fail_on_violation as text', 'draas.report.report',
              {'plans': [p], 'fail_on_violation': 'yes'},
              "fail_on_violation: expected true or false, got 'yes'"),
@@ -418,16 +419,42 @@ class TestBadInput(Catalogue):
             ('drill cleanup age as text', 'draas.drill.cleanup',
              {'plan': p, 'min_age_minutes': 'ten'},
              "min_age_minutes: expected a number of minutes (0 or more), got 'ten'"),
-            ('report of a plan, not a list', 'draas.report.report', {'plans': p},
-             plans + "{'name': '%s'" % p['name']),
-            ('report of a text', 'draas.report.report', {'plans': p['name'] + '@site-b'},
-             plans + "'%s@site-b'" % p['name']),
+            ('report of a number', 'draas.report.report', {'plans': 7}, plans + '7'),
+            ('report of a malformed text', 'draas.report.report',
+             {'plans': '[%s@site-b' % p['name']},
+             'plans: not valid JSON or YAML (expected a list, e.g. ["site-a", "site-b"]): '),
             ('report of no plan', 'draas.report.report', {'plans': []}, plans + '[]'),
             ('required input missing', 'draas.checkpoint.create', {},
              "Invalid input [name=create, class=DirectWorkflowSpec, missing=['plan']]"),
             ('unknown input', 'draas.checkpoint.verify', {'plan': p, 'checkpointid': 'x'},
              "Invalid input [name=verify, class=DirectWorkflowSpec, "
              "unexpected=['checkpointid']]"),
+        ])
+
+    def test_5_what_horizon_s_execute_form_sends(self):
+        """Every input as text, the defaults as the form pre-fills them (Mistral prints a
+        default as "value", quotes included), a plan by its saved name: each run as meant."""
+        ref = self.restorable['name'] + '@site-b'
+        self.run_cases([
+            ('sites check', 'draas.sites.check',
+             {'sites': '["site-a","site-b"]', 'require_healthy': '"True"'}, None),
+            ('failover dry run', 'draas.failover.failover',
+             {'plan': ref, 'mode': '"unplanned"', 'checkpoint_id': '"None"', 'dry_run': 'true'},
+             None),
+            ('checkpoint list', 'draas.checkpoint.list', {'plan': ref}, None),
+            ('checkpoint show', 'draas.checkpoint.show',
+             {'plan': ref, 'checkpoint_id': '"None"'}, None),
+            ('checkpoint verify', 'draas.checkpoint.verify',
+             {'plan': ref, 'checkpoint_id': self.checkpoint_id}, None),
+            ('report', 'draas.report.report', {'plans': ref, 'fail_on_violation': '"False"'},
+             None),
+            ('drill cleanup', 'draas.drill.cleanup',
+             {'plan': ref, 'drill_id': '"None"', 'min_age_minutes': '"None"'}, None),
+            ('a plan typed as YAML', 'draas.checkpoint.list',
+             {'plan': 'name: %s\nsource: site-a\ntarget: site-b\nscope: {project: %s}\n'
+                      'policy: silver' % (self.restorable['name'], self.name)}, None),
+            ('a malformed plan', 'draas.checkpoint.list', {'plan': '{name: [x'},
+             'invalid plan: plan: not valid YAML/JSON: '),
         ])
 
     def test_9_nothing_made_on_either_site(self):

@@ -193,6 +193,17 @@ class TestActions(base.BaseTestCase):
         result = mistral.CheckpointBegin('p1@site-b').run(mock.Mock())
         self.assertIn('needs the member role', result.error)
 
+    @mock.patch.object(access, 'caller', return_value=who())
+    def test_a_workflow_s_first_task_types_its_inputs_for_those_granted(self, caller):
+        result = mistral.InputsValidate({'plan': '"p1@site-b"', 'dry_run': '"False"'}).run(
+            mock.Mock())
+        self.assertEqual({'plan': SAVED, 'dry_run': False}, result)
+        caller.return_value = who(project_id='b4d')
+        result = mistral.InputsValidate({'plan': 'p1@site-b'}, role='reader').run(mock.Mock())
+        self.assertIn('may not read plan p1', result.error)
+        result = mistral.InputsValidate({'plan': 'p1@site-b'}, role='owner').run(mock.Mock())
+        self.assertEqual("role: expected member or reader, got 'owner'", result.error)
+
     @mock.patch.object(access, 'caller', return_value=who(project='rival', project_id='b'))
     def test_a_report_of_a_foreign_plan_is_refused(self, caller):
         result = mistral.ReportPlans([PLAN, {'name': 'not valid'}]).run(mock.Mock())
