@@ -128,17 +128,17 @@ class Catalogue(base.FunctionalTestCase):
                         workflow, workflow_input=inputs)))
                 except mistral_base.APIException as exc:
                     # Mistral itself refuses the input (missing, unknown or too large).
-                    results[label] = ('REFUSED', exc.error_message or str(exc), [])
+                    results[label] = ('REFUSED', exc.error_message or str(exc), [], None)
             for label, execution in started:
                 execution = self.wait_execution(execution, timeout=120, client=client)
                 tasks = [t.name for t in self.tasks(execution.id, client)]
                 results[label] = (execution.state,
                                   self.message(execution) or (execution.output or '')[:300],
-                                  tasks)
+                                  tasks, execution.state_info)
         # Every case is checked (subTest stops at the first failure under testtools).
         failures = []
         for label, workflow, inputs, expected in cases:
-            state, message, tasks = results[label]
+            state, message, tasks, state_info = results[label]
             if expected is None:
                 if state != 'SUCCESS':
                     failures.append('%s: %s ended %s: %s' % (label, workflow, state, message))
@@ -149,6 +149,10 @@ class Catalogue(base.FunctionalTestCase):
                 failures.append('%s: %r not in the error %r' % (label, expected, message))
             elif 'Traceback' in message or 'internal error' in message:
                 failures.append('%s: unclear error %r' % (label, message))
+            elif state == 'ERROR' and expected not in (state_info or '').split('\n')[0]:
+                # Horizon shows the first line of State Info: the cause, not "Failure ...".
+                failures.append('%s: the cause is not the first line of State Info %r' % (
+                    label, state_info))
             if (WORK_TASKS - set(checked_by)) & set(tasks):
                 failures.append('%s: work started before the error (tasks %s)' % (
                     label, ', '.join(tasks)))
