@@ -51,31 +51,32 @@ def optional(name, value):
     return None if _absent(value) else value
 
 
-def optional_minutes(name, value):
-    value = _unquoted(value)
-    if _absent(value):
-        return None
-    try:
-        if isinstance(value, bool) or int(value) != float(value) or int(value) < 0:
-            raise ValueError
-        return int(value)
-    except (TypeError, ValueError):
-        raise InputError('%s: expected a number of minutes (0 or more), got %r' % (
-            name, value)) from None
-
-
-def optional_time(name, value):
-    """A time as seconds since the epoch (a planned failover's stop of the source)."""
+def _optional_number(name, value, convert, expected):
+    """Nothing, or `convert(value)` (text or number); InputError saying `expected`."""
     value = _unquoted(value)
     if _absent(value):
         return None
     try:
         if isinstance(value, bool):
             raise ValueError
-        return float(value)
+        return convert(value)
     except (TypeError, ValueError):
-        raise InputError('%s: expected seconds since 1970 (or nothing), got %r' % (
-            name, value)) from None
+        raise InputError('%s: expected %s, got %r' % (name, expected, value)) from None
+
+
+def _minutes(value):
+    if int(value) != float(value) or int(value) < 0:
+        raise ValueError
+    return int(value)
+
+
+def optional_minutes(name, value):
+    return _optional_number(name, value, _minutes, 'a number of minutes (0 or more)')
+
+
+def optional_time(name, value):
+    """A time as seconds since the epoch (a planned failover's stop of the source)."""
+    return _optional_number(name, value, float, 'seconds since 1970 (or nothing)')
 
 
 def mode(name, value):
