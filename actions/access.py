@@ -73,8 +73,8 @@ def mistral_authenticates():
 
 
 def caller(security, timeout=TIMEOUT):
-    """{user, project_id, project_name, roles} of the token in a Mistral security context,
-    as its Keystone says; None when Mistral runs without authentication."""
+    """{user, project_id, project_name, roles, mistral_url} of the token in a Mistral
+    security context, as its Keystone says; None when Mistral runs without authentication."""
     token = getattr(security, 'auth_token', None)
     if not token:
         if mistral_authenticates():
@@ -104,7 +104,11 @@ def caller(security, timeout=TIMEOUT):
     project = body.get('project') or {}
     return {'user': (body.get('user') or {}).get('name'),
             'project_id': project.get('id'), 'project_name': project.get('name'),
-            'roles': sorted(r['name'] for r in body.get('roles') or ())}
+            'roles': sorted(r['name'] for r in body.get('roles') or ()),
+            'mistral_url': next((e['url'] for s in body.get('catalog') or ()
+                                 if s.get('type') == 'workflowv2'
+                                 for e in s.get('endpoints') or ()
+                                 if e.get('interface') == 'public'), None)}
 
 
 def authorize(who, plan, role=WRITE_ROLE):

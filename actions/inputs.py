@@ -137,3 +137,26 @@ KINDS = {
 def read(inputs):
     """`inputs` ({name: value as sent}) typed; InputError naming the first bad one."""
     return {name: KINDS[name](name, value) for name, value in inputs.items()}
+
+
+def describe(workflow, typed):
+    """What an execution is, in one line (its description in Horizon and the CLI), from its
+    workflow's name and typed inputs: "draas.failover.failover: plan web (site-a -> site-b),
+    mode unplanned, dry run"."""
+    parts = []
+    plan = typed.get('plan')
+    if isinstance(plan, dict):
+        parts.append('plan %s (%s -> %s)' % (plan['name'], plan['source'], plan['target']))
+    if typed.get('plans'):
+        parts.append('plans ' + ', '.join(
+            p['name'] if isinstance(p, dict) else str(p) for p in typed['plans']))
+    if typed.get('sites'):
+        parts.append('sites ' + ', '.join(map(str, typed['sites'])))
+    if typed.get('mode'):
+        parts.append('mode ' + typed['mode'])
+    for name in ('checkpoint_id', 'restore_id', 'drill_id'):
+        if typed.get(name):
+            parts.append('%s %s' % (name.replace('_id', ''), typed[name]))
+    if typed.get('dry_run'):
+        parts.append('dry run')
+    return '%s: %s' % (workflow, ', '.join(parts)) if parts else workflow

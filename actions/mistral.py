@@ -7,7 +7,10 @@ its docstring describe them.
 """
 import logging
 
+from keystoneauth1 import session as ks_session
+from keystoneauth1 import token_endpoint
 from mistral_lib import actions
+from mistralclient.api import client as mistral_client
 
 from actions import access
 from actions import checkpoint
@@ -15,6 +18,7 @@ from actions import drill
 from actions import errors
 from actions import failback
 from actions import inputs as inputs_mod
+from actions import outcome
 from actions import plan as plan_mod
 from actions import protect
 from actions import report
@@ -29,6 +33,8 @@ class DraasAction(actions.Action):
     DraasError becomes the task's error message, anything else an 'internal error' message
     pointing at the executor log (never a traceback in outputs)."""
     role = access.WRITE_ROLE  # the caller's role an action needs in its plan's project
+    who = None  # the caller, once run() has asked Keystone (access.caller)
+    valid = ()  # self.plans(), validated once by run()
 
     def call(self):
         raise NotImplementedError
@@ -39,10 +45,11 @@ class DraasAction(actions.Action):
 
     def run(self, context):
         try:
-            who = access.caller(getattr(context, 'security', None))
+            self.who = access.caller(getattr(context, 'security', None))
             with sites.closing_connections():
-                for plan in self.plans():
-                    access.authorize(who, plan, self.role)
+                self.valid = self.plans()
+                for plan in self.valid:
+                    access.authorize(self.who, plan, self.role)
                 return self.call()
         except errors.DraasError as exc:
             return actions.Result(error=str(exc))
@@ -83,6 +90,7 @@ class SitesCheck(actions.Action):
         if self.require_healthy and not report['healthy']:
             # Only the problems: Mistral repeats the error in the execution's state info.
             return actions.Result(error={'healthy': False, 'problems': report['problems']})
+        report['outcome'] = outcome.sites(report)
         return report
 
 
@@ -122,6 +130,37 @@ class InputsValidate(DraasAction):
 
     def call(self):
         return self.typed()
+
+    def run(self, context):
+        result = super().run(context)
+        execution = getattr(context, 'execution', None)
+        if not isinstance(result, actions.Result) and execution:
+            describe_execution(context, self.who, inputs_mod.describe(
+                execution.workflow_name, result))
+        return result
+
+
+def describe_execution(context, who, text):
+    """Set the running execution's description to `text` (Horizon shows it on the
+    execution's page), before one its creator gave (a cron trigger's). Best effort: no
+    workflow fails for its description."""
+    execution_id = context.execution.workflow_execution_id
+    if not (who and who.get('mistral_url') and execution_id):
+        return  # Mistral without authentication, or no Mistral in the catalog
+    url = who['mistral_url']
+    session = ks_session.Session(auth=token_endpoint.Token(url, context.security.auth_token),
+                                 timeout=access.TIMEOUT)
+    try:
+        client = mistral_client.client(mistral_url=url, session=session)
+        given = client.executions.get(execution_id).description or ''
+        if not given.startswith(text):  # a rerun of the task
+            client.executions.update(execution_id, None,
+                                     description='%s; %s' % (text, given) if given else text)
+    except Exception:
+        LOG.warning('could not set the description of execution %s', execution_id,
+                    exc_info=True)
+    finally:
+        session.session.close()
 
 
 class PlanValidate(DraasAction):
@@ -191,7 +230,7 @@ class CheckpointCommit(DraasAction):
     """Commit a checkpoint: write its manifest, apply retention, release the lock.
 
     Returns {checkpoint_id, committed_at, counts (resources per kind), pruned (checkpoints
-    retention removed)}.
+    retention removed), outcome (one line, actions/outcome.py)}.
 
     :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     :param checkpoint_id: the ID returned by draas.checkpoint.begin
@@ -204,7 +243,9 @@ class CheckpointCommit(DraasAction):
         self.summary = summary
 
     def call(self):
-        return protect.commit(self.plan, self.checkpoint_id, self.summary)
+        result = protect.commit(self.plan, self.checkpoint_id, self.summary)
+        result['outcome'] = outcome.checkpoint(self.valid[0], result)
+        return result
 
 
 class CheckpointAbort(_CheckpointStep):
@@ -313,7 +354,7 @@ class RestorePreflight(DraasAction):
     Verifies the checkpoint's hashes, the mapped external networks, flavors, image copies,
     volume data, keypairs and quotas; fails listing every problem. Returns {restore_id,
     checkpoint_id, checkpoint_created_at, levels, preview (readable lines of what would be
-    made), warnings, counts}.
+    made), warnings, counts} and, with dry_run, an outcome (one line, actions/outcome.py).
 
     :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     :param checkpoint_id: the checkpoint to restore (default: the latest committed one)
@@ -340,8 +381,11 @@ class RestorePreflight(DraasAction):
         self.started_at = started_at
 
     def call(self):
-        return restore.preflight(self.plan, self.checkpoint_id, self.mode, self.restore_id,
-                                 self.dry_run, self.stop_after, self.started_at)
+        result = restore.preflight(self.plan, self.checkpoint_id, self.mode, self.restore_id,
+                                   self.dry_run, self.stop_after, self.started_at)
+        if self.dry_run:
+            result['outcome'] = outcome.preflight(self.valid[0], result, self.mode)
+        return result
 
 
 class RestoreApply(DraasAction):
@@ -378,7 +422,7 @@ class RestoreFinish(DraasAction):
     levels (created, existing, seconds per level), verified (the checks passed),
     verify_seconds, rto_seconds, rto_target_seconds, rpo_seconds, rpo_target_seconds,
     fidelity (resources, fields, differences), users_to_enable, replaced_servers,
-    finished_at}.
+    finished_at, outcome (one line, actions/outcome.py)}.
 
     :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     :param checkpoint_id: the checkpoint restored
@@ -391,7 +435,9 @@ class RestoreFinish(DraasAction):
         self.restore_id = restore_id
 
     def call(self):
-        return restore.finish(self.plan, self.checkpoint_id, self.restore_id)
+        summary = restore.finish(self.plan, self.checkpoint_id, self.restore_id)
+        summary['outcome'] = outcome.restore(self.valid[0], summary)
+        return summary
 
 
 class RestoreCompare(DraasAction):
@@ -440,7 +486,7 @@ class ReportPlans(DraasAction):
     """The DR report of plans: per plan the RPO achieved now (last committed checkpoint)
     and the RTO last measured (drill or failover) against the policy, checkpoint count,
     size and retention, drift between the last two checkpoints. Returns {plans, table,
-    violations}.
+    violations, outcome (one line, actions/outcome.py)}.
 
     :param plans: a list of protection plans (objects, YAML/JSON text or "<name>@<site>")
     :param fail_on_violation: the workflow's input, checked here (true or false)
@@ -463,7 +509,9 @@ class ReportPlans(DraasAction):
 
     def call(self):
         errors.flag('fail_on_violation', self.fail_on_violation)
-        return report.report(self.documents)
+        result = report.report(self.documents)
+        result['outcome'] = outcome.report(result)
+        return result
 
 
 class StandbyStage(_CheckpointStep):

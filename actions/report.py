@@ -167,7 +167,7 @@ def plan_report(document, now=None):
     return out
 
 
-def _duration(seconds):
+def duration(seconds):
     if seconds is None:
         return '-'
     seconds = int(seconds)
@@ -193,17 +193,17 @@ def table(reports):
         status = [] if r['rpo_ok'] else ['RPO VIOLATED' if r['last_checkpoint']
                                          else 'NO CHECKPOINT']
         if not r['schedule_ok']:
-            status.append('SCHEDULE GAP %s > RPO' % _duration(r['schedule_gap_seconds']))
+            status.append('SCHEDULE GAP %s > RPO' % duration(r['schedule_gap_seconds']))
         if not r['rto_ok']:
             status.append('RTO ' + r['rto_status'].upper())
         if r['checkpoints']['damaged']:
             status.append('%d DAMAGED' % len(r['checkpoints']['damaged']))
         rows.append((r['plan'], r['policy'],
                      (r['last_checkpoint'] or {}).get('created_at', '-'),
-                     '%s (%s)' % (_duration(r['rpo_seconds']),
-                                  _duration(r['rpo_target_seconds'])),
-                     '%s (%s)' % (_duration(r['rto_seconds']),
-                                  _duration(r['rto_target_seconds'])),
+                     '%s (%s)' % (duration(r['rpo_seconds']),
+                                  duration(r['rpo_target_seconds'])),
+                     '%s (%s)' % (duration(r['rto_seconds']),
+                                  duration(r['rto_target_seconds'])),
                      '%d, %d KiB' % (r['checkpoints']['count'],
                                      r['checkpoints']['metadata_bytes'] // 1024),
                      drift_text, ', '.join(status) or 'OK'))
@@ -256,7 +256,7 @@ def html_page(result):
             continue
         parts.append('<h2>%s (%s, RPO target %s)</h2>%s' % (
             html.escape(r['plan']), html.escape(r['policy']),
-            _duration(r['rpo_target_seconds']), _timeline(r)))
+            duration(r['rpo_target_seconds']), _timeline(r)))
     parts.append('</body></html>')
     return '\n'.join(parts)
 

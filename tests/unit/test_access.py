@@ -23,7 +23,10 @@ SAVED = plan_mod.validate(dict(PLAN, scope={'project': 'shop', 'project_id': 'a1
 
 def who(project='shop', project_id='f00', roles=('member', 'reader')):
     return {'user': 'ann', 'project_name': project, 'project_id': project_id,
-            'roles': sorted(roles)}
+            'roles': sorted(roles), 'mistral_url': MISTRAL}
+
+
+MISTRAL = 'http://127.0.0.1:8989/v2'
 
 
 class Keystone(http.server.ThreadingHTTPServer):
@@ -60,7 +63,13 @@ class TestCaller(base.BaseTestCase):
         super().setUp()
         self.keystone = Keystone('tok', {
             'user': {'name': 'ann', 'id': 'u1'}, 'project': {'id': 'f00', 'name': 'shop'},
-            'roles': [{'name': 'reader', 'id': 'r1'}, {'name': 'member', 'id': 'r2'}]})
+            'roles': [{'name': 'reader', 'id': 'r1'}, {'name': 'member', 'id': 'r2'}],
+            # where draas writes the execution's description (actions/mistral.py)
+            'catalog': [{'type': 'identity', 'endpoints': [
+                {'interface': 'public', 'url': 'http://127.0.0.1:5000/v3'}]},
+                {'type': 'workflowv2', 'endpoints': [
+                    {'interface': 'internal', 'url': 'http://10.0.0.1:8989/v2'},
+                    {'interface': 'public', 'url': MISTRAL}]}]})
         self.addCleanup(self.keystone.shutdown)
 
     def security(self, token='tok', uri=None, is_target=False):

@@ -100,3 +100,27 @@ class TestTheFormsText(base.BaseTestCase):
                                    'text, or the reference "<name>@<site>" of a saved plan)')]:
             exc = self.assertRaises(errors.DraasError, inputs.read, {key: text})
             self.assertIn(message, str(exc), key)
+
+
+class TestDescriptions(base.BaseTestCase):
+    """What an execution is, as its description says (Horizon's execution page)."""
+    PLAN = {'name': 'web', 'source': 'site-a', 'target': 'site-b'}
+
+    def test_each_input_that_says_what_an_execution_is(self):
+        for workflow, typed, expected in [
+            ('draas.failover.failover',
+             {'plan': self.PLAN, 'mode': 'unplanned', 'checkpoint_id': None,
+              'dry_run': True},
+             'draas.failover.failover: plan web (site-a -> site-b), mode unplanned, dry run'),
+            ('draas.drill.cleanup',
+             {'plan': self.PLAN, 'drill_id': 'drill-ab12', 'min_age_minutes': 0},
+             'draas.drill.cleanup: plan web (site-a -> site-b), drill drill-ab12'),
+            ('draas.checkpoint.show', {'plan': self.PLAN, 'checkpoint_id': '20261130T0102'},
+             'draas.checkpoint.show: plan web (site-a -> site-b), checkpoint 20261130T0102'),
+            ('draas.report.report', {'plans': [self.PLAN, 'db@site-b'],
+                                     'fail_on_violation': False},
+             'draas.report.report: plans web, db@site-b'),
+            ('draas.sites.check', {'sites': ['site-a', 'site-b'], 'require_healthy': True},
+             'draas.sites.check: sites site-a, site-b'),
+        ]:
+            self.assertEqual(expected, inputs.describe(workflow, typed))

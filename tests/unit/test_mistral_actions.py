@@ -11,13 +11,14 @@ class TestSitesCheckAction(base.BaseTestCase):
 
     def report(self, healthy):
         return {'healthy': healthy, 'problems': [] if healthy else ["site 'a': compute: x"],
-                'sites': {}}
+                'sites': {'a': {}, 'b': {}}}
 
     @mock.patch.object(sites, 'check_sites')
     def test_healthy_report_is_the_result(self, check):
         check.return_value = self.report(True)
         result = mistral.SitesCheck(['site-a']).run(mock.Mock())
-        self.assertEqual(self.report(True), result)
+        self.assertEqual(dict(self.report(True), outcome='Sites a, b are healthy: every core '
+                              'service answered.'), result)
         check.assert_called_once_with(['site-a'], timeout=sites.DEFAULT_TIMEOUT)
 
     @mock.patch.object(sites, 'check_sites')
@@ -28,7 +29,8 @@ class TestSitesCheckAction(base.BaseTestCase):
         self.assertEqual({'healthy': False, 'problems': ["site 'a': compute: x"]},
                          result.error)
         result = mistral.SitesCheck(['site-a'], require_healthy=False).run(mock.Mock())
-        self.assertEqual(self.report(False), result)
+        self.assertEqual(dict(self.report(False), outcome="Sites a, b are not healthy: site "
+                              "'a': compute: x. Fix this before a failover."), result)
 
     @mock.patch.object(sites, 'check_sites', side_effect=sites.SiteError('unknown site x'))
     def test_bad_input_is_an_error_result_with_the_message(self, check):

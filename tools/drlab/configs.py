@@ -413,3 +413,20 @@ SUDO_SHIM = """#!/bin/sh
 while [ $# -gt 0 ]; do case "$1" in -*) shift;; *) break;; esac; done
 exec "$@"
 """
+
+
+def horizon(lab, site, secret_key):
+    """Horizon's local_settings.py: logs in at the Keystone of Mistral's site (`site`)."""
+    return f"""# Written by the draas lab (tools/lab).
+DEBUG = False
+ALLOWED_HOSTS = ['127.0.0.1', 'localhost']
+SECRET_KEY = {secret_key!r}
+# One uwsgi process, no memcached: sessions live in signed cookies.
+SESSION_ENGINE = 'django.contrib.sessions.backends.signed_cookies'
+CACHES = {{'default': {{'BACKEND': 'django.core.cache.backends.locmem.LocMemCache'}}}}
+OPENSTACK_KEYSTONE_URL = 'http://127.0.0.1:{site.port('keystone')}/v3'
+OPENSTACK_KEYSTONE_DEFAULT_DOMAIN = 'Default'
+OPENSTACK_KEYSTONE_DEFAULT_ROLE = 'member'
+STATIC_ROOT = {lab.horizon_dir + '/static'!r}
+COMPRESS_OFFLINE = True
+"""

@@ -5,7 +5,8 @@ Usage: tools/lab up [SITE] | down | status | stop-site SITE | kill PROCESS... | 
 
 `up` installs what is missing (Debian packages, a virtualenv with the services from PyPI, draas
 itself), then starts MariaDB and RabbitMQ (shared), site-a and site-b in parallel (Keystone,
-Glance, Placement, Nova, Neutron, Cinder, Swift each) and Mistral. It is idempotent: what runs
+Glance, Placement, Nova, Neutron, Cinder, Swift each), Mistral and Horizon with the Mistral UI
+(its own virtualenv, on a loopback port chosen once: $DRAAS_LAB/horizon/url). It is idempotent: what runs
 stays, what is missing is started; `up site-b` leaves site-a as it is. `stop-site site-a`
 simulates the loss of site-a: every site-a process stops, site-b and Mistral keep running.
 `kill` crashes lab processes (SIGKILL; names as `status` shows them, e.g. mistral-executor,
@@ -34,8 +35,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 ROOT = os.environ.get('DRAAS_LAB', '/opt/draas-lab')
 VENV = os.path.join(ROOT, 'venv')
+HORIZON_VENV = os.path.join(ROOT, 'horizon-venv')  # Horizon's Django apart from the services
 DEBIAN_PACKAGES = ['rabbitmq-server', 'mariadb-server', 'nfs-common', 'qemu-utils',
-                   'python3-venv']
+                   'python3-venv',
+                   # the browser of the Horizon test (tests/functional/test_horizon.py)
+                   'chromium', 'chromium-driver', 'fonts-dejavu-core']
 SITE_NAMES = ('site-a', 'site-b')
 MISTRAL = ('mistral', 'mistral-executor')  # api, engine and periodic tasks; the executor
 # Port of each API on site-a; site-b adds 10000.
@@ -106,16 +110,25 @@ def _file_hash(*paths):
 
 
 def ensure_venv():
+    """The services' virtualenv (with draas, editable) and Horizon's, installed side by side."""
+    parallel([_ensure_services_venv, _ensure_horizon_venv])
+
+
+def _venv_marks(venv):
+    path = os.path.join(venv, '.draas-lab-marks.json')
+    if os.path.exists(path):
+        with open(path) as f:
+            return path, json.load(f)
+    return path, {}
+
+
+def _ensure_services_venv():
     py = os.path.join(VENV, 'bin', 'python')
     if not os.path.exists(py):
         log('creating virtualenv %s' % VENV)
         run([sys.executable, '-m', 'venv', VENV])
     reqs = os.path.join(HERE, 'requirements.txt')
-    marks = os.path.join(VENV, '.draas-lab-marks.json')
-    state = {}
-    if os.path.exists(marks):
-        with open(marks) as f:
-            state = json.load(f)
+    marks, state = _venv_marks(VENV)
     want = _file_hash(reqs)
     if state.get('services') != want:
         log('installing the OpenStack services into the virtualenv (about 90 s)')
@@ -130,6 +143,23 @@ def ensure_venv():
         run([py, '-m', 'pip', 'install', '-q', '-e', REPO])
         state['draas'] = want
         state['draas_changed'] = True
+    with open(marks, 'w') as f:
+        json.dump(state, f)
+
+
+def _ensure_horizon_venv():
+    py = os.path.join(HORIZON_VENV, 'bin', 'python')
+    if not os.path.exists(py):
+        log('creating virtualenv %s' % HORIZON_VENV)
+        run([sys.executable, '-m', 'venv', HORIZON_VENV])
+    reqs = os.path.join(HERE, 'horizon-requirements.txt')
+    marks, state = _venv_marks(HORIZON_VENV)
+    want = _file_hash(reqs)
+    if state.get('horizon') != want:
+        log('installing Horizon and the Mistral UI into their virtualenv (about 60 s)')
+        run([py, '-m', 'pip', 'install', '-q', '-r', reqs])
+        shutil.rmtree(os.path.join(ROOT, 'horizon', 'static'), ignore_errors=True)
+        state['horizon'] = want
     with open(marks, 'w') as f:
         json.dump(state, f)
 
@@ -305,6 +335,7 @@ class Lab:
         self.secrets = self._load_secrets()
         self.sites = {n: Site(self, n, i) for i, n in enumerate(SITE_NAMES)}
         self.clouds_yaml = os.path.join(root, 'clouds.yaml')
+        self.horizon_dir = os.path.join(root, 'horizon')
 
     def _load_secrets(self):
         """Passwords of this lab, random per lab so tests can grep for leaks of them."""
@@ -495,6 +526,58 @@ class Lab:
         wait_for('Mistral API', lambda: http_answers(
             'http://127.0.0.1:%d/' % self.MISTRAL_PORT), 120)
 
+    # ---- Horizon with the Mistral UI
+    def horizon_port(self):
+        """A loopback port that was free when chosen, kept while nothing else takes it."""
+        path = os.path.join(self.horizon_dir, 'port')
+        if not os.path.exists(path) or (not self.procs.pid('horizon')
+                                        and port_open(self._read_port(path))):
+            with socket.socket() as s:
+                s.bind(('127.0.0.1', 0))
+                self.write(path, '%d\n' % s.getsockname()[1])
+        return self._read_port(path)
+
+    @staticmethod
+    def _read_port(path):
+        with open(path) as f:
+            return int(f.read())
+
+    def horizon(self):
+        from drlab import configs
+        site = self.sites[self.MISTRAL_SITE]
+        py = os.path.join(HORIZON_VENV, 'bin', 'python')
+        dashboard = run([py, '-c', 'import openstack_dashboard, os; '
+                         'print(os.path.dirname(openstack_dashboard.__file__))']).stdout.strip()
+        key = self.secrets.setdefault('horizon', secrets.token_hex(24))
+        with open(os.path.join(self.root, 'lab.json'), 'w') as f:
+            json.dump(self.secrets, f, indent=1)
+        self.write(os.path.join(dashboard, 'local', 'local_settings.py'),
+                   configs.horizon(self, site, key), 0o600)
+        # The Mistral UI is a Horizon plugin: enabled by its file in local/enabled.
+        shutil.copy(os.path.join(os.path.dirname(dashboard), 'mistraldashboard', 'enabled',
+                                 '_50_mistral.py'), os.path.join(dashboard, 'local', 'enabled'))
+        env = dict(os.environ, DJANGO_SETTINGS_MODULE='openstack_dashboard.settings',
+                   PYTHONWARNINGS='ignore', PATH='%s/bin:%s' % (HORIZON_VENV, os.environ['PATH']))
+        env.pop('PYTHONPATH', None)
+        static = os.path.join(self.horizon_dir, 'static')
+        if not os.path.isdir(static):
+            log('horizon: collecting and compressing its static files')
+            run([py, '-m', 'django', 'collectstatic', '--noinput'], env=env)
+            run([py, '-m', 'django', 'compress', '--force'], env=env)
+        port = self.horizon_port()
+        if self.procs.start('horizon', [
+                os.path.join(HORIZON_VENV, 'bin', 'uwsgi'), '--http-socket',
+                '127.0.0.1:%d' % port, '--module', 'openstack_dashboard.wsgi:application',
+                '--static-map', '/static=' + static, '--master', '--processes', '1',
+                '--threads', '8', '--die-on-term', '--need-app', '--buffer-size', '65535'],
+                os.path.join(self.horizon_dir, 'horizon.out'), env=env):
+            log('started Horizon')
+        wait_for('Horizon', lambda: http_answers(self.horizon_url() + 'auth/login/'), 60)
+        self.write(os.path.join(self.horizon_dir, 'url'), self.horizon_url() + '\n')
+
+    def horizon_url(self):
+        return 'http://127.0.0.1:%d/' % self.horizon_port()
+
     # ---- commands
     def up(self, only=None):
         os.makedirs(self.bin, exist_ok=True)
@@ -504,17 +587,17 @@ class Lab:
         self.mariadb()
         self.rabbitmq()
         parallel([s.up for s in self.sites.values() if only in (None, s.name)])
-        marks = os.path.join(VENV, '.draas-lab-marks.json')
-        with open(marks) as f:
-            state = json.load(f)
+        marks, state = _venv_marks(VENV)
         if state.pop('draas_changed', False):
             self.procs.stop(MISTRAL)  # it loads draas' actions at start only
             with open(marks, 'w') as f:
                 json.dump(state, f)
         self.mistral()
+        self.horizon()
         log('lab ready: clouds.yaml at %s (also %s); Mistral at http://127.0.0.1:%d/v2 '
-            '(Keystone of %s)' % (self.clouds_yaml, SYSTEM_CLOUDS_YAML, self.MISTRAL_PORT,
-                                  self.MISTRAL_SITE))
+            '(Keystone of %s); Horizon at %s' % (
+                self.clouds_yaml, SYSTEM_CLOUDS_YAML, self.MISTRAL_PORT, self.MISTRAL_SITE,
+                self.horizon_url()))
 
     def stop_sites(self, names, also=()):
         """Stop every process of the sites `names` (and the processes `also`) at once."""
@@ -538,7 +621,7 @@ class Lab:
         log('killed %s' % ', '.join(names))
 
     def down(self):
-        self.stop_sites(SITE_NAMES, also=MISTRAL)
+        self.stop_sites(SITE_NAMES, also=MISTRAL + ('horizon',))
         self.procs.stop(['rabbitmq'], timeout=30)
         self.procs.stop(['epmd', 'mariadb'], timeout=30)
         for site in self.sites.values():
@@ -594,7 +677,7 @@ class Lab:
         return 0
 
     def status(self):
-        names = ['mariadb', 'rabbitmq', 'epmd'] + list(MISTRAL)
+        names = ['mariadb', 'rabbitmq', 'epmd', 'horizon'] + list(MISTRAL)
         for site in self.sites.values():
             names += [site.name + '-' + p for p in site.PROCESSES]
         running = 0
@@ -997,7 +1080,7 @@ def main(argv):
         elif cmd == 'reset':
             lab.down()
             for d in os.listdir(ROOT):
-                if d != 'venv':
+                if d not in ('venv', 'horizon-venv'):
                     path = os.path.join(ROOT, d)
                     shutil.rmtree(path) if os.path.isdir(path) else os.unlink(path)
             log('lab data removed (the virtualenv is kept)')

@@ -1,0 +1,77 @@
+"""How a run ended, in one line, with what to do next: the first key ("outcome") of the
+outputs of draas' main workflows, so that it is what Horizon's Executions page and
+`openstack workflow execution output show` show first. The details follow it."""
+from actions.report import duration
+
+FAILOVER = {'unplanned': 'an unplanned failover', 'planned': 'a planned failover',
+            'drill': 'a drill'}
+
+
+def sites(report):
+    names = ', '.join(sorted(report['sites']))
+    if report['healthy']:
+        return 'Sites %s are healthy: every core service answered.' % names
+    return 'Sites %s are not healthy: %s. Fix this before a failover.' % (
+        names, '; '.join(report['problems']))
+
+
+def _counts(counts):
+    return ', '.join('%d %s' % (n, kind) for kind, n in sorted(counts.items()) if n) or \
+        'nothing'
+
+
+def checkpoint(plan, commit):
+    pruned = (' Retention removed %d older checkpoints.' % len(commit['pruned'])
+              if commit.get('pruned') else '')
+    return ('Checkpoint %s of plan %s committed at %s: %s.%s Next: a drill '
+            '(draas.drill.drill) proves that it restores.' % (
+                commit['checkpoint_id'], plan['name'], plan['target'],
+                _counts(commit['counts']), pruned))
+
+
+def preflight(plan, result, mode):
+    """A dry run's: what the restore would do."""
+    create = sum(c['create'] for c in result['counts'].values())
+    warnings = result['warnings']
+    return ('Dry run: %s of plan %s to %s would restore checkpoint %s (taken %s), creating '
+            '%d resources%s. Nothing was changed. Next: run it without dry_run.' % (
+                FAILOVER[mode], plan['name'], plan['target'], result['checkpoint_id'],
+                result['checkpoint_created_at'], create,
+                '; %d warnings, first: %s' % (len(warnings), warnings[0]) if warnings else
+                ', no warnings'))
+
+
+def _against(name, seconds, target):
+    return '%s %s (target %s%s)' % (name, duration(seconds), duration(target),
+                                    ', MISSED' if seconds > target else '')
+
+
+def restore(plan, summary):
+    """A finished restore's: a failover, a failback (a planned failover of the reverse
+    plan) or a drill."""
+    times = '%s, %s' % (_against('RTO', summary['rto_seconds'], summary['rto_target_seconds']),
+                        _against('RPO', summary['rpo_seconds'], summary['rpo_target_seconds']))
+    restored = _counts(summary['counts'])
+    if summary['mode'] == 'drill':
+        return ('Drill %s of plan %s passed: checkpoint %s restored and verified in an '
+                'isolated bubble at %s (%s); %s. Its bubble is removed next unless kept.' % (
+                    summary['restore_id'], plan['name'], summary['checkpoint_id'],
+                    summary['target'], restored, times))
+    users = (' Enable its users at %s: %s.' % (summary['target'],
+                                               ', '.join(summary['users_to_enable']))
+             if summary['users_to_enable'] else '')
+    return ('Failover (%s) of plan %s to %s done: checkpoint %s restored and verified (%s); '
+            '%s.%s Next: check the workload at %s; once %s is back, draas.failback.reprotect '
+            'then draas.failback.failback.' % (
+                summary['mode'], plan['name'], summary['target'], summary['checkpoint_id'],
+                restored, times, users, summary['target'], plan['source']))
+
+
+def report(result):
+    plans = result['plans']
+    bad = [r['plan'] + (': ' + r['error'] if 'error' in r else '') for r in plans
+           if 'error' in r or not (r['rpo_ok'] and r['rto_ok'] and r['schedule_ok'])]
+    if not bad:
+        return '%d plans, all within their policy.' % len(plans)
+    return '%d plans, %d not within their policy: %s. The table says why.' % (
+        len(plans), len(bad), '; '.join(bad))

@@ -1,0 +1,68 @@
+"""The one line that leads the outputs of the main workflows (actions/outcome.py)."""
+from oslotest import base
+
+from actions import outcome
+from tests.unit import test_inputs
+
+PLAN = {'name': 'web', 'source': 'site-a', 'target': 'site-b'}
+
+
+def summary(**changes):
+    return dict({'mode': 'unplanned', 'restore_id': 'failover-c1', 'checkpoint_id': 'c1',
+                 'target': 'site-b', 'counts': {'server': 2, 'volume': 1, 'keypair': 0},
+                 'rto_seconds': 95.2, 'rto_target_seconds': 3600, 'rpo_seconds': 4000.0,
+                 'rpo_target_seconds': 3600, 'users_to_enable': []}, **changes)
+
+
+class TestOutcome(base.BaseTestCase):
+
+    def test_the_main_workflows_outputs_lead_with_it(self):
+        found = test_inputs.workflows()
+        for name in ('draas.sites.check', 'draas.checkpoint.create', 'draas.failover.failover',
+                     'draas.failback.failback', 'draas.restore.restore', 'draas.drill.drill',
+                     'draas.report.report'):
+            self.assertEqual('outcome', next(iter(found[name]['output'])), name)
+
+    def test_a_checkpoint_says_what_it_holds_and_what_next(self):
+        self.assertEqual(
+            'Checkpoint c1 of plan web committed at site-b: 2 server, 1 volume. Retention '
+            'removed 2 older checkpoints. Next: a drill (draas.drill.drill) proves that it '
+            'restores.',
+            outcome.checkpoint(PLAN, {'checkpoint_id': 'c1', 'counts': {
+                'volume': 1, 'server': 2, 'keypair': 0}, 'pruned': ['c0', 'c00']}))
+
+    def test_a_failover_says_rto_and_rpo_against_the_policy_and_what_next(self):
+        self.assertEqual(
+            'Failover (unplanned) of plan web to site-b done: checkpoint c1 restored and '
+            'verified (2 server, 1 volume); RTO 95s (target 60m), RPO 66m (target 60m, '
+            'MISSED). Enable its users at site-b: ann. Next: check the workload at site-b; '
+            'once site-a is back, draas.failback.reprotect then draas.failback.failback.',
+            outcome.restore(PLAN, summary(users_to_enable=['ann'])))
+
+    def test_a_drill_says_it_passed(self):
+        self.assertEqual(
+            'Drill drill-ab12 of plan web passed: checkpoint c1 restored and verified in an '
+            'isolated bubble at site-b (2 server, 1 volume); RTO 95s (target 60m), RPO 10s '
+            '(target 60m). Its bubble is removed next unless kept.',
+            outcome.restore(PLAN, summary(mode='drill', restore_id='drill-ab12',
+                                          rpo_seconds=10)))
+
+    def test_a_dry_run_says_what_would_be_made_and_that_nothing_was(self):
+        result = {'checkpoint_id': 'c1', 'checkpoint_created_at': '2026-11-30T01:02:03Z',
+                  'counts': {'server': {'create': 2, 'exists': 0},
+                             'network': {'create': 1, 'exists': 1}},
+                  'warnings': ['flavor m1.x: made public', 'other']}
+        self.assertEqual(
+            'Dry run: an unplanned failover of plan web to site-b would restore checkpoint c1 '
+            '(taken 2026-11-30T01:02:03Z), creating 3 resources; 2 warnings, first: flavor '
+            'm1.x: made public. Nothing was changed. Next: run it without dry_run.',
+            outcome.preflight(PLAN, result, 'unplanned'))
+
+    def test_a_report_names_the_plans_out_of_policy(self):
+        ok = {'plan': 'web', 'rpo_ok': True, 'rto_ok': True, 'schedule_ok': True}
+        late = dict(ok, plan='db', rpo_ok=False)
+        self.assertEqual('1 plans, all within their policy.',
+                         outcome.report({'plans': [ok]}))
+        self.assertEqual(
+            '3 plans, 2 not within their policy: db; x@site-b: no plan. The table says why.',
+            outcome.report({'plans': [ok, late, {'plan': 'x@site-b', 'error': 'no plan'}]}))
