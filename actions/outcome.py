@@ -16,8 +16,9 @@ def sites(report):
 
 
 def _counts(counts):
-    return ', '.join('%d %s' % (n, kind) for kind, n in sorted(counts.items()) if n) or \
-        'nothing'
+    """What an operator counts first: servers and volumes, then everything."""
+    return '%d servers, %d volumes, %d resources in all' % (
+        counts.get('server', 0), counts.get('volume', 0), sum(counts.values()))
 
 
 def checkpoint(plan, commit):

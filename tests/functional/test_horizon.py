@@ -8,6 +8,7 @@ import re
 import secrets
 import time
 
+from selenium.common import exceptions
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -59,7 +60,9 @@ class TestHorizon(test_failover.FailoverTestCase):
         cls.browser = webdriver.Chrome(service=Service('/usr/bin/chromedriver'),
                                        options=options)
         cls.addClassCleanup(cls.browser.quit)
-        cls.wait = WebDriverWait(cls.browser, 30)
+        # Horizon replaces what it loads (modals, running rows) under the test's feet.
+        cls.wait = WebDriverWait(cls.browser, 30, ignored_exceptions=(
+            exceptions.NoSuchElementException, exceptions.StaleElementReferenceException))
 
     # ---- what an operator does
     def shot(self, name):
@@ -94,26 +97,33 @@ class TestHorizon(test_failover.FailoverTestCase):
         return re.search(r'id "([0-9a-f-]{36})"', toast.text).group(1)
 
     def wait_success(self, execution_id, shot, timeout=600):
-        """Reload the Executions page until the execution is final; returns its row's text
-        (the Output column shows the output's first lines) once SUCCESS."""
+        """Reload the Executions page until the execution is final; then open its output
+        from there and its page. Returns (output, the page's overview) once SUCCESS."""
         b = self.browser
         deadline = time.monotonic() + timeout
         while True:
             b.get(self.url + 'mistral/executions/')
             headers = [h.text for h in b.find_elements(By.CSS_SELECTOR, 'table thead th')]
-            row = b.find_element(By.XPATH, '//tr[.//a[contains(@href, "%s")]]' % execution_id)
-            state = row.find_elements(By.TAG_NAME, 'td')[headers.index('State')].text
-            state = state.upper()  # the label says Success
+            try:
+                cells = b.find_elements(By.XPATH, '//tr[.//a[contains(@href, "%s")]]/td'
+                                        % execution_id)
+                state = cells[headers.index('State')].text.upper()  # the label: Success
+            except exceptions.StaleElementReferenceException:
+                continue  # the page itself refreshed the running execution's row
             if state in base.FINAL_STATES or time.monotonic() > deadline:
                 break
             time.sleep(3)
-        text = row.text
         self.shot(shot + '-2-executions')
+        cells[headers.index('Output')].find_element(By.TAG_NAME, 'a').click()
+        # The modal says "Loading..." until the output came.
+        output = self.wait.until(lambda _: '{' in b.find_element(
+            By.CSS_SELECTOR, '.modal .modal-body').text and b.find_element(
+            By.CSS_SELECTOR, '.modal .modal-body').text)
+        self.shot(shot + '-3-output')
         b.get(self.url + 'mistral/executions/%s/detail' % execution_id)
-        self.shot(shot + '-3-detail')
-        detail = b.find_element(By.CSS_SELECTOR, '.detail').text
-        self.assertEqual('SUCCESS', state, detail)
-        return text, detail
+        overview = b.find_element(By.CSS_SELECTOR, '.detail').text
+        self.assertEqual('SUCCESS', state, overview)
+        return output, overview
 
     # ---- the tests
     def test_1_the_admin_checks_the_sites_with_what_the_form_pre_fills(self):
@@ -122,29 +132,29 @@ class TestHorizon(test_failover.FailoverTestCase):
         self.shot('1-workflows')
         execution_id = self.execute('draas.sites.check', {'sites': '["site-a","site-b"]'},
                                     '2-sites-check')
-        row, detail = self.wait_success(execution_id, '2-sites-check')
-        self.assertIn('Sites site-a, site-b are healthy', row)
-        self.assertIn('draas.sites.check: sites site-a, site-b', detail)
+        output, overview = self.wait_success(execution_id, '2-sites-check')
+        self.assertIn('Sites site-a, site-b are healthy', output)
+        self.assertIn('draas.sites.check: sites site-a, site-b', overview)
 
     def test_2_a_member_checkpoints_dry_runs_a_failover_and_drills_the_saved_plan(self):
         self.login(self.member, self.member_password)
         execution_id = self.execute('draas.checkpoint.create', {'plan': self.reference},
                                     '3-checkpoint')
-        row, detail = self.wait_success(execution_id, '3-checkpoint')
-        self.assertRegex(row, 'Checkpoint [0-9a-f-]+ of plan %s committed' % self.name)
+        output, overview = self.wait_success(execution_id, '3-checkpoint')
+        self.assertRegex(output, r'Checkpoint \S+ of plan %s committed' % self.name)
         self.assertIn('draas.checkpoint.create: plan %s (site-a -> site-b)' % self.name,
-                      detail)
+                      overview)
 
         execution_id = self.execute('draas.failover.failover',
                                     {'plan': self.reference, 'dry_run': 'true'},
                                     '4-failover-dry-run')
-        row, detail = self.wait_success(execution_id, '4-failover-dry-run')
-        self.assertIn('Dry run: an unplanned failover of plan %s to site-b would restore checkpoint'
-                      % self.name, row)
-        self.assertIn('mode unplanned, dry run', detail)
+        output, overview = self.wait_success(execution_id, '4-failover-dry-run')
+        self.assertIn('Dry run: an unplanned failover of plan %s to site-b would restore '
+                      'checkpoint' % self.name, output)
+        self.assertIn('mode unplanned, dry run', overview)
         self.assertIsNone(self.target.identity.find_project(self.name))  # nothing restored
 
         execution_id = self.execute('draas.drill.drill', {'plan': self.reference},
                                     '5-drill')
-        row, detail = self.wait_success(execution_id, '5-drill')
-        self.assertRegex(row, 'Drill [0-9a-f-]+ of plan %s passed' % self.name)
+        output, overview = self.wait_success(execution_id, '5-drill')
+        self.assertRegex(output, r'Drill \S+ of plan %s passed' % self.name)

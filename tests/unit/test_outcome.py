@@ -25,7 +25,7 @@ class TestOutcome(base.BaseTestCase):
 
     def test_a_checkpoint_says_what_it_holds_and_what_next(self):
         self.assertEqual(
-            'Checkpoint c1 of plan web committed at site-b: 2 server, 1 volume. Retention '
+            'Checkpoint c1 of plan web committed at site-b: 2 servers, 1 volumes, 3 resources in all. Retention '
             'removed 2 older checkpoints. Next: a drill (draas.drill.drill) proves that it '
             'restores.',
             outcome.checkpoint(PLAN, {'checkpoint_id': 'c1', 'counts': {
@@ -34,7 +34,7 @@ class TestOutcome(base.BaseTestCase):
     def test_a_failover_says_rto_and_rpo_against_the_policy_and_what_next(self):
         self.assertEqual(
             'Failover (unplanned) of plan web to site-b done: checkpoint c1 restored and '
-            'verified (2 server, 1 volume); RTO 95s (target 60m), RPO 66m (target 60m, '
+            'verified (2 servers, 1 volumes, 3 resources in all); RTO 95s (target 60m), RPO 66m (target 60m, '
             'MISSED). Enable its users at site-b: ann. Next: check the workload at site-b; '
             'once site-a is back, draas.failback.reprotect then draas.failback.failback.',
             outcome.restore(PLAN, summary(users_to_enable=['ann'])))
@@ -42,7 +42,7 @@ class TestOutcome(base.BaseTestCase):
     def test_a_drill_says_it_passed(self):
         self.assertEqual(
             'Drill drill-ab12 of plan web passed: checkpoint c1 restored and verified in an '
-            'isolated bubble at site-b (2 server, 1 volume); RTO 95s (target 60m), RPO 10s '
+            'isolated bubble at site-b (2 servers, 1 volumes, 3 resources in all); RTO 95s (target 60m), RPO 10s '
             '(target 60m). Its bubble is removed next unless kept.',
             outcome.restore(PLAN, summary(mode='drill', restore_id='drill-ab12',
                                           rpo_seconds=10)))
