@@ -139,6 +139,10 @@ def read(inputs):
     return {name: KINDS[name](name, value) for name, value in inputs.items()}
 
 
+def _listed(value):
+    return value if isinstance(value, list) else [value]
+
+
 def describe(workflow, typed):
     """What an execution is, in one line (its description in Horizon and the CLI), from its
     workflow's name and typed inputs: "draas.failover.failover: plan web (site-a -> site-b),
@@ -147,11 +151,13 @@ def describe(workflow, typed):
     plan = typed.get('plan')
     if isinstance(plan, dict):
         parts.append('plan %s (%s -> %s)' % (plan['name'], plan['source'], plan['target']))
+    # Lists as typed, not yet judged: the workflow's own check refuses a bad one next.
     if typed.get('plans'):
         parts.append('plans ' + ', '.join(
-            p['name'] if isinstance(p, dict) else str(p) for p in typed['plans']))
+            str(p.get('name')) if isinstance(p, dict) else str(p)
+            for p in _listed(typed['plans'])))
     if typed.get('sites'):
-        parts.append('sites ' + ', '.join(map(str, typed['sites'])))
+        parts.append('sites ' + ', '.join(map(str, _listed(typed['sites']))))
     if typed.get('mode'):
         parts.append('mode ' + typed['mode'])
     for name in ('checkpoint_id', 'restore_id', 'drill_id'):

@@ -5,6 +5,7 @@ entry point (setup.cfg). Its __init__ arguments are the action's inputs (JSON-sa
 only: Mistral serialises the instance to send it to an executor) and the `:param` lines of
 its docstring describe them.
 """
+import json
 import logging
 
 from keystoneauth1 import session as ks_session
@@ -135,15 +136,30 @@ class InputsValidate(DraasAction):
         result = super().run(context)
         execution = getattr(context, 'execution', None)
         if not isinstance(result, actions.Result) and execution:
-            describe_execution(context, self.who, inputs_mod.describe(
-                execution.workflow_name, result))
+            describe_execution(context, self.who, result)
         return result
 
 
-def describe_execution(context, who, text):
-    """Set the running execution's description to `text` (Horizon shows it on the
-    execution's page), before one its creator gave (a cron trigger's). Best effort: no
-    workflow fails for its description."""
+def described(given, text):
+    """An execution's description with `text` first. A cron trigger's is JSON that Mistral
+    reads back (triggered_by: it deletes the trigger's trust with its last execution): its
+    "description" field gets the text."""
+    try:
+        doc = json.loads(given or '')
+    except ValueError:
+        doc = None
+    if isinstance(doc, dict):
+        doc['description'] = described(doc.get('description'), text)
+        return json.dumps(doc)
+    if not given:
+        return text
+    return given if given.startswith(text) else '%s; %s' % (text, given)
+
+
+def describe_execution(context, who, typed):
+    """Say first in the running execution's description what it is (inputs.describe of its
+    `typed` inputs; Horizon shows it on the execution's page). Best effort: no workflow
+    fails for its description."""
     execution_id = context.execution.workflow_execution_id
     if not (who and who.get('mistral_url') and execution_id):
         return  # Mistral without authentication, or no Mistral in the catalog
@@ -151,11 +167,11 @@ def describe_execution(context, who, text):
     session = ks_session.Session(auth=token_endpoint.Token(url, context.security.auth_token),
                                  timeout=access.TIMEOUT)
     try:
+        text = inputs_mod.describe(context.execution.workflow_name, typed)
         client = mistral_client.client(mistral_url=url, session=session)
-        given = client.executions.get(execution_id).description or ''
-        if not given.startswith(text):  # a rerun of the task
-            client.executions.update(execution_id, None,
-                                     description='%s; %s' % (text, given) if given else text)
+        given = client.executions.get(execution_id).description
+        if described(given, text) != given:  # not a rerun of the task
+            client.executions.update(execution_id, None, description=described(given, text))
     except Exception:
         LOG.warning('could not set the description of execution %s', execution_id,
                     exc_info=True)

@@ -1,6 +1,7 @@
-"""How a run ended, in one line, with what to do next: the first key ("outcome") of the
-outputs of draas' main workflows, so that it is what Horizon's Executions page and
-`openstack workflow execution output show` show first. The details follow it."""
+"""How a run ended, in a few short lines (what happened, RTO and RPO, what to do next): the
+first key ("outcome") of the outputs of draas' main workflows, so that it is what Horizon's
+output view and `openstack workflow execution output show` show first, one line each (a long
+line would run out of Horizon's box). The details follow it."""
 from actions.report import duration
 
 FAILOVER = {'unplanned': 'an unplanned failover', 'planned': 'a planned failover',
@@ -10,9 +11,9 @@ FAILOVER = {'unplanned': 'an unplanned failover', 'planned': 'a planned failover
 def sites(report):
     names = ', '.join(sorted(report['sites']))
     if report['healthy']:
-        return 'Sites %s are healthy: every core service answered.' % names
-    return 'Sites %s are not healthy: %s. Fix this before a failover.' % (
-        names, '; '.join(report['problems']))
+        return ['Sites %s are healthy: every core service answered.' % names]
+    return ['Sites %s are not healthy:' % names] + report['problems'] + [
+        'Next: fix this before a failover.']
 
 
 def _counts(counts):
@@ -22,24 +23,24 @@ def _counts(counts):
 
 
 def checkpoint(plan, commit):
-    pruned = (' Retention removed %d older checkpoints.' % len(commit['pruned'])
-              if commit.get('pruned') else '')
-    return ('Checkpoint %s of plan %s committed at %s: %s.%s Next: a drill '
-            '(draas.drill.drill) proves that it restores.' % (
-                commit['checkpoint_id'], plan['name'], plan['target'],
-                _counts(commit['counts']), pruned))
+    lines = ['Checkpoint %s of plan %s committed at %s.' % (
+        commit['checkpoint_id'], plan['name'], plan['target']),
+        'It holds %s.' % _counts(commit['counts'])]
+    if commit.get('pruned'):
+        lines.append('Retention removed %d older checkpoints.' % len(commit['pruned']))
+    return lines + ['Next: a drill (draas.drill.drill) proves that it restores.']
 
 
 def preflight(plan, result, mode):
     """A dry run's: what the restore would do."""
     create = sum(c['create'] for c in result['counts'].values())
     warnings = result['warnings']
-    return ('Dry run: %s of plan %s to %s would restore checkpoint %s (taken %s), creating '
-            '%d resources%s. Nothing was changed. Next: run it without dry_run.' % (
-                FAILOVER[mode], plan['name'], plan['target'], result['checkpoint_id'],
-                result['checkpoint_created_at'], create,
-                '; %d warnings, first: %s' % (len(warnings), warnings[0]) if warnings else
-                ', no warnings'))
+    return ['Dry run: %s of plan %s to %s would restore checkpoint %s (taken %s),' % (
+        FAILOVER[mode], plan['name'], plan['target'], result['checkpoint_id'],
+        result['checkpoint_created_at']),
+        'creating %d resources, with %d warnings%s' % (
+            create, len(warnings), ', first: %s.' % warnings[0] if warnings else '.'),
+        'Nothing was changed. Next: run it without dry_run.']
 
 
 def _against(name, seconds, target):
@@ -50,22 +51,22 @@ def _against(name, seconds, target):
 def restore(plan, summary):
     """A finished restore's: a failover, a failback (a planned failover of the reverse
     plan) or a drill."""
-    times = '%s, %s' % (_against('RTO', summary['rto_seconds'], summary['rto_target_seconds']),
-                        _against('RPO', summary['rpo_seconds'], summary['rpo_target_seconds']))
-    restored = _counts(summary['counts'])
+    times = '%s, %s.' % (_against('RTO', summary['rto_seconds'], summary['rto_target_seconds']),
+                         _against('RPO', summary['rpo_seconds'], summary['rpo_target_seconds']))
+    restored = 'Restored and verified: %s.' % _counts(summary['counts'])
     if summary['mode'] == 'drill':
-        return ('Drill %s of plan %s passed: checkpoint %s restored and verified in an '
-                'isolated bubble at %s (%s); %s. Its bubble is removed next unless kept.' % (
-                    summary['restore_id'], plan['name'], summary['checkpoint_id'],
-                    summary['target'], restored, times))
-    users = (' Enable its users at %s: %s.' % (summary['target'],
-                                               ', '.join(summary['users_to_enable']))
-             if summary['users_to_enable'] else '')
-    return ('Failover (%s) of plan %s to %s done: checkpoint %s restored and verified (%s); '
-            '%s.%s Next: check the workload at %s; once %s is back, draas.failback.reprotect '
-            'then draas.failback.failback.' % (
-                summary['mode'], plan['name'], summary['target'], summary['checkpoint_id'],
-                restored, times, users, summary['target'], plan['source']))
+        return ['Drill %s of plan %s passed: checkpoint %s restored in a bubble at %s.' % (
+            summary['restore_id'], plan['name'], summary['checkpoint_id'], summary['target']),
+            restored, times, 'Its bubble is removed next unless kept.']
+    lines = ['Failover (%s) of plan %s to %s done: checkpoint %s.' % (
+        summary['mode'], plan['name'], summary['target'], summary['checkpoint_id']),
+        restored, times]
+    if summary['users_to_enable']:
+        lines.append('Enable its users at %s: %s.' % (summary['target'],
+                                                      ', '.join(summary['users_to_enable'])))
+    return lines + ['Next: check the workload at %s; once %s is back, '
+                    'draas.failback.reprotect then draas.failback.failback.' % (
+                        summary['target'], plan['source'])]
 
 
 def report(result):
@@ -73,6 +74,6 @@ def report(result):
     bad = [r['plan'] + (': ' + r['error'] if 'error' in r else '') for r in plans
            if 'error' in r or not (r['rpo_ok'] and r['rto_ok'] and r['schedule_ok'])]
     if not bad:
-        return '%d plans, all within their policy.' % len(plans)
-    return '%d plans, %d not within their policy: %s. The table says why.' % (
-        len(plans), len(bad), '; '.join(bad))
+        return ['%d plans, all within their policy.' % len(plans)]
+    return ['%d plans, %d not within their policy (the table says why):' % (
+        len(plans), len(bad))] + bad

@@ -217,6 +217,7 @@ class TestCheckpoint(base.FunctionalTestCase):
         made = install.install_triggers(self.mistral, [plan_mod.validate(plan)])
         name = 'draas.%s.checkpoint' % plan['name']
         self.addCleanup(self.mistral.cron_triggers.delete, name)
+        trigger = self.mistral.cron_triggers.get(name)
         self.addCleanup(self.mistral.cron_triggers.delete, 'draas.%s.drill' % plan['name'])
         self.assertEqual(['%s (draas.checkpoint.create, * * * * *)' % name,
                           'draas.%s.drill (draas.drill.drill, 30 3 1 * *)' % plan['name']],
@@ -225,6 +226,14 @@ class TestCheckpoint(base.FunctionalTestCase):
         while not set(self.checkpoints.list()) - before:
             self.assertLess(time.monotonic(), deadline, 'the trigger took no checkpoint')
             time.sleep(3)
+        # Its execution says what it is (Horizon shows it) and stays Mistral's JSON.
+        descriptions = [json.loads(e.description) for e in self.mistral.executions.list(
+            workflow_name='draas.checkpoint.create', sort_keys='created_at', sort_dirs='desc',
+            limit=20) if 'triggered_by' in (e.description or '')]
+        self.assertEqual(
+            ("draas.checkpoint.create: plan %s (site-a -> site-b); Workflow execution "
+             "created by cron trigger '(%s)'." % (plan['name'], trigger.id)),
+            descriptions[0]['description'])
 
     def test_7_retention_removes_checkpoints_and_their_backups(self):
         plan = dict(self.plan, name=self.plan['name'] + '-ret',

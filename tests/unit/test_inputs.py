@@ -122,5 +122,8 @@ class TestDescriptions(base.BaseTestCase):
              'draas.report.report: plans web, db@site-b'),
             ('draas.sites.check', {'sites': ['site-a', 'site-b'], 'require_healthy': True},
              'draas.sites.check: sites site-a, site-b'),
+            # not yet judged: the workflow's check refuses them next
+            ('draas.sites.check', {'sites': 5}, 'draas.sites.check: sites 5'),
+            ('draas.report.report', {'plans': [{'x': 1}]}, 'draas.report.report: plans None'),
         ]:
             self.assertEqual(expected, inputs.describe(workflow, typed))

@@ -24,26 +24,31 @@ class TestOutcome(base.BaseTestCase):
             self.assertEqual('outcome', next(iter(found[name]['output'])), name)
 
     def test_a_checkpoint_says_what_it_holds_and_what_next(self):
-        self.assertEqual(
-            'Checkpoint c1 of plan web committed at site-b: 2 servers, 1 volumes, 3 resources in all. Retention '
-            'removed 2 older checkpoints. Next: a drill (draas.drill.drill) proves that it '
-            'restores.',
+        self.assertEqual([
+            'Checkpoint c1 of plan web committed at site-b.',
+            'It holds 2 servers, 1 volumes, 3 resources in all.',
+            'Retention removed 2 older checkpoints.',
+            'Next: a drill (draas.drill.drill) proves that it restores.'],
             outcome.checkpoint(PLAN, {'checkpoint_id': 'c1', 'counts': {
                 'volume': 1, 'server': 2, 'keypair': 0}, 'pruned': ['c0', 'c00']}))
 
     def test_a_failover_says_rto_and_rpo_against_the_policy_and_what_next(self):
-        self.assertEqual(
-            'Failover (unplanned) of plan web to site-b done: checkpoint c1 restored and '
-            'verified (2 servers, 1 volumes, 3 resources in all); RTO 95s (target 60m), RPO 66m (target 60m, '
-            'MISSED). Enable its users at site-b: ann. Next: check the workload at site-b; '
-            'once site-a is back, draas.failback.reprotect then draas.failback.failback.',
+        self.assertEqual([
+            'Failover (unplanned) of plan web to site-b done: checkpoint c1.',
+            'Restored and verified: 2 servers, 1 volumes, 3 resources in all.',
+            'RTO 95s (target 60m), RPO 66m (target 60m, MISSED).',
+            'Enable its users at site-b: ann.',
+            'Next: check the workload at site-b; once site-a is back, '
+            'draas.failback.reprotect then draas.failback.failback.'],
             outcome.restore(PLAN, summary(users_to_enable=['ann'])))
 
     def test_a_drill_says_it_passed(self):
-        self.assertEqual(
-            'Drill drill-ab12 of plan web passed: checkpoint c1 restored and verified in an '
-            'isolated bubble at site-b (2 servers, 1 volumes, 3 resources in all); RTO 95s (target 60m), RPO 10s '
-            '(target 60m). Its bubble is removed next unless kept.',
+        self.assertEqual([
+            'Drill drill-ab12 of plan web passed: checkpoint c1 restored in a bubble at '
+            'site-b.',
+            'Restored and verified: 2 servers, 1 volumes, 3 resources in all.',
+            'RTO 95s (target 60m), RPO 10s (target 60m).',
+            'Its bubble is removed next unless kept.'],
             outcome.restore(PLAN, summary(mode='drill', restore_id='drill-ab12',
                                           rpo_seconds=10)))
 
@@ -52,17 +57,19 @@ class TestOutcome(base.BaseTestCase):
                   'counts': {'server': {'create': 2, 'exists': 0},
                              'network': {'create': 1, 'exists': 1}},
                   'warnings': ['flavor m1.x: made public', 'other']}
-        self.assertEqual(
-            'Dry run: an unplanned failover of plan web to site-b would restore checkpoint c1 '
-            '(taken 2026-11-30T01:02:03Z), creating 3 resources; 2 warnings, first: flavor '
-            'm1.x: made public. Nothing was changed. Next: run it without dry_run.',
+        self.assertEqual([
+            'Dry run: an unplanned failover of plan web to site-b would restore checkpoint '
+            'c1 (taken 2026-11-30T01:02:03Z),',
+            'creating 3 resources, with 2 warnings, first: flavor m1.x: made public.',
+            'Nothing was changed. Next: run it without dry_run.'],
             outcome.preflight(PLAN, result, 'unplanned'))
 
     def test_a_report_names_the_plans_out_of_policy(self):
         ok = {'plan': 'web', 'rpo_ok': True, 'rto_ok': True, 'schedule_ok': True}
         late = dict(ok, plan='db', rpo_ok=False)
-        self.assertEqual('1 plans, all within their policy.',
+        self.assertEqual(['1 plans, all within their policy.'],
                          outcome.report({'plans': [ok]}))
         self.assertEqual(
-            '3 plans, 2 not within their policy: db; x@site-b: no plan. The table says why.',
+            ['3 plans, 2 not within their policy (the table says why):', 'db',
+             'x@site-b: no plan'],
             outcome.report({'plans': [ok, late, {'plan': 'x@site-b', 'error': 'no plan'}]}))

@@ -122,18 +122,27 @@ def _venv_marks(venv):
     return path, {}
 
 
-def _ensure_services_venv():
-    py = os.path.join(VENV, 'bin', 'python')
+def _venv(venv, requirements, key, what):
+    """Create `venv` when missing, pip install the file `requirements` into it when it
+    changed (mark `key`); returns (python, marks file, marks, whether it installed)."""
+    py = os.path.join(venv, 'bin', 'python')
     if not os.path.exists(py):
-        log('creating virtualenv %s' % VENV)
-        run([sys.executable, '-m', 'venv', VENV])
-    reqs = os.path.join(HERE, 'requirements.txt')
-    marks, state = _venv_marks(VENV)
+        log('creating virtualenv %s' % venv)
+        run([sys.executable, '-m', 'venv', venv])
+    reqs = os.path.join(HERE, requirements)
+    marks, state = _venv_marks(venv)
     want = _file_hash(reqs)
-    if state.get('services') != want:
-        log('installing the OpenStack services into the virtualenv (about 90 s)')
+    installed = state.get(key) != want
+    if installed:
+        log('installing %s' % what)
         run([py, '-m', 'pip', 'install', '-q', '-r', reqs])
-        state['services'] = want
+        state[key] = want
+    return py, marks, state, installed
+
+
+def _ensure_services_venv():
+    py, marks, state, _ = _venv(VENV, 'requirements.txt', 'services',
+                                'the OpenStack services into their virtualenv (about 90 s)')
     # draas itself, editable, so Mistral loads its actions from the entry points.
     want = '%s:%s' % (REPO, _file_hash(os.path.join(REPO, 'setup.cfg')))
     missing = subprocess.run([py, '-c', 'import importlib.metadata as m; m.distribution("draas")'],
@@ -148,18 +157,11 @@ def _ensure_services_venv():
 
 
 def _ensure_horizon_venv():
-    py = os.path.join(HORIZON_VENV, 'bin', 'python')
-    if not os.path.exists(py):
-        log('creating virtualenv %s' % HORIZON_VENV)
-        run([sys.executable, '-m', 'venv', HORIZON_VENV])
-    reqs = os.path.join(HERE, 'horizon-requirements.txt')
-    marks, state = _venv_marks(HORIZON_VENV)
-    want = _file_hash(reqs)
-    if state.get('horizon') != want:
-        log('installing Horizon and the Mistral UI into their virtualenv (about 60 s)')
-        run([py, '-m', 'pip', 'install', '-q', '-r', reqs])
+    _, marks, state, installed = _venv(
+        HORIZON_VENV, 'horizon-requirements.txt', 'horizon',
+        'Horizon and the Mistral UI into their virtualenv (about 60 s)')
+    if installed:  # collected and compressed again by Lab.horizon
         shutil.rmtree(os.path.join(ROOT, 'horizon', 'static'), ignore_errors=True)
-        state['horizon'] = want
     with open(marks, 'w') as f:
         json.dump(state, f)
 
