@@ -312,12 +312,18 @@ class _CheckpointRead(DraasAction):
 class CheckpointVerify(_CheckpointRead):
     """Verify a checkpoint against its manifest (every part's sha256).
 
-    Returns the manifest's summary; fails naming the part that does not match.
+    Returns the manifest's summary and an outcome (lines, actions/outcome.py); fails naming
+    the part that does not match.
 
     :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     :param checkpoint_id: the checkpoint to verify (default: the latest committed one)
     """
     _read = staticmethod(protect.verify)
+
+    def call(self):
+        result = super().call()
+        result['outcome'] = outcome.verified(self.valid[0], result)
+        return result
 
 
 class CheckpointShow(_CheckpointRead):
@@ -337,7 +343,7 @@ class CheckpointPrune(DraasAction):
     """Apply the plan's retention now: remove expired checkpoints and the backups only they
     used; retry backup deletions left pending. Fails at once if a checkpoint runs.
 
-    Returns {pruned, kept, pending_deletions}.
+    Returns {pruned, kept, pending_deletions, outcome (lines, actions/outcome.py)}.
 
     :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     """
@@ -346,7 +352,9 @@ class CheckpointPrune(DraasAction):
         self.plan = plan
 
     def call(self):
-        return protect.prune_now(self.plan)
+        result = protect.prune_now(self.plan)
+        result['outcome'] = outcome.pruned(self.valid[0], result)
+        return result
 
 
 class FailoverStopSource(DraasAction):
@@ -495,7 +503,9 @@ class DrillCleanup(DraasAction):
         self.min_age_minutes = min_age_minutes
 
     def call(self):
-        return drill.cleanup(self.plan, self.drill_id, self.min_age_minutes)
+        result = drill.cleanup(self.plan, self.drill_id, self.min_age_minutes)
+        result['outcome'] = outcome.cleaned(self.valid[0], result)
+        return result
 
 
 class ReportPlans(DraasAction):

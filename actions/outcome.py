@@ -23,9 +23,8 @@ def _counts(counts):
 
 
 def checkpoint(plan, commit):
-    lines = ['Checkpoint %s of plan %s committed at %s.' % (
-        commit['checkpoint_id'], plan['name'], plan['target']),
-        'It holds %s.' % _counts(commit['counts'])]
+    lines = ['Checkpoint %s of plan %s committed' % (commit['checkpoint_id'], plan['name']),
+             'at %s. It holds %s.' % (plan['target'], _counts(commit['counts']))]
     if commit.get('pruned'):
         lines.append('Retention removed %d older checkpoints.' % len(commit['pruned']))
     return lines + ['Next: a drill (draas.drill.drill) proves that it restores.']
@@ -35,10 +34,10 @@ def preflight(plan, result, mode):
     """A dry run's: what the restore would do."""
     create = sum(c['create'] for c in result['counts'].values())
     warnings = result['warnings']
-    return ['Dry run: %s of plan %s to %s would restore checkpoint %s (taken %s),' % (
-        FAILOVER[mode], plan['name'], plan['target'], result['checkpoint_id'],
-        result['checkpoint_created_at']),
-        'creating %d resources, with %d warnings%s' % (
+    return ['Dry run of %s of plan %s to %s:' % (FAILOVER[mode], plan['name'], plan['target']),
+            'it would restore checkpoint %s (taken %s),' % (
+                result['checkpoint_id'], result['checkpoint_created_at']),
+            'creating %d resources, with %d warnings%s' % (
             create, len(warnings), ', first: %s.' % warnings[0] if warnings else '.'),
         'Nothing was changed. Next: run it without dry_run.']
 
@@ -55,18 +54,19 @@ def restore(plan, summary):
                          _against('RPO', summary['rpo_seconds'], summary['rpo_target_seconds']))
     restored = 'Restored and verified: %s.' % _counts(summary['counts'])
     if summary['mode'] == 'drill':
-        return ['Drill %s of plan %s passed: checkpoint %s restored in a bubble at %s.' % (
-            summary['restore_id'], plan['name'], summary['checkpoint_id'], summary['target']),
-            restored, times, 'Its bubble is removed next unless kept.']
-    lines = ['Failover (%s) of plan %s to %s done: checkpoint %s.' % (
-        summary['mode'], plan['name'], summary['target'], summary['checkpoint_id']),
-        restored, times]
+        return ['Drill %s of plan %s passed.' % (summary['restore_id'], plan['name']),
+                'Checkpoint %s restored in a bubble at %s.' % (summary['checkpoint_id'],
+                                                               summary['target']),
+                restored, times, 'Its bubble is removed next unless kept.']
+    lines = ['Failover (%s) of plan %s to %s done.' % (summary['mode'], plan['name'],
+                                                        summary['target']),
+             'Checkpoint %s restored.' % summary['checkpoint_id'], restored, times]
     if summary['users_to_enable']:
         lines.append('Enable its users at %s: %s.' % (summary['target'],
                                                       ', '.join(summary['users_to_enable'])))
-    return lines + ['Next: check the workload at %s; once %s is back, '
-                    'draas.failback.reprotect then draas.failback.failback.' % (
-                        summary['target'], plan['source'])]
+    return lines + ['Next: check the workload at %s;' % summary['target'],
+                    'once %s is back, draas.failback.reprotect, then draas.failback.failback.'
+                    % plan['source']]
 
 
 def report(result):
@@ -77,3 +77,25 @@ def report(result):
         return ['%d plans, all within their policy.' % len(plans)]
     return ['%d plans, %d not within their policy (the table says why):' % (
         len(plans), len(bad))] + bad
+
+
+def verified(plan, result):
+    return ['Checkpoint %s of plan %s is intact:' % (result['checkpoint_id'], plan['name']),
+            'its %d parts match their manifest.' % len(result['parts'])]
+
+
+def pruned(plan, result):
+    lines = ['Retention of plan %s removed %d checkpoints and keeps %d.' % (
+        plan['name'], len(result['pruned']), len(result['kept']))]
+    if result['pending_deletions']:
+        lines.append('%d deletions wait for their backups to be free; the next run retries.'
+                     % result['pending_deletions'])
+    return lines
+
+
+def cleaned(plan, result):
+    removed = sum(sum(counts.values()) for counts in result['cleaned'].values())
+    return ['Drill cleanup of plan %s removed %d resources of %d drills%s.' % (
+        plan['name'], removed, len(result['cleaned']),
+        ' (left alone, too recent: %s)' % ', '.join(result['skipped'])
+        if result['skipped'] else '')]

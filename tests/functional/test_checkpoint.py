@@ -296,7 +296,12 @@ class TestCheckpoint(base.FunctionalTestCase):
         plan['policy'] = {'name': 'silver', 'retention': {'count': 1, 'max_age_hours': 0}}
         execution = self.run_workflow('draas.checkpoint.prune', {'plan': plan})
         self.assertEqual('SUCCESS', execution.state, execution.state_info)
-        self.assertEqual({'pruned': ids[:1], 'kept': ids[1:], 'pending_deletions': 3},
+        self.assertEqual({'pruned': ids[:1], 'kept': ids[1:], 'pending_deletions': 3,
+                          'outcome': [
+                              'Retention of plan %s removed 1 checkpoints and keeps %d.' % (
+                                  plan['name'], len(ids) - 1),
+                              '3 deletions wait for their backups to be free; the next run '
+                              'retries.']},
                          self.output(execution)['result'])
         self.assertEqual(ids[1:], cps.list())
 

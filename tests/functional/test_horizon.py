@@ -149,8 +149,9 @@ class TestHorizon(test_failover.FailoverTestCase):
                                     {'plan': self.reference, 'dry_run': 'true'},
                                     '4-failover-dry-run')
         output, overview = self.wait_success(execution_id, '4-failover-dry-run')
-        self.assertIn('Dry run: an unplanned failover of plan %s to site-b would restore '
-                      'checkpoint' % self.name, output)
+        self.assertIn('Dry run of an unplanned failover of plan %s to site-b:' % self.name,
+                      output)
+        self.assertIn('it would restore checkpoint', output)
         self.assertIn('mode unplanned, dry run', overview)
         self.assertIsNone(self.target.identity.find_project(self.name))  # nothing restored
 

@@ -20,13 +20,14 @@ class TestOutcome(base.BaseTestCase):
         found = test_inputs.workflows()
         for name in ('draas.sites.check', 'draas.checkpoint.create', 'draas.failover.failover',
                      'draas.failback.failback', 'draas.restore.restore', 'draas.drill.drill',
-                     'draas.report.report'):
+                     'draas.report.report', 'draas.checkpoint.verify', 'draas.checkpoint.prune',
+                     'draas.drill.cleanup', 'draas.failback.reprotect'):
             self.assertEqual('outcome', next(iter(found[name]['output'])), name)
 
     def test_a_checkpoint_says_what_it_holds_and_what_next(self):
         self.assertEqual([
-            'Checkpoint c1 of plan web committed at site-b.',
-            'It holds 2 servers, 1 volumes, 3 resources in all.',
+            'Checkpoint c1 of plan web committed',
+            'at site-b. It holds 2 servers, 1 volumes, 3 resources in all.',
             'Retention removed 2 older checkpoints.',
             'Next: a drill (draas.drill.drill) proves that it restores.'],
             outcome.checkpoint(PLAN, {'checkpoint_id': 'c1', 'counts': {
@@ -34,18 +35,19 @@ class TestOutcome(base.BaseTestCase):
 
     def test_a_failover_says_rto_and_rpo_against_the_policy_and_what_next(self):
         self.assertEqual([
-            'Failover (unplanned) of plan web to site-b done: checkpoint c1.',
+            'Failover (unplanned) of plan web to site-b done.',
+            'Checkpoint c1 restored.',
             'Restored and verified: 2 servers, 1 volumes, 3 resources in all.',
             'RTO 95s (target 60m), RPO 66m (target 60m, MISSED).',
             'Enable its users at site-b: ann.',
-            'Next: check the workload at site-b; once site-a is back, '
-            'draas.failback.reprotect then draas.failback.failback.'],
+            'Next: check the workload at site-b;',
+            'once site-a is back, draas.failback.reprotect, then draas.failback.failback.'],
             outcome.restore(PLAN, summary(users_to_enable=['ann'])))
 
     def test_a_drill_says_it_passed(self):
         self.assertEqual([
-            'Drill drill-ab12 of plan web passed: checkpoint c1 restored in a bubble at '
-            'site-b.',
+            'Drill drill-ab12 of plan web passed.',
+            'Checkpoint c1 restored in a bubble at site-b.',
             'Restored and verified: 2 servers, 1 volumes, 3 resources in all.',
             'RTO 95s (target 60m), RPO 10s (target 60m).',
             'Its bubble is removed next unless kept.'],
@@ -58,8 +60,8 @@ class TestOutcome(base.BaseTestCase):
                              'network': {'create': 1, 'exists': 1}},
                   'warnings': ['flavor m1.x: made public', 'other']}
         self.assertEqual([
-            'Dry run: an unplanned failover of plan web to site-b would restore checkpoint '
-            'c1 (taken 2026-11-30T01:02:03Z),',
+            'Dry run of an unplanned failover of plan web to site-b:',
+            'it would restore checkpoint c1 (taken 2026-11-30T01:02:03Z),',
             'creating 3 resources, with 2 warnings, first: flavor m1.x: made public.',
             'Nothing was changed. Next: run it without dry_run.'],
             outcome.preflight(PLAN, result, 'unplanned'))
@@ -73,3 +75,19 @@ class TestOutcome(base.BaseTestCase):
             ['3 plans, 2 not within their policy (the table says why):', 'db',
              'x@site-b: no plan'],
             outcome.report({'plans': [ok, late, {'plan': 'x@site-b', 'error': 'no plan'}]}))
+
+    def test_verify_prune_and_cleanup_say_what_they_found(self):
+        self.assertEqual(['Checkpoint c1 of plan web is intact:',
+                          'its 3 parts match their manifest.'],
+                         outcome.verified(PLAN, {'checkpoint_id': 'c1',
+                                                 'parts': ['data', 'images', 'resources']}))
+        self.assertEqual(['Retention of plan web removed 1 checkpoints and keeps 2.',
+                          '1 deletions wait for their backups to be free; the next run '
+                          'retries.'],
+                         outcome.pruned(PLAN, {'pruned': ['c0'], 'kept': ['c1', 'c2'],
+                                               'pending_deletions': 1}))
+        self.assertEqual(['Drill cleanup of plan web removed 5 resources of 2 drills (left '
+                          'alone, too recent: drill-3).'],
+                         outcome.cleaned(PLAN, {'cleaned': {'drill-1': {'server': 3},
+                                                            'drill-2': {'port': 2}},
+                                                'skipped': ['drill-3']}))
