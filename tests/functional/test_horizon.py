@@ -96,9 +96,10 @@ class TestHorizon(test_failover.FailoverTestCase):
             (By.CSS_SELECTOR, '.alert-success')))
         return re.search(r'id "([0-9a-f-]{36})"', toast.text).group(1)
 
-    def wait_success(self, execution_id, shot, timeout=600):
+    def wait_success(self, execution_id, shot, timeout=600, want='SUCCESS'):
         """Reload the Executions page until the execution is final; then open its output
-        from there and its page. Returns (output, the page's overview) once SUCCESS."""
+        from there and its page. Returns (output, the page's overview) once in state
+        `want`."""
         b = self.browser
         deadline = time.monotonic() + timeout
         while True:
@@ -122,7 +123,9 @@ class TestHorizon(test_failover.FailoverTestCase):
         self.shot(shot + '-3-output')
         b.get(self.url + 'mistral/executions/%s/detail' % execution_id)
         overview = b.find_element(By.CSS_SELECTOR, '.detail').text
-        self.assertEqual('SUCCESS', state, overview)
+        if want != 'SUCCESS':
+            self.shot(shot + '-4-detail')
+        self.assertEqual(want, state, overview)
         return output, overview
 
     # ---- the tests
@@ -136,7 +139,17 @@ class TestHorizon(test_failover.FailoverTestCase):
         self.assertIn('Sites site-a, site-b are healthy', output)
         self.assertIn('draas.sites.check: sites site-a, site-b', overview)
 
-    def test_2_a_member_checkpoints_dry_runs_a_failover_and_drills_the_saved_plan(self):
+    def test_2_a_malformed_list_fails_naming_the_input_first_in_state_info(self):
+        self.login('admin', self.admin_password)
+        execution_id = self.execute('draas.sites.check', {'sites': '["site-a",'},
+                                    '6-malformed-sites')
+        self.wait_success(execution_id, '6-malformed-sites', want='ERROR')
+        state_info = self.browser.find_element(  # on the execution's page now
+            By.XPATH, '//dt[normalize-space()="State Info"]/following-sibling::dd[1]').text
+        self.assertTrue(state_info.startswith('sites: not valid JSON or YAML (expected a list, '
+                                              'e.g. ["site-a", "site-b"])'), state_info)
+
+    def test_3_a_member_checkpoints_dry_runs_a_failover_and_drills_the_saved_plan(self):
         self.login(self.member, self.member_password)
         execution_id = self.execute('draas.checkpoint.create', {'plan': self.reference},
                                     '3-checkpoint')
