@@ -128,6 +128,18 @@ SCHEMA = {
                 'keep_user_data': {'type': 'boolean',
                                    'description': 'true to keep servers\' user data in '
                                                   'checkpoints (may hold secrets)'},
+                'root_disk': {'enum': ['snapshot', 'base_image'],
+                              'description': 'what a restore boots a server booted from '
+                                             'an image from: "snapshot" (default: its root '
+                                             'disk as the checkpoint found it) or '
+                                             '"base_image" (stateless servers: writes to '
+                                             'the root disk are not kept)'},
+                'root_disks': {'type': 'object', 'maxProperties': 1000,
+                               'additionalProperties': {'enum': ['snapshot', 'base_image']},
+                               'description': 'an object {server name: "snapshot" or '
+                                              '"base_image"} overriding root_disk (and a '
+                                              'server\'s tag draas-root-disk=<mode>) per '
+                                              'server'},
                 'lock_timeout_minutes': {'type': 'integer', 'minimum': 1,
                                          'description': 'minutes after which a checkpoint '
                                                         'lock left by a dead run expires'},
@@ -228,7 +240,8 @@ SCHEMA = {
 # in the Swift container REGISTRY of that site, so workflows and triggers can refer to it.
 REFERENCE = re.compile(r'^(?P<name>[a-z0-9][a-z0-9_.-]{0,62})@(?P<site>[^\s@]+)$')
 REGISTRY = 'draas-plans'
-DEFAULT_OPTIONS = {'store': 'swift', 'keep_user_data': False, 'lock_timeout_minutes': 360}
+DEFAULT_OPTIONS = {'store': 'swift', 'keep_user_data': False, 'lock_timeout_minutes': 360,
+                   'root_disk': 'snapshot', 'root_disks': {}}
 DEFAULT_RESTORE = {'networks': {}, 'flavors': {}, 'volume_types': {}, 'availability_zones': {},
                    'mtu': {}, 'create_volume_types': False,
                    'keep_fixed_ips': True, 'keep_mac_addresses': False,

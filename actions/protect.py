@@ -14,6 +14,7 @@ from actions import checkpoint
 from actions import discovery
 from actions import plan as plan_mod
 from actions.replication import images as images_mod
+from actions.replication import root_disks as root_disks_mod
 from actions.replication import volumes
 from actions import sites
 
@@ -72,7 +73,8 @@ def export(document, checkpoint_id):
 
 
 def replicate(document, checkpoint_id):
-    """Copy images and replicate volume data; store what a restore needs as part "data"."""
+    """Copy images, snapshot and copy root disks, replicate volume data; store what a
+    restore needs as part "data"."""
     plan = plan_mod.validate(document)
     checkpoints, target = _store(plan)
     resources = checkpoints.get_part(checkpoint_id, 'resources')['resources']
@@ -81,6 +83,9 @@ def replicate(document, checkpoint_id):
     owner = images_mod.owner_key(plan['name'], checkpoints.store.url)
     with sites.calls_to('%s -> %s' % (plan['source'], plan['target']), 'image copy'):
         image_map = images_mod.copy_images(source, target, resources.get('image', []), owner)
+    with sites.calls_to('%s -> %s' % (plan['source'], plan['target']), 'root disk snapshot'):
+        root_disks = root_disks_mod.snapshot_servers(
+            plan, source, target, resources.get('server', []), owner, checkpoint_id)
     latest = checkpoints.latest()
     previous = checkpoints.get_part(latest, 'data')['volumes'] if latest else {}
     try:
@@ -102,10 +107,14 @@ def replicate(document, checkpoint_id):
         with sites.calls_to(plan['source'], 'reading the backup store'):
             v['bytes_copied'] = volumes.stored_bytes(store, v['record']) if store else None
     checkpoints.put_part(checkpoint_id, 'data', {'images': image_map, 'volumes': volume_data,
+                                                 'root_disks': root_disks,
                                                  'consistency': consistency})
     moved = [v.get('bytes_copied', 0) for v in volume_data.values()]
+    snapshots = [r for r in root_disks.values() if r['mode'] == 'snapshot']
     return {'images': len(image_map),
             'image_bytes_copied': sum(i['bytes_copied'] for i in image_map.values()),
+            'root_disks': len(snapshots),
+            'root_disk_bytes_copied': sum(r['bytes_copied'] for r in snapshots),
             'volumes': len(volume_data),
             'incremental_backups': sum(1 for v in volume_data.values()
                                        if v.get('incremental')),
@@ -148,6 +157,7 @@ def commit(document, checkpoint_id, summary=None):
 def copies_of(data):
     """IDs of the image copies at the target a checkpoint's part "data" uses."""
     return ({i['target_id'] for i in data.get('images', {}).values()} |
+            {r['target_id'] for r in data.get('root_disks', {}).values() if 'target_id' in r} |
             {v['image_id'] for v in data.get('volumes', {}).values() if v.get('image_id')})
 
 

@@ -318,6 +318,34 @@ class Server(Kind):
             found.problems.append('options.restore.boot_order: server %s listed more than '
                                   'once' % ', '.join(map(repr, twice)))
         found.problems.extend(missing_zones(rc, 'compute', 'server'))
+        flavors = {f['id']: f for f in rc.docs('flavor')}
+        kept = rc.data.get('root_disks')
+        for server in rc.docs('server'):
+            root = (kept or {}).get(server['id']) or {}
+            if root.get('target_id'):
+                copy = rc.admin.image.find_image(root['target_id'], ignore_missing=True)
+                if not copy or copy.status != 'active':
+                    found.problems.append('the copy of the root disk of server %r (%s) is '
+                                          'missing on %s' % (server['name'], root['target_id'],
+                                                             rc.site))
+                found.preview.append('boot server %s from its root disk as checkpointed'
+                                     % server['name'])
+            elif root.get('mode') == 'base_image':
+                found.preview.append('boot server %s from its base image (root_disk '
+                                     'base_image: its root disk\'s writes are not kept)'
+                                     % server['name'])
+            elif kept is None and server.get('image_id') and not server.get('boot_volume_id'):
+                found.warnings.append('server %s boots from its base image: checkpoint %s '
+                                      'kept no root disks (taken before draas did)' % (
+                                          server['name'], rc.checkpoint_id))
+            flavor = flavors.get(server.get('flavor_id')) or {}
+            empty = ['ephemeral disk (%s GB)' % flavor['ephemeral']] \
+                if flavor.get('ephemeral') else []
+            if flavor.get('swap'):
+                empty.append('swap (%s MB)' % flavor['swap'])
+            if empty:
+                found.preview.append('server %s gets an empty %s: checkpoints keep neither'
+                                     % (server['name'], ' and '.join(empty)))
 
     def needs(self, rc, done):
         flavors = {f['id']: f for f in rc.docs('flavor')}
@@ -331,6 +359,8 @@ class Server(Kind):
     def intended(self, rc, field, doc):
         if field.name == 'user_data' and not rc.plan['options'].get('keep_user_data'):
             return NOT_COMPARED
+        if field.name == 'image_id' and root_disk_copy(rc, doc):
+            return root_disk_copy(rc, doc)  # its root disk, a snapshot of its base image
         if (field.name == 'availability_zone' and
                 doc.get('availability_zone') not in rc.options['availability_zones']):
             return NOT_COMPARED  # the target's scheduler chooses
@@ -366,7 +396,7 @@ class Server(Kind):
                 'source_type': 'volume', 'destination_type': 'volume',
                 'delete_on_termination': False}]
         else:
-            attrs['image_id'] = rc.map('image', doc['image_id'])
+            attrs['image_id'] = root_disk_image(rc, doc) or rc.map('image', doc['image_id'])
         zone = rc.options['availability_zones'].get(doc.get('availability_zone'))
         if zone:
             attrs['availability_zone'] = zone
@@ -378,6 +408,19 @@ class Server(Kind):
         if doc.get('config_drive'):
             attrs['config_drive'] = True
         return rc.conn.compute.create_server(**attrs).id
+
+
+def root_disk_copy(rc, doc):
+    """The copy at the target of a server's root disk snapshot, or None (a volume-backed or
+    stateless server, or a checkpoint from before root disks were kept)."""
+    return ((rc.data.get('root_disks') or {}).get(doc['id']) or {}).get('target_id')
+
+
+def root_disk_image(rc, doc):
+    """The root disk copy a server boots from, shared with the restored project, or None."""
+    from actions.resources import image  # a sibling kind module
+    copy = root_disk_copy(rc, doc)
+    return image.share_with_project(rc, copy) if copy else None
 
 
 FIRST_KINDS = (Flavor(), Keypair())

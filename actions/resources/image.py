@@ -73,11 +73,13 @@ class Image(Kind):
         return super().intended(rc, field, doc)
 
     def remove(self, bubble):
-        """Copies shared with the drill's projects (boot images, volumes of the image
-        method) lose that membership; the copies stay: they are the checkpoint's."""
+        """Copies shared with the drill's projects (boot images, root disks, volumes of the
+        image method) lose that membership; the copies stay: they are the checkpoint's."""
         images = set(bubble.idmap.get('image', {}).values())
         images |= {v['image_id'] for v in (bubble.data.get('volumes') or {}).values()
                    if v.get('method') == 'image'}
+        images |= {r['target_id'] for r in (bubble.data.get('root_disks') or {}).values()
+                   if r.get('target_id')}
         for image_id in images:
             for pid in bubble.project_ids:
                 bubble.admin.image.remove_member(pid, image_id)

@@ -1,6 +1,7 @@
-"""Root disks of servers booted from an image (issue 19). First the lab's hypervisor
-(tools/drlab/nova_driver.py): a server's root disk is a real file, Nova's snapshot of the
-server uploads it, a quiesce-capable image gets a recorded freeze."""
+"""Root disks of servers booted from an image (issue 19): the lab's hypervisor
+(tools/drlab/nova_driver.py) keeps a real file per root disk, Nova's snapshot of the server
+uploads it, a quiesce-capable image gets a recorded freeze; checkpoints keep what guests
+wrote there and restores bring it back."""
 import hashlib
 import os
 import tempfile
@@ -9,6 +10,7 @@ import time
 import openstack
 
 from tests.functional import base
+from tests.functional import test_failover
 from tests.functional import workload
 
 
@@ -97,3 +99,56 @@ class TestLabHypervisor(base.FunctionalTestCase):
         self.conn.compute.delete_server(server)
         self.conn.compute.wait_for_delete(server, wait=120)
         self.assertFalse(os.path.exists(os.path.dirname(root_disk('site-a', server.id))))
+
+
+class TestRootDisksThroughMistral(test_failover.FailoverTestCase):
+    """The sample workload (web and app boot from an image, db from a volume); web's root
+    disk gets known bytes after boot; app is declared stateless."""
+    prefix = 'rdm'
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.plan['options'] = {'root_disks': {cls.name + '-app': 'base_image'}}
+        cls.written = workload.content_for(cls.name + '-written-after-boot', 4096)
+        for tier in ('web', 'app'):
+            with open(root_disk('site-a', cls.sample['servers'][tier]), 'r+b') as f:
+                f.seek(8192)
+                f.write(cls.written)
+
+    def checkpoint(self):
+        execution = self.run_workflow('draas.checkpoint.create', {'plan': self.plan})
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        return self.output(execution)
+
+    def test_restored_root_disks_hold_what_the_guest_wrote_unless_stateless(self):
+        first = self.checkpoint()['summary']['replicate']
+        self.assertEqual(1, first['root_disks'])  # web only: app is stateless, db has none
+        self.assertEqual(1 << 20, first['root_disk_bytes_copied'])
+        again = self.checkpoint()['summary']['replicate']
+        base.measured('root disks: first checkpoint %d bytes, unchanged again %d bytes' % (
+            first['root_disk_bytes_copied'], again['root_disk_bytes_copied']))
+        self.assertEqual(0, again['root_disk_bytes_copied'])
+
+        execution = self.run_workflow('draas.failover.failover',
+                                      {'plan': self.plan, 'dry_run': True})
+        preview = self.output(execution)['preflight']['preview']
+        self.assertIn('boot server %s-web from its root disk as checkpointed' % self.name,
+                      preview)
+        self.assertIn("boot server %s-app from its base image (root_disk base_image: its "
+                      "root disk's writes are not kept)" % self.name, preview)
+
+        execution = self.run_workflow('draas.drill.drill', {'plan': self.plan, 'keep': True},
+                                      timeout=600)
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        drill_id = self.output(execution)['drill_id']
+        self.addCleanup(self.run_workflow, 'draas.drill.cleanup',
+                        {'plan': self.plan, 'drill_id': drill_id})
+        servers = {s.name[len(self.name) + 1:-len(drill_id) - 1]: s for s in
+                   self.target.compute.servers(all_projects=True,
+                                               tags='draas-restore=' + drill_id)}
+        image = workload.content_for(self.name + '-image', 1 << 20)
+        for tier, expected in (('web', self.written), ('app', image[8192:8192 + 4096])):
+            with open(root_disk('site-b', servers[tier].id), 'rb') as f:
+                f.seek(8192)
+                self.assertEqual(expected, f.read(4096), tier)

@@ -1,0 +1,134 @@
+"""Root disks of servers booted from an image (actions/replication/root_disks.py) and what a
+restore says of them."""
+import copy
+import types
+from unittest import mock
+
+from oslotest import base
+
+from actions import restore
+from actions.replication import root_disks
+from tests.unit import test_restore
+
+PLAN = {'name': 'shop', 'options': {'root_disk': 'snapshot', 'root_disks': {}}}
+
+
+def server(name, **doc):
+    return dict({'id': 'id-' + name, 'name': name, 'image_id': 'i1', 'tags': []}, **doc)
+
+
+class TestWhichRootDisks(base.BaseTestCase):
+
+    def test_the_plan_then_the_server_s_tag_then_the_plan_s_default(self):
+        plan = copy.deepcopy(PLAN)
+        self.assertEqual('snapshot', root_disks.mode(plan, server('web')))
+        plan['options']['root_disk'] = 'base_image'
+        self.assertEqual('base_image', root_disks.mode(plan, server('web')))
+        tagged = server('web', tags=['draas-root-disk=snapshot'])
+        self.assertEqual('snapshot', root_disks.mode(plan, tagged))
+        plan['options']['root_disks'] = {'web': 'base_image'}
+        self.assertEqual('base_image', root_disks.mode(plan, tagged))
+        # a tag of another value is not a mode: the plan's default
+        self.assertEqual('snapshot', root_disks.mode(
+            PLAN, server('x', tags=['draas-root-disk=maybe'])))
+
+    def test_volume_backed_servers_have_no_root_disk_here(self):
+        self.assertIsNone(root_disks.mode(PLAN, server('db', boot_volume_id='v1')))
+        self.assertIsNone(root_disks.mode(PLAN, server('db', image_id=None)))
+
+
+class TestSnapshots(base.BaseTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.source = mock.MagicMock()
+        self.source.compute.create_server_image.side_effect = (
+            lambda sid, **kw: types.SimpleNamespace(id='snap-' + sid))
+        self.source.image.get_image.side_effect = lambda image_id: types.SimpleNamespace(
+            id=image_id, name='n', disk_format='raw', container_format='bare', min_disk=1,
+            min_ram=0, tags=[], hash_algo='sha512', hash_value='h-' + image_id,
+            properties={'hw_qemu_guest_agent': 'yes'} if 'agent' in image_id else {})
+
+    def test_each_snapshot_is_copied_then_deleted_at_the_source(self):
+        with mock.patch.object(root_disks.images_mod, 'copy_image', side_effect=(
+                lambda src, dst, doc, owner: {'target_id': 'copy-' + doc['id'],
+                                              'bytes_copied': 10,
+                                              'hash_value': doc['hash_value']})) as copied:
+            plan = dict(PLAN, options=dict(PLAN['options'], root_disks={'cache': 'base_image'}))
+            found = root_disks.snapshot_servers(
+                plan, self.source, 'target', [server('web'), server('agent'),
+                                              server('cache'), server('db', boot_volume_id='v')],
+                'owner', 'cp1')
+        self.assertEqual({
+            'id-web': {'mode': 'snapshot', 'name': 'web', 'target_id': 'copy-snap-id-web',
+                       'bytes_copied': 10, 'hash_value': 'h-snap-id-web', 'quiesced': False},
+            'id-agent': {'mode': 'snapshot', 'name': 'agent', 'quiesced': True,
+                         'target_id': 'copy-snap-id-agent', 'bytes_copied': 10,
+                         'hash_value': 'h-snap-id-agent'},
+            'id-cache': {'mode': 'base_image', 'name': 'cache'}}, found)
+        self.assertEqual(2, copied.call_count)
+        self.assertEqual(sorted(['snap-id-web', 'snap-id-agent']), sorted(
+            c.args[0] for c in self.source.image.delete_image.call_args_list))
+        self.assertEqual({'draas_checkpoint': 'cp1'},
+                         self.source.compute.create_server_image.call_args.kwargs['metadata'])
+
+    def test_a_failed_snapshot_names_the_server_and_leaves_no_snapshot(self):
+        with mock.patch.object(root_disks.images_mod, 'copy_image',
+                               side_effect=root_disks.images_mod.ImageCopyError('refused')):
+            err = self.assertRaises(root_disks.images_mod.ImageCopyError,
+                                    root_disks.snapshot_servers, PLAN, self.source, 'target',
+                                    [server('web')], 'owner', 'cp1')
+        self.assertIn('refused', str(err))
+        self.source.image.delete_image.assert_called_once_with('snap-id-web',
+                                                               ignore_missing=True)
+        self.source.compute.create_server_image.side_effect = RuntimeError('quiesce failed')
+        err = self.assertRaises(root_disks.RootDiskError, root_disks.snapshot_servers, PLAN,
+                                self.source, 'target', [server('web'), server('app')],
+                                'owner', 'cp1')
+        self.assertIn("server 'web' (id-web): Nova could not snapshot its root disk: quiesce "
+                      "failed", str(err))
+        self.assertIn("server 'app' (id-app)", str(err))
+
+
+class TestPreflightSays(test_restore.RestoreTestCase):
+    DATA = dict(test_restore.DATA, root_disks={
+        's1': {'mode': 'snapshot', 'name': 'srv1', 'target_id': 'copy-i1'},
+        's2': {'mode': 'base_image', 'name': 'srv2'}})
+
+    def setUp(self):
+        super().setUp()
+        resources = copy.deepcopy(test_restore.RESOURCES)
+        for doc in resources['server']:
+            doc['image_id'] = 'i1'
+        resources['flavor'][0].update(ephemeral=2, swap=512)
+        self.commit_checkpoint(resources)
+
+    def test_how_each_server_boots_and_that_ephemeral_and_swap_disks_are_empty(self):
+        out = restore.preflight(self.plan(), self.cid, dry_run=True)
+        self.assertIn('boot server srv1 from its root disk as checkpointed', out['preview'])
+        self.assertIn("boot server srv2 from its base image (root_disk base_image: its root "
+                      "disk's writes are not kept)", out['preview'])
+        self.assertIn('server srv3 gets an empty ephemeral disk (2 GB) and swap (512 MB): '
+                      'checkpoints keep neither', out['preview'])
+        self.assertEqual([], out['warnings'])
+
+    def test_a_missing_copy_is_a_problem(self):
+        self.DATA['root_disks']['s1']['target_id'] = 'gone'
+        self.addCleanup(self.DATA['root_disks']['s1'].update, target_id='copy-i1')
+        resources = self.cps.get_part(self.cid, 'resources')['resources']
+        self.commit_checkpoint(resources)
+        err = self.assertRaises(restore.RestoreError, restore.preflight, self.plan(),
+                                self.cid, dry_run=True)
+        self.assertIn("the copy of the root disk of server 'srv1' (gone) is missing on site-b",
+                      str(err))
+
+
+class TestOlderCheckpoints(test_restore.RestoreTestCase):
+
+    def test_servers_of_a_checkpoint_without_root_disks_are_said_to_boot_from_their_image(self):
+        resources = copy.deepcopy(test_restore.RESOURCES)
+        resources['server'][0]['image_id'] = 'i1'
+        self.commit_checkpoint(resources)
+        out = restore.preflight(self.plan(), self.cid, dry_run=True)
+        self.assertEqual(['server srv1 boots from its base image: checkpoint %s kept no root '
+                          'disks (taken before draas did)' % self.cid], out['warnings'])
