@@ -242,7 +242,8 @@ class Server(Kind):
         Field('name'), Field('description'), Field('metadata'),
         Field('tags', how='with the restore\'s tags added'),
         Field('flavor_id', ref='flavor'),
-        Field('image_id', ref='image', how='for a server booting from an image'),
+        Field('image_id', ref='image', how='for a server booting from an image: the copy '
+              'of its root disk\'s snapshot, or of its image (root_disk base_image)'),
         Field('boot_volume_id', arg=False, ref='volume',
               how='(computed) the volume a server boots from, once its data is there'),
         Field('port_ids', arg=False, ref='port', how='(computed) its ports, in order'),

@@ -174,7 +174,7 @@ host = {site.name}-compute
 transport_url = {site.lab.rabbit_url(site.name)}
 # Nova's FakeDriverWithoutFakeNodes (a node identity kept across restarts) with a real root
 # disk file per server: tools/drlab/nova_driver.py.
-compute_driver = draas_lab_nova.LabDriver
+compute_driver = draas_lab.LabDriver
 osapi_compute_listen = 127.0.0.1
 osapi_compute_workers = 1
 metadata_workers = 1

@@ -17,6 +17,7 @@ waited for, and when), since SINCE (seconds since the epoch) when given: logs ou
 Runs as root on Debian. Everything lives in $DRAAS_LAB (default /opt/draas-lab).
 """
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -782,13 +783,16 @@ class Site:
 
     def _plugins(self):
         """The lab's own Neutron, Cinder and Nova drivers, loadable by the services: the ML2
-        driver by name through a hand-made dist-info (entry point), the others by module path."""
+        driver by name through a hand-made dist-info (entry point), the Cinder one by module
+        path, the Nova one in nova.virt (Nova loads compute_driver from there only)."""
         d = self.lab.plugins
         os.makedirs(d, exist_ok=True)
-        for source, module in (('ml2_driver.py', 'draas_lab_ml2.py'),
-                               ('cinder_driver.py', 'draas_lab_cinder.py'),
-                               ('nova_driver.py', 'draas_lab_nova.py')):
-            shutil.copy(os.path.join(HERE, source), os.path.join(d, module))
+        shutil.copy(os.path.join(HERE, 'ml2_driver.py'), os.path.join(d, 'draas_lab_ml2.py'))
+        shutil.copy(os.path.join(HERE, 'cinder_driver.py'),
+                    os.path.join(d, 'draas_lab_cinder.py'))
+        nova = os.path.dirname(importlib.util.find_spec('nova').origin)
+        shutil.copy(os.path.join(HERE, 'nova_driver.py'),
+                    os.path.join(nova, 'virt', 'draas_lab.py'))
         info = os.path.join(d, 'draas_lab_ml2-1.0.dist-info')
         self.lab.write(os.path.join(info, 'METADATA'),
                        'Metadata-Version: 2.1\nName: draas-lab-ml2\nVersion: 1.0\n')
@@ -971,8 +975,7 @@ for kind, port in zip(('account', 'container', 'object'), map(int, sys.argv[2:])
                     'OS_NOVA_CONFIG_FILES': 'api-paste.ini;nova.conf;nova-api.conf'})
         for svc in ('conductor', 'scheduler'):
             self.start('nova-' + svc, ['nova-' + svc, '--config-file', f'{e}/nova/nova.conf'])
-        self.start('nova-compute', ['nova-compute', '--config-file', f'{e}/nova/nova-cpu.conf'],
-                   self.env(PYTHONPATH=self.lab.plugins))
+        self.start('nova-compute', ['nova-compute', '--config-file', f'{e}/nova/nova-cpu.conf'])
         for svc in ('api', 'scheduler', 'volume', 'backup'):
             self.start('cinder-' + svc, ['cinder-' + svc, '--config-file',
                                          f'{e}/cinder/cinder.conf'],

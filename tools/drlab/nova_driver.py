@@ -7,7 +7,8 @@ image with hw_qemu_guest_agent, as libvirt asks the guest agent to fsfreeze) hol
 <uuid>/frozen while the disk is read and appends "frozen <time>" and "thawed <time>" to
 <uuid>/freezes, so tests see the freeze window and that writes waited for it. A
 volume-backed server has no root disk file. Loaded by the lab's nova-compute as
-compute_driver = draas_lab_nova.LabDriver.
+compute_driver = draas_lab.LabDriver (copied into nova/virt/ as
+draas_lab.py: Nova loads drivers from there only).
 """
 import os
 import shutil
