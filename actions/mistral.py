@@ -246,7 +246,7 @@ class CheckpointCommit(DraasAction):
     """Commit a checkpoint: write its manifest, apply retention, release the lock.
 
     Returns {checkpoint_id, committed_at, counts (resources per kind), pruned (checkpoints
-    retention removed), outcome (one line, actions/outcome.py)}.
+    retention removed), outcome (lines, actions/outcome.py)}.
 
     :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     :param checkpoint_id: the ID returned by draas.checkpoint.begin
@@ -378,7 +378,7 @@ class RestorePreflight(DraasAction):
     Verifies the checkpoint's hashes, the mapped external networks, flavors, image copies,
     volume data, keypairs and quotas; fails listing every problem. Returns {restore_id,
     checkpoint_id, checkpoint_created_at, levels, preview (readable lines of what would be
-    made), warnings, counts} and, with dry_run, an outcome (one line, actions/outcome.py).
+    made), warnings, counts} and, with dry_run, an outcome (lines, actions/outcome.py).
 
     :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     :param checkpoint_id: the checkpoint to restore (default: the latest committed one)
@@ -446,7 +446,7 @@ class RestoreFinish(DraasAction):
     levels (created, existing, seconds per level), verified (the checks passed),
     verify_seconds, rto_seconds, rto_target_seconds, rpo_seconds, rpo_target_seconds,
     fidelity (resources, fields, differences), users_to_enable, replaced_servers,
-    finished_at, outcome (one line, actions/outcome.py)}.
+    finished_at, outcome (lines, actions/outcome.py)}.
 
     :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     :param checkpoint_id: the checkpoint restored
@@ -512,7 +512,7 @@ class ReportPlans(DraasAction):
     """The DR report of plans: per plan the RPO achieved now (last committed checkpoint)
     and the RTO last measured (drill or failover) against the policy, checkpoint count,
     size and retention, drift between the last two checkpoints. Returns {plans, table,
-    violations, outcome (one line, actions/outcome.py)}.
+    violations, outcome (lines, actions/outcome.py)}.
 
     :param plans: a list of protection plans (objects, YAML/JSON text or "<name>@<site>")
     :param fail_on_violation: the workflow's input, checked here (true or false)
