@@ -42,6 +42,8 @@ def compare(r, described):
         for doc in r.docs(name):
             if name == 'network' and r.is_external(doc):
                 continue  # mapped to a network of the target, not made
+            if not kind.seen(r, doc):
+                continue
             target_id = r.idmap.get(name, {}).get(doc['id'])
             what = '%s %s' % (name, doc.get('name') or doc['id'])
             copy = by_id.get(name, {}).get(target_id)

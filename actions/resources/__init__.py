@@ -111,6 +111,10 @@ class Kind:
         """Whether restore `rc` makes this kind (a drill skips some)."""
         return True
 
+    def seen(self, rc, doc):
+        """Whether the restored project shows the copy of `doc` (fidelity compares it)."""
+        return True
+
     def restored(self, rc):
         """{source ID: target ID} of this kind already restored by restore `rc.restore_id`
         (found by the tags/metadata every restored resource carries). Override."""

@@ -67,6 +67,13 @@ class Image(Kind):
     def derived(self, resource, workload):
         return {'properties': image_properties(resource)}
 
+    def seen(self, rc, doc):
+        """The project shows the images its servers boot from: not one whose servers all
+        boot from their root disk's copy (compared as their image_id)."""
+        from actions.resources import compute  # a sibling kind module
+        return any(s.get('image_id') == doc['id'] and not compute.root_disk_copy(rc, s)
+                   for s in rc.docs('server'))
+
     def intended(self, rc, field, doc):
         if field.name == 'name':
             return doc['name']  # the checkpoint's copy, shared: never renamed

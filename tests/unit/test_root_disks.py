@@ -123,6 +123,16 @@ class TestPreflightSays(test_restore.RestoreTestCase):
                       str(err))
 
 
+    def test_fidelity_expects_the_base_image_only_where_a_server_still_boots_from_it(self):
+        from actions import resources
+        from actions.restore import context
+        image = resources.all_kinds()['image']
+        r = context.Restore(self.plan(), self.cid)
+        self.assertTrue(image.seen(r, {'id': 'i1'}))  # srv2 and srv3 boot from it
+        r.data['root_disks'] = {s['id']: {'mode': 'snapshot', 'target_id': 'copy-i1'}
+                                for s in r.docs('server')}
+        self.assertFalse(image.seen(r, {'id': 'i1'}))
+
 class TestOlderCheckpoints(test_restore.RestoreTestCase):
 
     def test_servers_of_a_checkpoint_without_root_disks_are_said_to_boot_from_their_image(self):
@@ -132,3 +142,4 @@ class TestOlderCheckpoints(test_restore.RestoreTestCase):
         out = restore.preflight(self.plan(), self.cid, dry_run=True)
         self.assertEqual(['server srv1 boots from its base image: checkpoint %s kept no root '
                           'disks (taken before draas did)' % self.cid], out['warnings'])
+
