@@ -299,8 +299,10 @@ def _final_checkpoint(plan, servers):
         return None
     _, parts = checkpoints.read(latest)
     docs = {d['id']: d for d in parts['resources']['resources'].get('server', ())}
+    roots = (parts.get('data') or {}).get('root_disks') or {}  # a snapshot changed updated_at
     now = {s.id: (s.status, s.updated_at) for s in servers}
-    then = {sid: (d.get('status'), d.get('updated_at')) for sid, d in docs.items()}
+    then = {sid: (d.get('status'), (roots.get(sid) or {}).get('server_updated_at') or
+                  d.get('updated_at')) for sid, d in docs.items()}
     return latest if now == then else None
 
 

@@ -14,6 +14,7 @@ have no root disk here: their boot volume is a volume.
 import concurrent.futures
 
 from actions import errors
+from actions import waits
 from actions.replication import images as images_mod
 from actions.resources import image as image_kind
 
@@ -58,10 +59,18 @@ def snapshot_one(source, target, server, owner, checkpoint_id, timeout=600):
     try:
         image = source.image.get_image(image.id)
         copied = images_mod.copy_image(source, target, _snapshot_doc(image), owner)
+        # A snapshot changes the server's updated_at: a planned failover compares servers
+        # with the checkpoint's (protect._final_checkpoint) as they were after it.
+        settled = waits.until(
+            lambda: (lambda s: s if s.task_state is None else None)(
+                source.compute.get_server(server['id'])), timeout, 1,
+            lambda: RootDiskError('server %r (%s): still busy after its snapshot' % (
+                server['name'], server['id'])))
     finally:
         source.image.delete_image(image.id, ignore_missing=True)
     props = image_kind.image_properties(image)
     return dict(copied, mode='snapshot', name=server['name'],
+                server_updated_at=settled.updated_at,
                 quiesced=str(props.get('hw_qemu_guest_agent', '')).lower() in ('yes', 'true'))
 
 

@@ -44,6 +44,8 @@ class TestSnapshots(base.BaseTestCase):
         self.source = mock.MagicMock()
         self.source.compute.create_server_image.side_effect = (
             lambda sid, **kw: types.SimpleNamespace(id='snap-' + sid))
+        self.source.compute.get_server.return_value = types.SimpleNamespace(
+            task_state=None, updated_at='2026-11-30T05:00:00Z')
         self.source.image.get_image.side_effect = lambda image_id: types.SimpleNamespace(
             id=image_id, name='n', disk_format='raw', container_format='bare', min_disk=1,
             min_ram=0, tags=[], hash_algo='sha512', hash_value='h-' + image_id,
@@ -61,10 +63,12 @@ class TestSnapshots(base.BaseTestCase):
                 'owner', 'cp1')
         self.assertEqual({
             'id-web': {'mode': 'snapshot', 'name': 'web', 'target_id': 'copy-snap-id-web',
-                       'bytes_copied': 10, 'hash_value': 'h-snap-id-web', 'quiesced': False},
+                       'bytes_copied': 10, 'hash_value': 'h-snap-id-web', 'quiesced': False,
+                       'server_updated_at': '2026-11-30T05:00:00Z'},
             'id-agent': {'mode': 'snapshot', 'name': 'agent', 'quiesced': True,
                          'target_id': 'copy-snap-id-agent', 'bytes_copied': 10,
-                         'hash_value': 'h-snap-id-agent'},
+                         'hash_value': 'h-snap-id-agent',
+                         'server_updated_at': '2026-11-30T05:00:00Z'},
             'id-cache': {'mode': 'base_image', 'name': 'cache'}}, found)
         self.assertEqual(2, copied.call_count)
         self.assertEqual(sorted(['snap-id-web', 'snap-id-agent']), sorted(
