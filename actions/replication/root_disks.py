@@ -48,7 +48,8 @@ def _snapshot_doc(image):
 
 def snapshot_one(source, target, server, owner, checkpoint_id, timeout=600):
     """Snapshot one server's root disk, copy it, delete the source snapshot; returns
-    {mode, target_id, hash_value, bytes_copied, quiesced}."""
+    {mode, name, target_id, hash_value, bytes_copied, server_updated_at, quiesced (its image
+    asks Nova to quiesce: hw_qemu_guest_agent)}."""
     try:
         image = source.compute.create_server_image(
             server['id'], name='draas-%s-%s' % (checkpoint_id, server['name'])[:255],
@@ -61,11 +62,11 @@ def snapshot_one(source, target, server, owner, checkpoint_id, timeout=600):
         copied = images_mod.copy_image(source, target, _snapshot_doc(image), owner)
         # A snapshot changes the server's updated_at: a planned failover compares servers
         # with the checkpoint's (protect._final_checkpoint) as they were after it.
-        settled = waits.until(
-            lambda: (lambda s: s if s.task_state is None else None)(
-                source.compute.get_server(server['id'])), timeout, 1,
-            lambda: RootDiskError('server %r (%s): still busy after its snapshot' % (
-                server['name'], server['id'])))
+        def idle():
+            now = source.compute.get_server(server['id'])
+            return now if now.task_state is None else None
+        settled = waits.until(idle, timeout, 1, lambda: RootDiskError(
+            'server %r (%s): still busy after its snapshot' % (server['name'], server['id'])))
     finally:
         source.image.delete_image(image.id, ignore_missing=True)
     props = image_kind.image_properties(image)
