@@ -790,9 +790,11 @@ class Site:
         shutil.copy(os.path.join(HERE, 'ml2_driver.py'), os.path.join(d, 'draas_lab_ml2.py'))
         shutil.copy(os.path.join(HERE, 'cinder_driver.py'),
                     os.path.join(d, 'draas_lab_cinder.py'))
-        nova = os.path.dirname(importlib.util.find_spec('nova').origin)
-        shutil.copy(os.path.join(HERE, 'nova_driver.py'),
-                    os.path.join(nova, 'virt', 'draas_lab.py'))
+        # Both sites share the venv and set up in parallel: each replaces the file whole.
+        driver = os.path.join(os.path.dirname(importlib.util.find_spec('nova').origin),
+                              'virt', 'draas_lab.py')
+        shutil.copy(os.path.join(HERE, 'nova_driver.py'), driver + '.' + self.name)
+        os.replace(driver + '.' + self.name, driver)
         info = os.path.join(d, 'draas_lab_ml2-1.0.dist-info')
         self.lab.write(os.path.join(info, 'METADATA'),
                        'Metadata-Version: 2.1\nName: draas-lab-ml2\nVersion: 1.0\n')
