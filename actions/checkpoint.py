@@ -259,6 +259,10 @@ class Checkpoints:
         self.store.put('%s/%s/%s.json' % (self.plan, checkpoint_id, name), data)
         return {'sha256': hashlib.sha256(data).hexdigest(), 'size': len(data)}
 
+    def drop_part(self, checkpoint_id, name):
+        """Remove a part the manifest does not list (a run's working record)."""
+        self.store.delete('%s/%s/%s.json' % (self.plan, checkpoint_id, name))
+
     def get_part(self, checkpoint_id, name, expected=None):
         data = self.store.get('%s/%s/%s.json' % (self.plan, checkpoint_id, name))
         if data is None:

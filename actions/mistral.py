@@ -5,12 +5,14 @@ entry point (setup.cfg). Its __init__ arguments are the action's inputs (JSON-sa
 only: Mistral serialises the instance to send it to an executor) and the `:param` lines of
 its docstring describe them.
 """
+import contextlib
 import json
 import logging
 
 from keystoneauth1 import session as ks_session
 from keystoneauth1 import token_endpoint
 from mistral_lib import actions
+from mistralclient.api import base as mistral_api_base
 from mistralclient.api import client as mistral_client
 
 from actions import access
@@ -18,6 +20,7 @@ from actions import checkpoint
 from actions import drill
 from actions import errors
 from actions import failback
+from actions import hooks
 from actions import inputs as inputs_mod
 from actions import outcome
 from actions import plan as plan_mod
@@ -45,6 +48,7 @@ class DraasAction(actions.Action):
         return [plan_mod.validate(self.plan)]
 
     def run(self, context):
+        self.context = context
         try:
             self.who = access.caller(getattr(context, 'security', None))
             with sites.closing_connections():
@@ -161,22 +165,48 @@ def describe_execution(context, who, typed):
     `typed` inputs; Horizon shows it on the execution's page). Best effort: no workflow
     fails for its description."""
     execution_id = context.execution.workflow_execution_id
-    if not (who and who.get('mistral_url') and execution_id):
-        return  # Mistral without authentication, or no Mistral in the catalog
+    if not execution_id:
+        return
+    try:
+        with mistral_of(context, who) as client:
+            if client is None:
+                return  # Mistral without authentication, or no Mistral in the catalog
+            text = inputs_mod.describe(context.execution.workflow_name, typed)
+            given = client.executions.get(execution_id).description
+            if described(given, text) != given:  # not a rerun of the task
+                client.executions.update(execution_id, None,
+                                         description=described(given, text))
+    except Exception:
+        LOG.warning('could not set the description of execution %s', execution_id,
+                    exc_info=True)
+
+
+@contextlib.contextmanager
+def mistral_of(context, who):
+    """A client of the Mistral running the action, as its caller (`who`: access.caller);
+    None when Mistral runs without authentication or is not in the catalog."""
+    if not (who and who.get('mistral_url')):
+        yield None
+        return
     url = who['mistral_url']
     session = ks_session.Session(auth=token_endpoint.Token(url, context.security.auth_token),
                                  timeout=access.TIMEOUT)
     try:
-        text = inputs_mod.describe(context.execution.workflow_name, typed)
-        client = mistral_client.client(mistral_url=url, session=session)
-        given = client.executions.get(execution_id).description
-        if described(given, text) != given:  # not a rerun of the task
-            client.executions.update(execution_id, None, description=described(given, text))
-    except Exception:
-        LOG.warning('could not set the description of execution %s', execution_id,
-                    exc_info=True)
+        yield mistral_client.client(mistral_url=url, session=session)
     finally:
         session.session.close()
+
+
+def workflow_lookup(client):
+    """name -> the workflow as Mistral has it, or None (hooks.check's `workflows`)."""
+    def lookup(name):
+        try:
+            return client.workflows.get(name)
+        except mistral_api_base.APIException as exc:
+            if exc.error_code == 404:
+                return None
+            raise
+    return lookup
 
 
 class PlanValidate(DraasAction):
@@ -196,7 +226,8 @@ class PlanValidate(DraasAction):
 class CheckpointBegin(DraasAction):
     """Start a checkpoint of a plan: validate it, take the plan's lock in the store.
 
-    Returns {checkpoint_id, plan, store}; fails at once if a checkpoint of the plan runs.
+    Returns {checkpoint_id, plan, store, hooks (the plan's hook workflows with their inputs,
+    checked: hooks.check; null without)}; fails at once if a checkpoint of the plan runs.
 
     :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     """
@@ -205,7 +236,17 @@ class CheckpointBegin(DraasAction):
         self.plan = plan
 
     def call(self):
-        return protect.begin(self.plan)
+        plan = self.valid[0]
+        with mistral_of(self.context, self.who) as client:
+            if client is None and plan['options'].get('hooks'):
+                raise hooks.HookError('plan %r names hook workflows, and this Mistral cannot '
+                                      'be asked for them (no authentication)' % plan['name'])
+            lookup = client and workflow_lookup(client)
+            ready = lookup and hooks.check(lookup, plan)  # before the lock: nothing to undo
+            begun = protect.begin(self.plan)
+            # The hooks' inputs with the run's checkpoint ID where they take one.
+            begun['hooks'] = ready and hooks.check(lookup, plan, begun['checkpoint_id'])
+            return begun
 
 
 class _CheckpointStep(DraasAction):
@@ -231,15 +272,45 @@ class CheckpointExport(_CheckpointStep):
     _step = staticmethod(protect.export)
 
 
-class CheckpointReplicate(_CheckpointStep):
-    """Copy images to the target and replicate volume data per the plan's policy.
+class CheckpointSnapshot(_CheckpointStep):
+    """The point-in-time step: snapshot the root disks (Nova) and volumes (Cinder) of the
+    checkpoint's workload, back to back, and wait until each has its bytes taken.
 
-    Returns {images, image_bytes_copied, volumes, incremental_backups, consistency, seconds}.
+    Returns {root_disks, volumes, seconds, freeze_seconds}.
 
     :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     :param checkpoint_id: the ID returned by draas.checkpoint.begin
+    :param freeze_seconds: when hook workflows froze the application: the seconds the
+        snapshots may take (else they fail, and are deleted); null without hooks
     """
-    _step = staticmethod(protect.replicate)
+
+    def __init__(self, plan, checkpoint_id, freeze_seconds=None):
+        super().__init__(plan, checkpoint_id)
+        self.freeze_seconds = freeze_seconds
+
+    def call(self):
+        return protect.snapshot(self.plan, self.checkpoint_id, self.freeze_seconds)
+
+
+class CheckpointReplicate(_CheckpointStep):
+    """Copy images, root disk snapshots and volume data to the target per the plan's
+    policy; record the consistency each server reached.
+
+    Returns {images, image_bytes_copied, root_disks, root_disk_bytes_copied, volumes,
+    incremental_backups, volume_bytes_copied, consistency, servers_by_consistency, seconds}.
+
+    :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
+    :param checkpoint_id: the ID returned by draas.checkpoint.begin
+    :param hooks: the hook workflows that ran around the snapshots ({pre, post: {workflow,
+        finished_at}}), null without
+    """
+
+    def __init__(self, plan, checkpoint_id, hooks=None):
+        super().__init__(plan, checkpoint_id)
+        self.hooks = hooks
+
+    def call(self):
+        return protect.replicate(self.plan, self.checkpoint_id, self.hooks)
 
 
 class CheckpointCommit(DraasAction):

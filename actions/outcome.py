@@ -24,7 +24,11 @@ def _counts(counts):
 
 def checkpoint(plan, commit):
     lines = ['Checkpoint %s of plan %s committed' % (commit['checkpoint_id'], plan['name']),
-             'at %s. It holds %s.' % (plan['target'], _counts(commit['counts']))]
+             'at %s. It holds %s.' % (plan['target'], _counts(commit['counts'])),
+             'Consistency: %s%s.' % (commit['consistency'], ' (servers: %s)' % ', '.join(
+                 '%d %s' % (n, level) for level, n in sorted(
+                     commit['servers_by_consistency'].items()))
+                 if commit['servers_by_consistency'] else '')]
     if commit.get('pruned'):
         lines.append('Retention removed %d older checkpoints.' % len(commit['pruned']))
     return lines + ['Next: a drill (draas.drill.drill) proves that it restores.']

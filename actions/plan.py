@@ -13,6 +13,7 @@ import yaml
 
 from actions import cron
 from actions import errors
+from actions import hooks
 from actions import sites
 
 # The built-in policies. rpo/rto in minutes; schedule is a cron pattern (UTC) for the
@@ -62,6 +63,16 @@ _POLICY_FIELDS = {
 _NAME_MAP = {'type': 'string', 'minLength': 1, 'maxLength': 255,
              'description': 'a name or ID on the target'}
 
+HOOK = {'type': 'object', 'additionalProperties': False, 'required': ['workflow'],
+        'description': 'an object {workflow, input}',
+        'properties': {
+            'workflow': {'type': 'string', 'minLength': 1, 'maxLength': 255,
+                         'description': 'the name of a Mistral workflow of the plan\'s '
+                                        'project'},
+            'input': {'type': 'object', 'maxProperties': 100,
+                      'description': 'its inputs (no secrets: the plan is kept in '
+                                     'checkpoints; give std.ssh a private_key_filename); '
+                                     'inputs named checkpoint_id and plan get the run\'s'}}}
 SCHEMA = {
     'type': 'object',
     'additionalProperties': False,
@@ -140,6 +151,21 @@ SCHEMA = {
                                               '"base_image"} overriding root_disk (and a '
                                               'server\'s tag draas-root-disk=<mode>) per '
                                               'server'},
+                'hooks': {
+                    'type': 'object', 'additionalProperties': False,
+                    'description': 'an object {pre, post, freeze_seconds}: Mistral workflows '
+                                   'a checkpoint runs before its snapshots (e.g. flush a '
+                                   'database) and after them (thaw it; it runs whenever the '
+                                   'pre-hook started), the snapshots bounded by '
+                                   'freeze_seconds (default %d, at most %d)' % (
+                                       hooks.DEFAULT_FREEZE_SECONDS, hooks.MAX_FREEZE_SECONDS),
+                    'properties': {
+                        'pre': HOOK, 'post': HOOK,
+                        'freeze_seconds': {'type': 'integer', 'minimum': 1,
+                                           'maximum': hooks.MAX_FREEZE_SECONDS,
+                                           'description': 'seconds (1-%d) the snapshots may '
+                                                          'take while the application is '
+                                                          'frozen' % hooks.MAX_FREEZE_SECONDS}}},
                 'lock_timeout_minutes': {'type': 'integer', 'minimum': 1,
                                          'description': 'minutes after which a checkpoint '
                                                         'lock left by a dead run expires'},

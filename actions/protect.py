@@ -1,10 +1,13 @@
 """A checkpoint run, in the steps the draas.checkpoint workbook calls.
 
 begin (validate, lock, new ID) -> export (metadata of the workload, as the part "resources")
--> replicate (images and volume data, as the part "data") -> commit (manifest, prune, unlock).
-abort unlocks and removes the parts of a run that failed. Each step takes the plan and the
-checkpoint ID: nothing large travels through Mistral.
+-> [the plan's pre-hook workflow] -> snapshot (the point-in-time step: root disks and volumes
+snapshotted, recorded in the part "snapshots") -> [post-hook workflow] -> replicate (images,
+root disks and volume data copied, as the part "data") -> commit (manifest, prune, unlock).
+abort unlocks and removes the parts and snapshots of a run that failed. Each step takes the
+plan and the checkpoint ID: nothing large travels through Mistral.
 """
+import collections
 import hashlib
 import json
 import time
@@ -12,11 +15,15 @@ import time
 from actions import access
 from actions import checkpoint
 from actions import discovery
+from actions import errors
 from actions import plan as plan_mod
+from actions.replication import consistency as consistency_mod
 from actions.replication import images as images_mod
 from actions.replication import root_disks as root_disks_mod
 from actions.replication import volumes
 from actions import sites
+
+SNAPSHOT_TIMEOUT = 1800  # seconds the snapshots may take without a freeze window
 
 
 def _store(plan):
@@ -72,27 +79,86 @@ def export(document, checkpoint_id):
             'seconds': checkpoint.elapsed(started)}
 
 
-def replicate(document, checkpoint_id):
-    """Copy images, snapshot and copy root disks, replicate volume data; store what a
-    restore needs as part "data"."""
+def _to_snapshot(plan, resources):
+    """(servers whose root disk is snapshotted, volumes snapshotted) of a checkpoint."""
+    return ([s for s in resources.get('server', ())
+             if root_disks_mod.mode(plan, s) == 'snapshot'],
+            resources.get('volume', []) if plan['policy']['replication'] in
+            volumes.SNAPSHOT_METHODS else [])
+
+
+def snapshot(document, checkpoint_id, freeze_seconds=None):
+    """The point-in-time step: ask Nova to snapshot the root disks and Cinder the volumes,
+    back to back, and wait until every one has its bytes taken; with hook workflows, within
+    `freeze_seconds` (the application waits frozen meanwhile). What it makes is recorded as
+    the part "snapshots" before waiting: replicate uses it, abort deletes it."""
+    plan = plan_mod.validate(document)
+    checkpoints, _ = _store(plan)
+    part = checkpoints.get_part(checkpoint_id, 'resources')
+    servers, vols = _to_snapshot(plan, part['resources'])
+    source = sites.connect(plan['source'])
+    timeout = freeze_seconds or SNAPSHOT_TIMEOUT
+    started = time.time()
+    made = {'root_disks': {}, 'volumes': {}, 'requested_from': started}
+    try:
+        with sites.calls_to(plan['source'], 'snapshots'):
+            root_disks_mod.start(source, servers, checkpoint_id, made['root_disks'])
+            volumes.take_snapshots(source.block_storage, vols, checkpoint_id,
+                                   made['volumes'])
+            made['requested_until'] = time.time()
+            checkpoints.put_part(checkpoint_id, 'snapshots', made)
+            left = lambda: max(1, timeout - (time.time() - started))  # noqa: E731
+            root_disks_mod.wait_captured(source, part['project_id'], servers,
+                                         made['root_disks'], left())
+            volumes.wait_all(lambda: source.block_storage.snapshots(all_projects=True),
+                             list(made['volumes'].values()), 'available', left(),
+                             'volume snapshot')
+    except Exception as exc:
+        _release(source, made)
+        if freeze_seconds and time.time() - started >= freeze_seconds:
+            raise errors.DraasError(
+                'the snapshots did not fit in the freeze window of %d s (options.hooks.'
+                'freeze_seconds): %s' % (freeze_seconds, exc)) from None
+        raise
+    made['captured_at'] = time.time()
+    checkpoints.put_part(checkpoint_id, 'snapshots', made)
+    return {'root_disks': len(made['root_disks']), 'volumes': len(made['volumes']),
+            'seconds': round(made['captured_at'] - started, 3),
+            'freeze_seconds': freeze_seconds}
+
+
+def _release(source, made):
+    """Delete the snapshots a run made (those already used are gone: ignored)."""
+    root_disks_mod.delete_snapshots(source, made.get('root_disks', {}).values())
+    volumes.delete_snapshots(source.block_storage, made.get('volumes', {}).values())
+
+
+def replicate(document, checkpoint_id, hooks=None):
+    """Copy images, the root disk snapshots and the volume data to the recovery site; store
+    what a restore needs, and the consistency reached per server, as part "data". `hooks`:
+    the hook workflows that ran around the snapshots ({pre, post: {workflow,
+    finished_at}}), None without."""
     plan = plan_mod.validate(document)
     checkpoints, target = _store(plan)
     resources = checkpoints.get_part(checkpoint_id, 'resources')['resources']
+    made = checkpoints.get_part(checkpoint_id, 'snapshots')
     source = sites.connect(plan['source'])
     started = time.monotonic()
     owner = images_mod.owner_key(plan['name'], checkpoints.store.url)
     with sites.calls_to('%s -> %s' % (plan['source'], plan['target']), 'image copy'):
         image_map = images_mod.copy_images(source, target, resources.get('image', []), owner)
-    with sites.calls_to('%s -> %s' % (plan['source'], plan['target']), 'root disk snapshot'):
-        root_disks = root_disks_mod.snapshot_servers(
-            plan, source, target, resources.get('server', []), owner, checkpoint_id)
-    latest = checkpoints.latest()
-    previous = checkpoints.get_part(latest, 'data')['volumes'] if latest else {}
     try:
+        with sites.calls_to('%s -> %s' % (plan['source'], plan['target']),
+                            'root disk copy'):
+            root_disks = root_disks_mod.copy_servers(
+                plan, source, target, resources.get('server', []), made['root_disks'], owner)
+        latest = checkpoints.latest()
+        previous = checkpoints.get_part(latest, 'data')['volumes'] if latest else {}
         with sites.calls_to(plan['source'], 'volume ' + plan['policy']['replication']):
-            volume_data, consistency = volumes.replicate(
+            volume_data = volumes.replicate(
                 plan['policy']['replication'], source, target, resources.get('volume', []),
-                checkpoint_id, previous, plan['policy']['retention']['count'], owner)
+                checkpoint_id, made['volumes'], previous,
+                plan['policy']['retention']['count'], owner)
     except Exception as exc:
         orphans = getattr(exc, 'orphan_backups', None) or getattr(
             exc.__context__, 'orphan_backups', None)
@@ -106,6 +172,11 @@ def replicate(document, checkpoint_id):
     for v in backups:  # what they wrote, when draas may read where they are
         with sites.calls_to(plan['source'], 'reading the backup store'):
             v['bytes_copied'] = volumes.stored_bytes(store, v['record']) if store else None
+    consistency = dict(
+        consistency_mod.levels(resources.get('server', []), set(volume_data), root_disks,
+                               bool(hooks), plan['policy']['replication']),
+        snapshots_requested_from=made['requested_from'],
+        snapshots_captured_at=made.get('captured_at'), hooks=hooks or None)
     checkpoints.put_part(checkpoint_id, 'data', {'images': image_map, 'volumes': volume_data,
                                                  'root_disks': root_disks,
                                                  'consistency': consistency})
@@ -119,8 +190,9 @@ def replicate(document, checkpoint_id):
             'incremental_backups': sum(1 for v in volume_data.values()
                                        if v.get('incremental')),
             'volume_bytes_copied': None if None in moved else sum(moved),
-            'consistency': consistency if isinstance(consistency, str)
-            else consistency['level'],
+            'consistency': consistency['level'],
+            'servers_by_consistency': dict(collections.Counter(
+                d['level'] for d in consistency['servers'].values())),
             'seconds': checkpoint.elapsed(started)}
 
 
@@ -137,6 +209,8 @@ def commit(document, checkpoint_id, summary=None):
         parts[name] = {'sha256': hashlib.sha256(raw).hexdigest(), 'size': len(raw)}
         content[name] = json.loads(raw)
     consistency = content['data']['consistency']
+    if isinstance(consistency, str):  # a run of a version before per-server levels
+        consistency = {'level': consistency, 'servers': {}}
     project_id = content['resources']['project_id']
     project = [d for d in content['resources']['resources'].get('project', ())
                if d['id'] == project_id]
@@ -145,13 +219,20 @@ def commit(document, checkpoint_id, summary=None):
         'source': plan['source'], 'target': plan['target'], 'policy': plan['policy']['name'],
         'created_at': checkpoint.iso(checkpoint.checkpoint_time(checkpoint_id)),
         'window': content['resources']['window'],
-        'consistency': consistency if isinstance(consistency, str) else consistency['level'],
+        'consistency': consistency['level'],
+        # the report shows them without reading the parts
+        'server_consistency': {d['name']: d['level']
+                               for d in consistency['servers'].values()},
         'counts': {k: len(v) for k, v in content['resources']['resources'].items()},
         'summary': summary or {}})
+    checkpoints.drop_part(checkpoint_id, 'snapshots')  # used up by replicate
     removed = prune(plan, checkpoints, keep=[checkpoint_id])
     checkpoints.unlock(checkpoint_id)
     return {'checkpoint_id': checkpoint_id, 'committed_at': manifest['committed_at'],
-            'counts': manifest['counts'], 'pruned': removed}
+            'counts': manifest['counts'], 'consistency': manifest['consistency'],
+            'servers_by_consistency': dict(collections.Counter(
+                manifest['server_consistency'].values())),
+            'pruned': removed}
 
 
 def copies_of(data):
@@ -307,10 +388,21 @@ def _final_checkpoint(plan, servers):
 
 
 def abort(document, checkpoint_id):
-    """Undo a failed run: remove its parts (never a committed checkpoint), unlock."""
+    """Undo a failed run: delete the snapshots it made, remove its parts (never a committed
+    checkpoint), unlock."""
     plan = plan_mod.validate(document)
     checkpoints, _ = _store(plan)
     if checkpoint_id not in checkpoints.list():
+        try:
+            made = checkpoints.get_part(checkpoint_id, 'snapshots')
+        except checkpoint.StoreError:
+            made = {}  # it failed before taking any
+        try:
+            if made:
+                with sites.calls_to(plan['source'], 'deleting the run\'s snapshots'):
+                    _release(sites.connect(plan['source']), made)
+        except errors.DraasError:
+            pass  # the source unreachable: its snapshots stay, the run's parts go
         checkpoints.delete(checkpoint_id)
     checkpoints.unlock(checkpoint_id)
     return {'checkpoint_id': checkpoint_id, 'aborted': True}

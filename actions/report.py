@@ -140,7 +140,9 @@ def plan_report(document, now=None):
     if ids:
         last = checkpoint.checkpoint_time(ids[-1])
         out['last_checkpoint'] = {'checkpoint_id': ids[-1], 'created_at': checkpoint.iso(last),
-                                  'consistency': manifests[-1].get('consistency')}
+                                  'consistency': manifests[-1].get('consistency'),
+                                  # per server: actions/replication/consistency.py
+                                  'servers': manifests[-1].get('server_consistency', {})}
         out['rpo_seconds'] = round((now - last).total_seconds(), 1)
         out['rpo_ok'] = out['rpo_seconds'] <= out['rpo_target_seconds']
     else:
@@ -180,12 +182,12 @@ def duration(seconds):
 
 def table(reports):
     """A plain-text table of plan reports (the operator's view)."""
-    header = ('PLAN', 'POLICY', 'LAST CHECKPOINT', 'RPO (TARGET)', 'RTO (TARGET)',
-              'CHECKPOINTS', 'DRIFT', 'STATUS')
+    header = ('PLAN', 'POLICY', 'LAST CHECKPOINT', 'CONSISTENCY', 'RPO (TARGET)',
+              'RTO (TARGET)', 'CHECKPOINTS', 'DRIFT', 'STATUS')
     rows = [header]
     for r in reports:
         if 'error' in r:
-            rows.append((r['plan'], '-', '-', '-', '-', '-', '-', 'ERROR: ' + r['error']))
+            rows.append((r['plan'],) + ('-',) * 7 + ('ERROR: ' + r['error'],))
             continue
         drift_text = ', '.join(
             '%s +%d -%d ~%d' % (k, len(v['added']), len(v['removed']), len(v['changed']))
@@ -200,6 +202,7 @@ def table(reports):
             status.append('%d DAMAGED' % len(r['checkpoints']['damaged']))
         rows.append((r['plan'], r['policy'],
                      (r['last_checkpoint'] or {}).get('created_at', '-'),
+                     (r['last_checkpoint'] or {}).get('consistency') or '-',
                      '%s (%s)' % (duration(r['rpo_seconds']),
                                   duration(r['rpo_target_seconds'])),
                      '%s (%s)' % (duration(r['rto_seconds']),

@@ -46,50 +46,115 @@ def _snapshot_doc(image):
             'properties': image_kind.image_properties(image)}
 
 
-def snapshot_one(source, target, server, owner, checkpoint_id, timeout=600):
-    """Snapshot one server's root disk, copy it, delete the source snapshot; returns
-    {mode, name, target_id, hash_value, bytes_copied, server_updated_at, quiesced (its image
-    asks Nova to quiesce: hw_qemu_guest_agent)}."""
+def start(source, servers, checkpoint_id, made):
+    """Ask Nova to snapshot each server's root disk (the checkpoint's point-in-time step);
+    `made` ({server ID: image ID}) gets each at once, so that a failure part way still
+    knows what to delete. Requests go PARALLEL at a time; wait_captured then waits."""
+    def one(server):
+        try:
+            made[server['id']] = source.compute.create_server_image(
+                server['id'], name='draas-%s-%s' % (checkpoint_id, server['name'])[:255],
+                metadata={'draas_checkpoint': checkpoint_id}).id
+        except Exception as exc:
+            raise RootDiskError('server %r (%s): Nova could not snapshot its root disk: %s'
+                                % (server['name'], server['id'], exc)) from None
+    _each(one, servers)
+    return made
+
+
+def _each(call, items):
+    """call(item) for every item, PARALLEL at a time; the failures' messages together."""
+    failed = []
+    with concurrent.futures.ThreadPoolExecutor(PARALLEL) as pool:
+        for future in [pool.submit(call, item) for item in items]:
+            try:
+                future.result()
+            except RootDiskError as exc:
+                failed.append(str(exc))
+    if failed:
+        raise RootDiskError('; '.join(failed))
+
+
+# Nova's task states of a snapshot once the disk's bytes are taken (libvirt, the lab's
+# driver: image_snapshot -> image_pending_upload -> image_uploading -> none).
+CAPTURED = ('image_uploading', None)
+
+
+def wait_captured(source, project_id, servers, made, timeout, poll=1.0):
+    """Wait until Nova has taken the bytes of every root disk in `made` (the upload may go
+    on): one list of the project's servers and one of the snapshots per round. A snapshot
+    that Nova deleted or that failed names its server; so does the timeout."""
+    names = {s['id']: s['name'] for s in servers}
+    pending = dict(made)
+
+    def check():
+        images = {i.id: i for i in source.image.images(id='in:' + ','.join(pending.values()))}
+        states = {s.id: s.task_state for s in source.compute.servers(
+            all_projects=True, project_id=project_id) if s.id in pending}
+        failed = sorted('server %r (%s): Nova could not snapshot its root disk (snapshot %s '
+                        '%s)' % (names[sid], sid, iid, images[iid].status if iid in images
+                                 else 'deleted by Nova: see the server\'s fault')
+                        for sid, iid in pending.items()
+                        if iid not in images or images[iid].status in ('killed', 'deleted'))
+        if failed:
+            raise RootDiskError('; '.join(failed))
+        for sid, iid in list(pending.items()):
+            if images[iid].status == 'active' or (sid in states and
+                                                   states[sid] in CAPTURED):
+                del pending[sid]
+        return True if not pending else None
+    waits.until(check, timeout, poll, lambda: RootDiskError(
+        'root disk snapshots not taken after %d s: %s' % (timeout, ', '.join(
+            '%r (%s)' % (names[sid], sid) for sid in sorted(pending)))))
+
+
+def copy_one(source, target, server, image_id, owner, timeout=600):
+    """Copy one server's root disk snapshot once Nova has uploaded it, then delete it at
+    the source; returns {mode, name, target_id, hash_value, bytes_copied,
+    server_updated_at, quiesced (its image asks Nova to quiesce: hw_qemu_guest_agent)}."""
+    def uploaded():
+        image = source.image.get_image(image_id)
+        if image.status in ('killed', 'deleted'):
+            raise RootDiskError('server %r (%s): its root disk snapshot %s is %s' % (
+                server['name'], server['id'], image_id, image.status))
+        return image if image.status == 'active' else None
+
+    # A snapshot changes the server's updated_at: a planned failover compares servers
+    # with the checkpoint's (protect._final_checkpoint) as they were after it.
+    def idle():
+        now = source.compute.get_server(server['id'])
+        return now if now.task_state is None else None
     try:
-        image = source.compute.create_server_image(
-            server['id'], name='draas-%s-%s' % (checkpoint_id, server['name'])[:255],
-            metadata={'draas_checkpoint': checkpoint_id}, wait=True, timeout=timeout)
-    except Exception as exc:
-        raise RootDiskError('server %r (%s): Nova could not snapshot its root disk: %s' % (
-            server['name'], server['id'], exc)) from None
-    try:
-        image = source.image.get_image(image.id)
+        image = waits.until(uploaded, timeout, 1, lambda: RootDiskError(
+            'server %r (%s): its root disk snapshot %s not uploaded after %d s' % (
+                server['name'], server['id'], image_id, timeout)))
         copied = images_mod.copy_image(source, target, _snapshot_doc(image), owner)
-        # A snapshot changes the server's updated_at: a planned failover compares servers
-        # with the checkpoint's (protect._final_checkpoint) as they were after it.
-        def idle():
-            now = source.compute.get_server(server['id'])
-            return now if now.task_state is None else None
         settled = waits.until(idle, timeout, 1, lambda: RootDiskError(
             'server %r (%s): still busy after its snapshot' % (server['name'], server['id'])))
     finally:
-        source.image.delete_image(image.id, ignore_missing=True)
+        source.image.delete_image(image_id, ignore_missing=True)
     props = image_kind.image_properties(image)
     return dict(copied, mode='snapshot', name=server['name'],
                 server_updated_at=settled.updated_at,
                 quiesced=str(props.get('hw_qemu_guest_agent', '')).lower() in ('yes', 'true'))
 
 
-def snapshot_servers(plan, source, target, servers, owner, checkpoint_id):
+def copy_servers(plan, source, target, servers, made, owner):
     """Root disks of a checkpoint's server documents: {server ID: {mode, ...}} for every
-    server booted from an image; 'snapshot' ones snapshotted and copied."""
+    server booted from an image; the snapshots in `made` ({server ID: image ID}) copied."""
     found = {s['id']: {'mode': mode(plan, s), 'name': s['name']} for s in servers
              if mode(plan, s)}
-    todo = [s for s in servers if found.get(s['id'], {}).get('mode') == 'snapshot']
-    with concurrent.futures.ThreadPoolExecutor(PARALLEL) as pool:
-        futures = {s['id']: pool.submit(snapshot_one, source, target, s, owner,
-                                        checkpoint_id) for s in todo}
-        failed = []
-        for sid, future in futures.items():
-            try:
-                found[sid] = future.result()
-            except RootDiskError as exc:
-                failed.append(str(exc))
-    if failed:
-        raise RootDiskError('; '.join(failed))
+
+    def one(server):
+        found[server['id']] = copy_one(source, target, server, made[server['id']], owner)
+    _each(one, [s for s in servers if s['id'] in made])
     return found
+
+
+def delete_snapshots(source, image_ids):
+    """Delete root disk snapshots draas made, ignoring those gone or failing to delete."""
+    for image_id in image_ids:
+        try:
+            source.image.delete_image(image_id, ignore_missing=True)
+        except Exception:  # a leftover must not hide the run's own error
+            pass

@@ -2,10 +2,11 @@
 
 `replication`: volumes of Cinder replicated types; their state is recorded, the array moves
 the data (no lab backend replicates: unit-tested with mocks).
-`backup` (works on the lab): snapshots of all the workload's volumes taken back to back (a
-crash-consistent set), Cinder backups of those snapshots (incremental when the volume already
-has one), and each backup record exported into the checkpoint so the recovery site can import
-it with the primary gone.
+`backup` (works on the lab): Cinder backups of the volumes' snapshots (take_snapshots, the
+checkpoint's point-in-time step: requested back to back, each crash-consistent alone),
+incremental when the volume already has one, and each backup record exported into the
+checkpoint so the recovery site can import it with the primary gone.
+`image`: the snapshots uploaded to Glance and copied to the recovery site's.
 """
 import base64
 import json
@@ -51,8 +52,9 @@ def wait_all(list_fn, ids, want, timeout, what, poll=POLL, error=VolumeReplicati
         what, want, timeout, ', '.join(sorted(pending)))))
 
 
-def backup(src, volumes, checkpoint_id, previous=None, full_every=8, timeout=1800):
-    """Back up `volumes` (checkpoint documents); returns (per-volume data, consistency).
+def backup(src, volumes, checkpoint_id, snaps, previous=None, full_every=8, timeout=1800):
+    """Back up `volumes` (checkpoint documents) from their snapshots `snaps` ({volume ID:
+    snapshot ID}, available; deleted once backed up); returns per-volume data.
 
     Backups are incremental when the volume has one already, except every `full_every`-th
     (`previous` is the data of the plan's latest checkpoint): chains stay short, so
@@ -60,14 +62,11 @@ def backup(src, volumes, checkpoint_id, previous=None, full_every=8, timeout=180
     """
     previous = previous or {}
     if not volumes:
-        return {}, 'none'
+        return {}
     bs = src.block_storage
     ids = [v['id'] for v in volumes]
-    snaps, consistency = _snapshots(bs, volumes, checkpoint_id)
     backups = {}
     try:
-        wait_all(lambda: bs.snapshots(all_projects=True), [s.id for s in snaps.values()],
-                 'available', timeout, 'snapshot')
         # Cinder builds an incremental backup on the volume's newest backup, whoever made
         # it (another plan, a failed run): incremental only when that is this plan's last.
         newest = {}
@@ -82,7 +81,7 @@ def backup(src, volumes, checkpoint_id, previous=None, full_every=8, timeout=180
         builds_on_last = {vid for vid, length in chain.items() if length < full_every}
         for vid, snap in snaps.items():
             backups[vid] = bs.create_backup(
-                volume_id=vid, snapshot_id=snap.id, force=True,
+                volume_id=vid, snapshot_id=snap, force=True,
                 is_incremental=vid in builds_on_last, name='draas-%s' % checkpoint_id,
                 description='draas checkpoint %s' % checkpoint_id)
         wait_all(lambda: bs.backups(all_projects=True), [b.id for b in backups.values()],
@@ -121,9 +120,9 @@ def backup(src, volumes, checkpoint_id, previous=None, full_every=8, timeout=180
         data[vid] = {'method': 'backup', 'backup_id': b.id, 'incremental': incremental,
                      'parent_id': parent_of(record),  # as Cinder recorded it
                      'chain': chain[vid] if incremental else 0, 'parents': parents,
-                     'snapshot_id': snaps[vid].id, 'record': record,
+                     'snapshot_id': snaps[vid], 'record': record,
                      'size': made[b.id].size}
-    return data, consistency
+    return data
 
 
 def stored_bytes(swift, record):
@@ -146,17 +145,23 @@ def parent_of(record):
         return None
 
 
-def _snapshots(bs, volumes, checkpoint_id):
-    """Snapshots of every volume, requested back to back: (by volume ID, consistency).
+SNAPSHOT_METHODS = ('backup', 'image')  # they copy volume snapshots draas takes
 
-    Not a group snapshot: crash-consistent within the window they were requested in."""
-    taken = time.time()
-    snaps = {v['id']: bs.create_snapshot(volume_id=v['id'], force=True,
-                                         metadata={'draas_checkpoint': checkpoint_id},
-                                         name='draas-%s' % checkpoint_id)
-             for v in volumes}
-    return snaps, {'level': 'crash-consistent', 'snapshots_requested_from': taken,
-                   'snapshots_requested_until': time.time()}
+
+def take_snapshots(bs, volumes, checkpoint_id, made):
+    """Request a snapshot of every volume, back to back (not a group snapshot: each is
+    crash-consistent alone); `made` ({volume ID: snapshot ID}) gets each at once, so that a
+    failure part way still knows what to delete. wait_all then waits for them."""
+    for v in volumes:
+        made[v['id']] = bs.create_snapshot(volume_id=v['id'], force=True,
+                                           metadata={'draas_checkpoint': checkpoint_id},
+                                           name='draas-%s' % checkpoint_id).id
+    return made
+
+
+def delete_snapshots(bs, ids):
+    """Delete snapshots (IDs) draas made, ignoring those gone or failing to delete."""
+    _delete_quietly(bs.delete_snapshot, ids)
 
 
 def _delete_quietly(delete, items):
@@ -234,26 +239,23 @@ def replication(src, volumes, checkpoint_id):
             for vid, v in current.items()}
     # The array replicates continuously; consistency across volumes is the backend's
     # (a replication group gives it, separate volumes do not).
-    return data, {'level': 'backend-replication'}
+    return data
 
 
-def image(src, dst, volumes, checkpoint_id, owner, timeout=1800):
-    """Volumes as images: snapshots back to back, a temporary volume from each, uploaded
-    to the source Glance, copied to the target Glance as `owner`'s (images.owner_key;
+def image(src, dst, volumes, checkpoint_id, snaps, owner, timeout=1800):
+    """Volumes as images: a temporary volume from each snapshot in `snaps` ({volume ID:
+    snapshot ID}, available), uploaded to the source Glance, copied to the target Glance as `owner`'s (images.owner_key;
     skipped when it has an image with the same hash there: an unchanged volume costs no
     transfer), then the temporaries deleted.
     """
     if not volumes:
-        return {}, 'none'
+        return {}
     bs = src.block_storage
-    snaps, consistency = _snapshots(bs, volumes, checkpoint_id)
     temps, uploads, data = {}, {}, {}
     try:
-        wait_all(lambda: bs.snapshots(all_projects=True), [s.id for s in snaps.values()],
-                 'available', timeout, 'snapshot')
         for vol in volumes:
             temps[vol['id']] = bs.create_volume(
-                snapshot_id=snaps[vol['id']].id, size=vol['size'],
+                snapshot_id=snaps[vol['id']], size=vol['size'],
                 name='draas-%s-%s' % (checkpoint_id, vol['id']))
         wait_all(lambda: bs.volumes(all_projects=True), [t.id for t in temps.values()],
                  'available', timeout, 'temporary volume')
@@ -276,22 +278,23 @@ def image(src, dst, volumes, checkpoint_id, owner, timeout=1800):
         _delete_quietly(src.image.delete_image, uploads.values())
         _delete_quietly(bs.delete_volume, temps.values())
         _delete_quietly(bs.delete_snapshot, snaps.values())
-    return data, consistency
+    return data
 
 
 METHODS = ('backup', 'replication', 'image')
 
 
-def replicate(method, src, dst, volumes, checkpoint_id, previous=None, full_every=8,
-              owner=None):
-    """Replicate `volumes` by `method`; returns (per-volume data, consistency). `owner`:
-    whose image copies the image method makes (images.owner_key)."""
+def replicate(method, src, dst, volumes, checkpoint_id, snaps=None, previous=None,
+              full_every=8, owner=None):
+    """Replicate `volumes` by `method`; returns per-volume data. `snaps`: their snapshots
+    (take_snapshots) for the SNAPSHOT_METHODS; `owner`: whose image copies the image method
+    makes (images.owner_key)."""
     if method == 'backup':
-        return backup(src, volumes, checkpoint_id, previous, full_every)
+        return backup(src, volumes, checkpoint_id, snaps, previous, full_every)
     if method == 'replication':
         return replication(src, volumes, checkpoint_id)
     if method == 'image':
-        return image(src, dst, volumes, checkpoint_id, owner)
+        return image(src, dst, volumes, checkpoint_id, snaps, owner)
     raise VolumeReplicationError(
         'volume replication method %r is not available (available: %s)' % (
             method, ', '.join(METHODS)))

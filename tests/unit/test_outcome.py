@@ -28,10 +28,13 @@ class TestOutcome(base.BaseTestCase):
         self.assertEqual([
             'Checkpoint c1 of plan web committed',
             'at site-b. It holds 2 servers, 1 volumes, 3 resources in all.',
+            'Consistency: per-volume (servers: 1 application-consistent, 1 per-volume).',
             'Retention removed 2 older checkpoints.',
             'Next: a drill (draas.drill.drill) proves that it restores.'],
             outcome.checkpoint(PLAN, {'checkpoint_id': 'c1', 'counts': {
-                'volume': 1, 'server': 2, 'keypair': 0}, 'pruned': ['c0', 'c00']}))
+                'volume': 1, 'server': 2, 'keypair': 0}, 'pruned': ['c0', 'c00'],
+                'consistency': 'per-volume', 'servers_by_consistency': {
+                    'per-volume': 1, 'application-consistent': 1}}))
 
     def test_a_failover_says_rto_and_rpo_against_the_policy_and_what_next(self):
         self.assertEqual([

@@ -83,6 +83,14 @@ class TestPlanValidation(base.BaseTestCase):
                           "plan.options.verify.probes[1]: 'server' is a required property"],
                          sorted(errs))
 
+    def test_hooks(self):
+        errs = self.errors(doc(options={'hooks': {'pre': {'input': {}},
+                                                  'freeze_seconds': 3600}}))
+        self.assertEqual(["plan.options.hooks.freeze_seconds: expected seconds (1-600) the "
+                          "snapshots may take while the application is frozen, got 3600",
+                          "plan.options.hooks.pre: 'workflow' is a required property"],
+                         sorted(errs))
+
     def test_restore_mappings_of_mtus(self):
         errs = self.errors(doc(options={'restore': {'mtu': {'jumbo': 1500, '9000': 'x'},
                                                     'create_volume_types': 'yes'}}))

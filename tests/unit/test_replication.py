@@ -46,8 +46,8 @@ class FakeBlockStorage:
     def backups(self, **kw):
         return self.existing + self.backups_made
 
-    def delete_snapshot(self, snap, ignore_missing=True):
-        self.deleted_snaps.append(snap.id)
+    def delete_snapshot(self, snap_id, ignore_missing=True):
+        self.deleted_snaps.append(snap_id)
 
     def export_backup(self, backup_id):
         made = {b.id: b for b in self.backups_made}[backup_id]
@@ -57,20 +57,25 @@ class FakeBlockStorage:
 
 class TestBackupMethod(base.BaseTestCase):
 
+    @staticmethod
+    def backup(bs, vols, previous=None, full_every=8):
+        """volumes.backup of the snapshots volumes.take_snapshots took of `vols`."""
+        snaps = volumes.take_snapshots(bs, vols, 'cp1', {})
+        return volumes.backup(mock.Mock(block_storage=bs), vols, 'cp1', snaps, previous,
+                              full_every)
+
     def run_backup(self, existing=(), previous=None, full_every=3):
         bs = FakeBlockStorage(existing)
-        data, consistency = volumes.backup(mock.Mock(block_storage=bs),
-                                           [{'id': 'v1'}, {'id': 'v2'}], 'cp1',
-                                           previous, full_every)
-        return bs, data, consistency
+        data = self.backup(bs, [{'id': 'v1'}, {'id': 'v2'}], previous, full_every)
+        return bs, data
 
     def test_first_backups_are_full_from_snapshots_taken_together(self):
-        bs, data, consistency = self.run_backup()
+        bs, data = self.run_backup()
         self.assertEqual(['v1', 'v2'], [s.volume_id for s in bs.snaps])
+        self.assertEqual({'draas_checkpoint': 'cp1'}, bs.snaps[0].metadata)
         self.assertEqual([False, False], [b.kw['is_incremental'] for b in bs.backups_made])
         self.assertEqual(['snap-v1', 'snap-v2'], [b.kw['snapshot_id'] for b in bs.backups_made])
         self.assertEqual(['snap-v1', 'snap-v2'], bs.deleted_snaps)
-        self.assertEqual('crash-consistent', consistency['level'])
         self.assertEqual('swift', data['v1']['record']['backup_service'])
         self.assertIsNone(volumes.parent_of(data['v1']['record']))
 
@@ -78,7 +83,7 @@ class TestBackupMethod(base.BaseTestCase):
         full = {'backup_id': 'b0', 'record': 'r0'}
         previous = {'v1': {'chain': 1, 'backup_id': 'b1', 'record': 'r1', 'parents': [full]},
                     'v2': {'chain': 2, 'backup_id': 'b2', 'record': 'r2', 'parents': []}}
-        bs, data, _ = self.run_backup(existing=(('v1', 'b1'), ('v2', 'b2')),
+        bs, data = self.run_backup(existing=(('v1', 'b1'), ('v2', 'b2')),
                                       previous=previous)
         self.assertEqual({'v1': (True, 2), 'v2': (False, 0)},
                          {v: (d['incremental'], d['chain']) for v, d in data.items()})
@@ -91,8 +96,8 @@ class TestBackupMethod(base.BaseTestCase):
         bs = FakeBlockStorage([('v1', 'b')])
         made = bs.create_backup
         bs.create_backup = lambda **kw: made(**dict(kw, is_incremental=False))
-        data, _ = volumes.backup(mock.Mock(block_storage=bs), [{'id': 'v1'}], 'cp1',
-                                 {'v1': {'chain': 1, 'backup_id': 'b', 'record': 'r'}}, 3)
+        data = self.backup(bs, [{'id': 'v1'}],
+                           {'v1': {'chain': 1, 'backup_id': 'b', 'record': 'r'}}, 3)
         self.assertEqual((False, 0, []), (data['v1']['incremental'], data['v1']['chain'],
                                           data['v1']['parents']))
 
@@ -100,7 +105,7 @@ class TestBackupMethod(base.BaseTestCase):
         previous = {'v1': {'chain': 1, 'backup_id': 'b1', 'record': 'r1', 'parents': []},
                     'v2': {'chain': 1, 'backup_id': 'b2', 'record': 'r2', 'parents': []}}
         # v2's newest backup is another plan's (or a failed run's): a full backup instead.
-        bs, data, _ = self.run_backup(existing=(('v1', 'b1'), ('v2', 'b2'),
+        bs, data = self.run_backup(existing=(('v1', 'b1'), ('v2', 'b2'),
                                                 ('v2', 'other-plan')), previous=previous)
         self.assertEqual({'v1': True, 'v2': False},
                          {b.kw['volume_id']: b.kw['is_incremental'] for b in bs.backups_made})
@@ -116,9 +121,8 @@ class TestBackupMethod(base.BaseTestCase):
             b.parent_id = 'sneaked-in'
             return b
         bs.create_backup = another_came_in_between
-        exc = self.assertRaises(volumes.VolumeReplicationError, volumes.backup,
-                                mock.Mock(block_storage=bs), [{'id': 'v1'}], 'cp1',
-                                previous, 3)
+        exc = self.assertRaises(volumes.VolumeReplicationError, self.backup,
+                                bs, [{'id': 'v1'}], previous, 3)
         self.assertIn('backup backup-v1 of volume v1 builds on backup sneaked-in, not on b1 '
                       'of the plan\'s previous checkpoint', str(exc))
         self.assertEqual(['backup-v1'], exc.orphan_backups)
@@ -126,8 +130,7 @@ class TestBackupMethod(base.BaseTestCase):
     def test_snapshots_are_removed_even_when_backups_fail(self):
         bs = FakeBlockStorage()
         bs.create_backup = mock.Mock(side_effect=RuntimeError('cinder down'))
-        self.assertRaises(RuntimeError, volumes.backup, mock.Mock(block_storage=bs),
-                          [{'id': 'v1'}], 'cp1')
+        self.assertRaises(RuntimeError, self.backup, bs, [{'id': 'v1'}])
         self.assertEqual(['snap-v1'], bs.deleted_snaps)
 
     def test_backups_of_a_failed_run_are_named_for_deletion(self):
@@ -139,8 +142,7 @@ class TestBackupMethod(base.BaseTestCase):
                 raise RuntimeError('backup quota exceeded')
             return made(**kw)
         bs.create_backup = second_refused
-        exc = self.assertRaises(RuntimeError, volumes.backup, mock.Mock(block_storage=bs),
-                                [{'id': 'v1'}, {'id': 'v2'}], 'cp1')
+        exc = self.assertRaises(RuntimeError, self.backup, bs, [{'id': 'v1'}, {'id': 'v2'}])
         self.assertEqual(['backup-v1'], exc.orphan_backups)
 
     def test_error_state_is_reported_with_ids(self):
@@ -152,8 +154,9 @@ class TestBackupMethod(base.BaseTestCase):
             snap.status = 'error'
             return snap
         bs.create_snapshot = failing
-        exc = self.assertRaises(volumes.VolumeReplicationError, volumes.backup,
-                                mock.Mock(block_storage=bs), [{'id': 'v1'}], 'cp1')
+        snaps = volumes.take_snapshots(bs, [{'id': 'v1'}], 'cp1', {})
+        exc = self.assertRaises(volumes.VolumeReplicationError, volumes.wait_all,
+                                bs.snapshots, snaps.values(), 'available', 5, 'snapshot')
         self.assertEqual('snapshot in error: snap-v1', str(exc))
 
     def test_unknown_method_is_a_clear_error(self):
@@ -199,11 +202,9 @@ class TestReplicationMethod(base.BaseTestCase):
 
     def test_replicated_volumes_are_recorded_not_copied(self):
         c = self.conn(('v1', 'enabled'), ('v2', 'enabled'), ('other', 'disabled'))
-        data, consistency = volumes.replicate('replication', c, None,
-                                              [{'id': 'v1'}, {'id': 'v2'}], 'cp1')
+        data = volumes.replicate('replication', c, None, [{'id': 'v1'}, {'id': 'v2'}], 'cp1')
         self.assertEqual({'v1', 'v2'}, set(data))
         self.assertEqual('enabled', data['v1']['replication_status'])
-        self.assertEqual('backend-replication', consistency['level'])
         c.block_storage.create_backup.assert_not_called()
         c.block_storage.create_snapshot.assert_not_called()
 
@@ -238,13 +239,12 @@ class TestImageMethod(base.BaseTestCase):
             'bytes_copied': 0 if doc['id'].endswith('v2') else 1 << 30}
 
     def test_images_are_copied_and_temporaries_removed(self):
-        data, consistency = volumes.replicate(
+        data = volumes.replicate(
             'image', self.src, 'dst', [{'id': 'v1', 'size': 1}, {'id': 'v2', 'size': 1}],
-            'cp1', owner='shop:1')
+            'cp1', {'v1': 'snap-v1', 'v2': 'snap-v2'}, owner='shop:1')
         self.assertEqual({'shop:1'}, {c.args[3] for c in self.copy.call_args_list})
         self.assertEqual({'v1': ('copy-up-tmp-v1', 1 << 30), 'v2': ('copy-up-tmp-v2', 0)},
                          {v: (d['image_id'], d['bytes_copied']) for v, d in data.items()})
-        self.assertEqual('crash-consistent', consistency['level'])
         self.assertEqual(['snap-v1', 'snap-v2'], self.bs.deleted_snaps)
         self.assertEqual(2, self.bs.delete_volume.call_count)
         self.assertEqual(2, self.src.image.delete_image.call_count)
@@ -252,7 +252,7 @@ class TestImageMethod(base.BaseTestCase):
     def test_a_failed_copy_still_removes_the_temporaries(self):
         self.copy.side_effect = RuntimeError('glance down')
         self.assertRaises(RuntimeError, volumes.replicate, 'image', self.src, 'dst',
-                          [{'id': 'v1', 'size': 1}], 'cp1')
+                          [{'id': 'v1', 'size': 1}], 'cp1', {'v1': 'snap-v1'})
         self.assertEqual(['snap-v1'], self.bs.deleted_snaps)
         self.assertEqual(1, self.bs.delete_volume.call_count)
         self.src.image.delete_image.assert_called_once_with('up-tmp-v1', ignore_missing=True)

@@ -49,18 +49,24 @@ class TestSnapshots(base.BaseTestCase):
         self.source.image.get_image.side_effect = lambda image_id: types.SimpleNamespace(
             id=image_id, name='n', disk_format='raw', container_format='bare', min_disk=1,
             min_ram=0, tags=[], hash_algo='sha512', hash_value='h-' + image_id,
+            status='active',
             properties={'hw_qemu_guest_agent': 'yes'} if 'agent' in image_id else {})
 
     def test_each_snapshot_is_copied_then_deleted_at_the_source(self):
+        servers = [server('web'), server('agent'), server('cache'),
+                   server('db', boot_volume_id='v')]
+        plan = dict(PLAN, options=dict(PLAN['options'], root_disks={'cache': 'base_image'}))
+        made = root_disks.start(self.source, [s for s in servers if root_disks.mode(
+            plan, s) == 'snapshot'], 'cp1', {})
+        self.assertEqual({'id-web': 'snap-id-web', 'id-agent': 'snap-id-agent'}, made)
+        self.assertEqual({'draas_checkpoint': 'cp1'},
+                         self.source.compute.create_server_image.call_args.kwargs['metadata'])
         with mock.patch.object(root_disks.images_mod, 'copy_image', side_effect=(
                 lambda src, dst, doc, owner: {'target_id': 'copy-' + doc['id'],
                                               'bytes_copied': 10,
                                               'hash_value': doc['hash_value']})) as copied:
-            plan = dict(PLAN, options=dict(PLAN['options'], root_disks={'cache': 'base_image'}))
-            found = root_disks.snapshot_servers(
-                plan, self.source, 'target', [server('web'), server('agent'),
-                                              server('cache'), server('db', boot_volume_id='v')],
-                'owner', 'cp1')
+            found = root_disks.copy_servers(plan, self.source, 'target', servers, made,
+                                            'owner')
         self.assertEqual({
             'id-web': {'mode': 'snapshot', 'name': 'web', 'target_id': 'copy-snap-id-web',
                        'bytes_copied': 10, 'hash_value': 'h-snap-id-web', 'quiesced': False,
@@ -73,25 +79,55 @@ class TestSnapshots(base.BaseTestCase):
         self.assertEqual(2, copied.call_count)
         self.assertEqual(sorted(['snap-id-web', 'snap-id-agent']), sorted(
             c.args[0] for c in self.source.image.delete_image.call_args_list))
-        self.assertEqual({'draas_checkpoint': 'cp1'},
-                         self.source.compute.create_server_image.call_args.kwargs['metadata'])
 
-    def test_a_failed_snapshot_names_the_server_and_leaves_no_snapshot(self):
+    def test_a_failed_copy_still_deletes_the_snapshot(self):
         with mock.patch.object(root_disks.images_mod, 'copy_image',
                                side_effect=root_disks.images_mod.ImageCopyError('refused')):
             err = self.assertRaises(root_disks.images_mod.ImageCopyError,
-                                    root_disks.snapshot_servers, PLAN, self.source, 'target',
-                                    [server('web')], 'owner', 'cp1')
+                                    root_disks.copy_servers, PLAN, self.source, 'target',
+                                    [server('web')], {'id-web': 'snap-id-web'}, 'owner')
         self.assertIn('refused', str(err))
         self.source.image.delete_image.assert_called_once_with('snap-id-web',
                                                                ignore_missing=True)
-        self.source.compute.create_server_image.side_effect = RuntimeError('quiesce failed')
-        err = self.assertRaises(root_disks.RootDiskError, root_disks.snapshot_servers, PLAN,
-                                self.source, 'target', [server('web'), server('app')],
-                                'owner', 'cp1')
-        self.assertIn("server 'web' (id-web): Nova could not snapshot its root disk: quiesce "
-                      "failed", str(err))
-        self.assertIn("server 'app' (id-app)", str(err))
+
+    def test_a_refused_snapshot_names_every_server_and_keeps_what_was_made(self):
+        def refuse_app(sid, **kw):
+            if sid == 'id-app':
+                raise RuntimeError('quiesce failed')
+            return types.SimpleNamespace(id='snap-' + sid)
+        self.source.compute.create_server_image.side_effect = refuse_app
+        made = {}
+        err = self.assertRaises(root_disks.RootDiskError, root_disks.start, self.source,
+                                [server('web'), server('app')], 'cp1', made)
+        self.assertEqual("server 'app' (id-app): Nova could not snapshot its root disk: "
+                         "quiesce failed", str(err))
+        self.assertEqual({'id-web': 'snap-id-web'}, made)  # for the caller to delete
+
+    def listing(self, images, task_states):
+        self.source.image.images.return_value = [
+            types.SimpleNamespace(id=i, status=st) for i, st in images.items()]
+        self.source.compute.servers.return_value = [
+            types.SimpleNamespace(id=s, task_state=st) for s, st in task_states.items()]
+
+    def test_captured_once_nova_uploads_or_is_done(self):
+        self.listing({'snap-a': 'saving', 'snap-b': 'active'},
+                     {'id-a': 'image_uploading', 'id-b': None})
+        root_disks.wait_captured(self.source, 'p1', [server('a'), server('b')],
+                                 {'id-a': 'snap-a', 'id-b': 'snap-b'}, 5, poll=0.01)
+        self.source.compute.servers.assert_called_with(all_projects=True, project_id='p1')
+
+    def test_a_snapshot_nova_deleted_or_still_pending_names_its_server(self):
+        self.listing({'snap-b': 'queued'}, {'id-a': None, 'id-b': 'image_snapshot'})
+        err = self.assertRaises(root_disks.RootDiskError, root_disks.wait_captured,
+                                self.source, 'p1', [server('a'), server('b')],
+                                {'id-a': 'snap-a', 'id-b': 'snap-b'}, 5, poll=0.01)
+        self.assertIn("server 'a' (id-a): Nova could not snapshot its root disk (snapshot "
+                      "snap-a deleted by Nova", str(err))
+        self.listing({'snap-b': 'queued'}, {'id-b': 'image_pending_upload'})
+        err = self.assertRaises(root_disks.RootDiskError, root_disks.wait_captured,
+                                self.source, 'p1', [server('b')], {'id-b': 'snap-b'}, 0.05,
+                                poll=0.01)
+        self.assertEqual("root disk snapshots not taken after 0 s: 'b' (id-b)", str(err))
 
 
 class TestPreflightSays(test_restore.RestoreTestCase):

@@ -1,0 +1,48 @@
+"""The consistency a checkpoint reached, per server and for the plan: named, not assumed.
+
+Levels, strongest first:
+  application-consistent  the application was told: the plan's hook workflows ran around the
+                          snapshots (within the freeze window), or Nova quiesced the guest
+                          (qemu guest agent: hw_qemu_guest_agent) for its only disk
+  crash-consistent        every disk of the server captured at one instant (it has one)
+  per-volume              its disks captured one after the other, each crash-consistent alone
+                          (no write order across them)
+  backend-replication     its volumes replicated by the storage array (method "replication"):
+                          whatever the backend keeps, out of draas' sight
+  stateless               nothing of its disks is kept (root disk "base_image", no volumes)
+"""
+LEVELS = ('application-consistent', 'crash-consistent', 'per-volume', 'backend-replication')
+STATELESS = 'stateless'
+
+
+def server_level(disks, quiesced, hooks, method):
+    """(level, how) of a server whose kept disks number `disks`: its root disk (quiesced
+    or not) and its volumes replicated by `method`."""
+    if not disks:
+        return STATELESS, 'no disk kept'
+    if hooks:
+        return 'application-consistent', 'hook workflows around the snapshots'
+    if method == 'replication':
+        return 'backend-replication', 'the storage array replicates its volumes'
+    if disks == 1:
+        return (('application-consistent', 'Nova quiesced the guest (guest agent)')
+                if quiesced else ('crash-consistent', 'one disk'))
+    return 'per-volume', '%d disks snapshotted one after the other' % disks
+
+
+def levels(servers, volume_ids, root_disks, hooks, method):
+    """{'level': the plan's (its weakest server's), 'servers': {server ID: {name, level,
+    how}}} of a checkpoint: `servers` its server documents, `volume_ids` the volumes it
+    kept, `root_disks` its part data's root disks, `hooks` whether hook workflows ran."""
+    out = {}
+    for s in servers:
+        root = root_disks.get(s['id'], {})
+        kept = [v for v in s.get('volume_ids') or () if v in volume_ids]
+        disks = len(kept) + (root.get('mode') == 'snapshot')
+        level, how = server_level(disks, root.get('quiesced') and not kept, hooks, method)
+        out[s['id']] = {'name': s['name'], 'level': level, 'how': how}
+    attached = {v for s in servers for v in s.get('volume_ids') or ()}
+    loose = len(set(volume_ids) - attached)  # volumes of no server: a set of their own
+    found = [d['level'] for d in out.values() if d['level'] != STATELESS] + (
+        [server_level(loose, False, hooks, method)[0]] if loose else [])
+    return {'level': max(found, key=LEVELS.index) if found else STATELESS, 'servers': out}

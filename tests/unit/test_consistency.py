@@ -1,0 +1,84 @@
+"""Consistency a checkpoint names per server (actions/replication/consistency.py) and the
+plan's hook workflows, checked before a checkpoint starts (actions/hooks.py)."""
+import types
+
+from oslotest import base
+
+from actions import hooks
+from actions.replication import consistency
+
+
+def srv(name, volume_ids=()):
+    return {'id': 'id-' + name, 'name': name, 'volume_ids': list(volume_ids)}
+
+
+class TestLevels(base.BaseTestCase):
+
+    def levels(self, servers, volume_ids, roots, hooks_ran=False, method='backup'):
+        out = consistency.levels(servers, set(volume_ids), roots, hooks_ran, method)
+        return out['level'], {s['name']: s['level'] for s in out['servers'].values()}
+
+    def test_each_server_gets_what_it_got(self):
+        roots = {'id-web': {'mode': 'snapshot', 'quiesced': False},
+                 'id-agent': {'mode': 'snapshot', 'quiesced': True},
+                 'id-cache': {'mode': 'base_image'},
+                 'id-app': {'mode': 'snapshot', 'quiesced': True}}
+        servers = [srv('web'), srv('agent'), srv('cache'), srv('db', ['v1', 'v2']),
+                   srv('app', ['v3']), srv('lone', ['v4'])]
+        plan, by_server = self.levels(servers, ['v1', 'v2', 'v3', 'v4'], roots)
+        self.assertEqual({'web': 'crash-consistent', 'agent': 'application-consistent',
+                          'cache': 'stateless', 'db': 'per-volume',
+                          # quiesced root disk, its volume snapshotted apart
+                          'app': 'per-volume', 'lone': 'crash-consistent'}, by_server)
+        self.assertEqual('per-volume', plan)  # the weakest server's
+
+    def test_hooks_make_every_server_with_a_disk_application_consistent(self):
+        plan, by_server = self.levels([srv('db', ['v1', 'v2']), srv('cache')], ['v1', 'v2'],
+                                      {'id-cache': {'mode': 'base_image'}}, hooks_ran=True)
+        self.assertEqual(('application-consistent', {
+            'db': 'application-consistent', 'cache': 'stateless'}), (plan, by_server))
+
+    def test_volumes_of_no_server_and_replicated_volumes(self):
+        self.assertEqual(('per-volume', {}), self.levels([], ['v1', 'v2'], {}))
+        self.assertEqual(('crash-consistent', {}), self.levels([], ['v1'], {}))
+        self.assertEqual(('stateless', {}), self.levels([], [], {}))
+        self.assertEqual(('backend-replication', {'db': 'backend-replication'}),
+                         self.levels([srv('db', ['v1'])], ['v1'], {}, method='replication'))
+
+
+def workflow(*inputs):
+    return types.SimpleNamespace(interface={'input': list(inputs)})
+
+
+class TestHooks(base.BaseTestCase):
+    WORKFLOWS = {'db.flush': workflow('host', {'port': 22}, 'checkpoint_id'),
+                 'db.thaw': workflow('host')}
+
+    def plan(self, **given):
+        return {'name': 'shop', 'options': {'hooks': given}}
+
+    def check(self, plan, checkpoint_id='cp1'):
+        return hooks.check(self.WORKFLOWS.get, plan, checkpoint_id)
+
+    def test_inputs_are_checked_and_the_run_s_filled_in(self):
+        self.assertEqual({
+            'pre': {'workflow': 'db.flush', 'input': {'host': 'h', 'checkpoint_id': 'cp1'}},
+            'post': {'workflow': 'db.thaw', 'input': {'host': 'h'}},
+            'freeze_seconds': hooks.DEFAULT_FREEZE_SECONDS}, self.check(self.plan(
+                pre={'workflow': 'db.flush', 'input': {'host': 'h'}},
+                post={'workflow': 'db.thaw', 'input': {'host': 'h'}})))
+        self.assertIsNone(self.check({'name': 'shop', 'options': {}}))
+
+    def test_a_missing_workflow_or_other_inputs_are_named(self):
+        err = self.assertRaises(hooks.HookError, self.check, self.plan(
+            pre={'workflow': 'db.flsh'},
+            post={'workflow': 'db.thaw', 'input': {'hots': 'h'}}))
+        self.assertEqual(
+            "plan 'shop': pre-hook: there is no Mistral workflow 'db.flsh' (openstack "
+            "workflow list); post-hook workflow 'db.thaw' takes inputs host; not hots; "
+            "missing host", str(err))
+
+    def test_a_secret_in_a_hook_s_input_is_refused(self):
+        err = self.assertRaises(hooks.HookError, self.check, self.plan(
+            pre={'workflow': 'db.flush', 'input': {'host': 'h', 'DB_Password': 'x'}}))
+        self.assertIn("pre-hook 'db.flush': input DB_Password may hold a secret", str(err))
