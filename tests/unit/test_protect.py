@@ -233,3 +233,62 @@ class TestStopServers(base.BaseTestCase):
         for s in self.servers:
             s.status = 'SHUTOFF'
         self.assertIsNone(protect.stop_servers(self.plan)['current'])
+
+
+class TestSnapshotStep(base.BaseTestCase):
+    """The point-in-time step: what it made is recorded before it waits, deleted when it
+    fails (the freeze window over, a snapshot refused) and by abort after a later failure."""
+
+    def setUp(self):
+        super().setUp()
+        root = self.useFixture(fixtures.TempDir()).path
+        self.source = mock.MagicMock()
+        self.source.compute.create_server_image.side_effect = (
+            lambda sid, **kw: mock.Mock(id='img-' + sid))
+        self.source.block_storage.create_snapshot.side_effect = (
+            lambda volume_id, **kw: mock.Mock(id='snap-' + volume_id))
+        self.useFixture(fixtures.MockPatch('actions.sites.connect', return_value=self.source))
+        self.plan = {'name': 'shop', 'source': 'site-a', 'target': 'site-b',
+                     'scope': {'project': 'shop'}, 'policy': 'silver',
+                     'options': {'store': 'file://' + root}}
+        self.cps = checkpoint.Checkpoints(checkpoint.FileStore(root), 'shop')
+        self.cid = checkpoint.new_checkpoint_id()
+        self.cps.put_part(self.cid, 'resources', {'project_id': 'p1', 'resources': {
+            'server': [{'id': 's1', 'name': 'web', 'image_id': 'i1', 'tags': []}],
+            'volume': [{'id': 'v1'}]}})
+
+    def deleted(self):
+        return ([c.args[0] for c in self.source.image.delete_image.call_args_list],
+                [c.args[0] for c in self.source.block_storage.delete_snapshot.call_args_list])
+
+    def test_taken_within_the_window_and_recorded(self):
+        self.source.image.images.return_value = [mock.Mock(id='img-s1', status='active')]
+        self.source.block_storage.snapshots.return_value = [
+            mock.Mock(id='snap-v1', status='available')]
+        out = protect.snapshot(self.plan, self.cid, freeze_seconds=30)
+        made = self.cps.get_part(self.cid, 'snapshots')
+        self.assertEqual(({'s1': 'img-s1'}, {'v1': 'snap-v1'}),
+                         (made['root_disks'], made['volumes']))
+        self.assertLessEqual(made['requested_from'], made['captured_at'])
+        self.assertEqual((1, 1, 30), (out['root_disks'], out['volumes'],
+                                      out['freeze_seconds']))
+        self.assertEqual(([], []), self.deleted())
+
+    def test_over_the_freeze_window_everything_made_is_deleted(self):
+        self.source.image.images.return_value = [mock.Mock(id='img-s1', status='active')]
+        self.source.block_storage.snapshots.return_value = [
+            mock.Mock(id='snap-v1', status='creating')]
+        err = self.assertRaises(protect.errors.DraasError, protect.snapshot, self.plan,
+                                self.cid, freeze_seconds=1)
+        self.assertIn('the snapshots did not fit in the freeze window of 1 s '
+                      '(options.hooks.freeze_seconds): volume snapshot not available after',
+                      str(err))
+        self.assertEqual((['img-s1'], ['snap-v1']), self.deleted())
+
+    def test_abort_deletes_what_a_run_made_and_its_parts(self):
+        self.cps.put_part(self.cid, 'snapshots', {'root_disks': {'s1': 'img-s1'},
+                                                  'volumes': {'v1': 'snap-v1'}})
+        self.cps.lock(self.cid, 10)
+        protect.abort(self.plan, self.cid)
+        self.assertEqual((['img-s1'], ['snap-v1']), self.deleted())
+        self.assertEqual([], self.cps.store.list('shop/%s/' % self.cid))

@@ -1,0 +1,184 @@
+"""Consistency a checkpoint names per server (issue 19): a quiesce-capable server (its image
+has hw_qemu_guest_agent; the lab's hypervisor records the freeze), and a plan's hook
+workflows run through Mistral around the snapshots: in order, the post-hook also after a
+failure, nothing of a failed run left behind."""
+import json
+import os
+import tempfile
+
+from tests.functional import test_failover
+from tests.functional import test_root_disks
+from tests.functional import workload
+
+HOOK = '''---
+version: '2.0'
+%(name)s:
+  input: [label, checkpoint_id]
+  tasks:
+    stamp:
+      action: std.echo output=<%% now(utctz()).timestamp %%>
+      publish:
+        at: <%% task().result %%>
+  output:
+    at: <%% $.at %%>
+    label: <%% $.label %%>
+    checkpoint_id: <%% $.checkpoint_id %%>
+'''
+FAILING = '''---
+version: '2.0'
+%(name)s:
+  tasks:
+    refuse:
+      action: std.fail error_data="the database refused to flush"
+'''
+
+
+class TestConsistencyThroughMistral(test_failover.FailoverTestCase):
+    """The sample workload (web boots from an image; app from an image with a volume; db
+    from a volume with another) and agent, booted from an image asking for the guest
+    agent."""
+    prefix = 'cons'
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        conn = workload.project_conn('site-a', cls.name)
+        with tempfile.NamedTemporaryFile(suffix='.raw') as f:
+            f.write(workload.content_for(cls.name + '-agent', 1 << 20))
+            f.flush()
+            image = conn.image.create_image(
+                name=cls.name + '-agent', filename=f.name, disk_format='raw',
+                container_format='bare', wait=True, hw_qemu_guest_agent='yes')
+        net = conn.network.find_network(cls.name + '-front')
+        cls.agent = conn.compute.wait_for_server(conn.compute.create_server(
+            name=cls.name + '-agent', image_id=image.id, networks=[{'uuid': net.id}],
+            flavor_id=conn.compute.find_flavor('m1.tiny').id), wait=120)
+        cls.hooks = {}
+        for when, text in (('pre', HOOK), ('post', HOOK), ('fail', FAILING)):
+            name = '%s.%s' % (cls.name, when)
+            cls.mistral.workflows.create(text % {'name': name})
+            cls.addClassCleanup(cls.mistral.workflows.delete, name)
+            cls.hooks[when] = name
+
+    def checkpoint(self, **options):
+        plan = dict(self.plan, options=options)
+        return self.run_workflow('draas.checkpoint.create', {'plan': plan}, timeout=600)
+
+    def hook_runs(self, when):
+        """The outputs of the runs of a hook workflow, oldest first."""
+        runs = sorted(self.mistral.executions.list(workflow_name=self.hooks[when]),
+                      key=lambda e: e.created_at)
+        return [(e.state, json.loads(self.mistral.executions.get(e.id).output or '{}'))
+                for e in runs]
+
+    def data(self, checkpoint_id):
+        return self.checkpoints.get_part(checkpoint_id, 'data')
+
+    def assert_nothing_left(self, execution):
+        """A failed run: no checkpoint, no parts, no snapshot or image of it, plan free."""
+        cid = self.output(execution)['checkpoint_id']
+        self.assertNotIn(cid, self.checkpoints.list())
+        self.assertEqual([], self.checkpoints.store.list('%s/%s/' % (self.name, cid)))
+        source = workload.project_conn('site-a', self.name)
+        self.assertEqual([], [s.name for s in source.block_storage.snapshots()
+                              if cid in s.name])
+        self.assertEqual([], [i.name for i in source.image.images() if cid in i.name])
+        return cid
+
+    def test_1_each_server_gets_the_level_it_reached(self):
+        execution = self.checkpoint()
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        out = self.output(execution)
+        cid = out['checkpoint_id']
+        consistency = self.data(cid)['consistency']
+        levels = {d['name'][len(self.name) + 1:]: d['level']
+                  for d in consistency['servers'].values()}
+        self.assertEqual({'agent': 'application-consistent', 'web': 'crash-consistent',
+                          'app': 'per-volume', 'db': 'per-volume'}, levels)
+        self.assertEqual('per-volume', consistency['level'])
+        self.assertIn('Consistency: per-volume (servers: 1 application-consistent, '
+                      '1 crash-consistent, 2 per-volume).', out['outcome'])
+        # The guest agent's freeze fell inside the snapshot step.
+        with open(os.path.join(os.path.dirname(test_root_disks.root_disk(
+                'site-a', self.agent.id)), 'freezes')) as f:
+            (frozen, at), (thawed, until) = [line.split() for line in f][-2:]
+        self.assertEqual(('frozen', 'thawed'), (frozen, thawed))
+        self.assertLessEqual(consistency['snapshots_requested_from'], float(at))
+        self.assertLessEqual(float(until), consistency['snapshots_captured_at'])
+        # The report shows it.
+        execution = self.run_workflow('draas.report.report', {'plans': [self.plan]})
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        last = self.output(execution)['plans'][0]['last_checkpoint']
+        self.assertEqual(('per-volume', 'application-consistent'), (
+            last['consistency'], last['servers'][self.name + '-agent']))
+
+    def test_2_hooks_run_around_the_snapshots(self):
+        execution = self.checkpoint(hooks={
+            'pre': {'workflow': self.hooks['pre'], 'input': {'label': 'flush'}},
+            'post': {'workflow': self.hooks['post'], 'input': {'label': 'thaw'}},
+            'freeze_seconds': 120})
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        cid = self.output(execution)['checkpoint_id']
+        consistency = self.data(cid)['consistency']
+        (pre_state, pre), = self.hook_runs('pre')
+        (post_state, post), = self.hook_runs('post')
+        self.assertEqual(('SUCCESS', 'flush', cid), (pre_state, pre['label'],
+                                                     pre['checkpoint_id']))
+        self.assertEqual(('SUCCESS', 'thaw'), (post_state, post['label']))
+        # In order: the pre-hook, the snapshots, the post-hook.
+        self.assertLess(pre['at'], consistency['snapshots_requested_from'])
+        self.assertLess(consistency['snapshots_captured_at'], post['at'])
+        self.assertLessEqual(pre['at'], consistency['hooks']['pre']['finished_at'])
+        self.assertEqual({'application-consistent'},
+                         {d['level'] for d in consistency['servers'].values()})
+
+    def test_3_a_failing_pre_hook_aborts_and_the_post_hook_still_thaws(self):
+        runs = len(self.hook_runs('post'))
+        execution = self.checkpoint(hooks={
+            'pre': {'workflow': self.hooks['fail']},
+            'post': {'workflow': self.hooks['post'], 'input': {'label': 'thaw'}}})
+        self.assertEqual('ERROR', execution.state)
+        self.assertTrue(execution.state_info.startswith(
+            'pre-hook workflow %s failed' % self.hooks['fail']), execution.state_info)
+        self.assertIn('the database refused to flush', execution.state_info)
+        self.assertEqual(runs + 1, len(self.hook_runs('post')))
+        self.assert_nothing_left(execution)
+
+    def test_4_a_failed_snapshot_names_its_server_thaws_and_leaves_nothing(self):
+        disk = test_root_disks.root_disk('site-a', self.sample['servers']['web'])
+        os.rename(disk, disk + '.aside')  # a directory in its place: the copy fails
+        os.mkdir(disk)
+
+        def put_back():
+            os.rmdir(disk)
+            os.rename(disk + '.aside', disk)
+        self.addCleanup(put_back)
+        runs = len(self.hook_runs('post'))
+        execution = self.checkpoint(hooks={
+            'pre': {'workflow': self.hooks['pre'], 'input': {'label': 'flush'}},
+            'post': {'workflow': self.hooks['post'], 'input': {'label': 'thaw'}}})
+        self.assertEqual('ERROR', execution.state)
+        self.assertIn("server '%s-web' (%s): Nova could not snapshot its root disk" % (
+            self.name, self.sample['servers']['web']), execution.state_info)
+        self.assertEqual(runs + 1, len(self.hook_runs('post')))
+        self.assert_nothing_left(execution)
+
+    def test_5_a_missing_hook_or_other_inputs_fail_before_anything(self):
+        before = self.checkpoints.list()
+        execution = self.checkpoint(hooks={
+            'pre': {'workflow': self.name + '.nope'},
+            'post': {'workflow': self.hooks['post'], 'input': {'lable': 'thaw'}}})
+        self.assertEqual('ERROR', execution.state)
+        self.assertEqual(
+            "plan '%s': pre-hook: there is no Mistral workflow '%s.nope' (openstack workflow "
+            "list); post-hook workflow '%s' takes inputs checkpoint_id, label; not lable; "
+            "missing label" % (self.name, self.name, self.hooks['post']),
+            execution.state_info.splitlines()[0])
+        self.assertIsNone(self.output(execution)['checkpoint_id'])  # no lock was taken
+        self.assertEqual(before, self.checkpoints.list())
+        execution = self.checkpoint(hooks={'post': {'workflow': self.hooks['post'], 'input': {
+            'label': 'x'}}, 'freeze_seconds': 601})
+        self.assertEqual('ERROR', execution.state)
+        self.assertIn('plan.options.hooks.freeze_seconds: expected seconds (1-600)',
+                      execution.state_info)
+
