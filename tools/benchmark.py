@@ -9,7 +9,9 @@ Not a test: it runs on the lab (tools/lab up) and takes minutes per size. For ea
    1 GiB volume attached;
 2. export: draas' discovery alone (wall time, API requests by service), and the floor: a
    plain openstacksdk script making only one list call per resource kind, in the same run;
-3. checkpoint: draas.checkpoint.create through Mistral (wall time, task executions);
+3. checkpoints: draas.checkpoint.create through Mistral (wall time, task executions), three
+   times: root disks not kept (root_disk base_image), kept (snapshot: every disk's bytes
+   sent), kept again with nothing changed (no bytes sent);
 4. failover: draas.failover.failover (unplanned) through Mistral (wall time, seconds and API
    requests per level, task executions);
 5. baseline: N servers booted on site-b straight with openstacksdk, all at once (the
@@ -17,7 +19,7 @@ Not a test: it runs on the lab (tools/lab up) and takes minutes per size. For ea
 6. memory: peak RSS of draas' export and of a restore's servers level (re-run: nothing left
    to make), each in a child process;
 7. CPU: the CPU seconds of the busiest lab processes during the failover and the baseline;
-then removes all of it. Writes results.json, results.md and results.png (time and requests
+then removes all of it (--checkpoints-only: steps 1 to 3). Writes results.json, results.md and results.png (time and requests
 against N) into <out>/<date>/, with the machine, the versions and the date.
 """
 import argparse
@@ -226,7 +228,11 @@ def baseline(n, name):
     return round(time.monotonic() - started, 1)
 
 
-def run_size(n, volume_every, mistral, start):
+CHECKPOINT_RUNS = (('without root disks', 'base_image'), ('with root disks', 'snapshot'),
+                   ('with root disks, unchanged', 'snapshot'))
+
+
+def run_size(n, volume_every, mistral, start, checkpoints_only=False):
     name = 'bench%d-%x' % (n, int(time.time()))
     result = {'n': n, 'project': name}
     plan = plan_mod.validate({'name': name, 'source': 'site-a', 'target': 'site-b',
@@ -247,11 +253,24 @@ def run_size(n, volume_every, mistral, start):
             n, result['export']['requests']['total'], result['export']['seconds'],
             result['floor']['requests']['total'], result['floor']['seconds']))
 
-        out, seconds, tasks = through_mistral(mistral, 'draas.checkpoint.create',
-                                              {'plan': plan})
-        result['checkpoint'] = {'seconds': seconds, 'task_executions': tasks,
-                                'summary': out['summary']}
-        log(start, 'N=%d: checkpoint %.0f s, %d task executions' % (n, seconds, tasks))
+        result['checkpoints'] = []
+        for label, root_disk in CHECKPOINT_RUNS:
+            plan['options']['root_disk'] = root_disk
+            out, seconds, tasks = through_mistral(mistral, 'draas.checkpoint.create',
+                                                  {'plan': plan})
+            replicated = out['summary']['replicate']
+            result['checkpoints'].append({
+                'run': label, 'seconds': seconds, 'task_executions': tasks,
+                'snapshot_seconds': out['summary']['snapshot']['seconds'],
+                'root_disks': replicated['root_disks'],
+                'root_disk_bytes_copied': replicated['root_disk_bytes_copied'],
+                'summary': out['summary']})
+            log(start, 'N=%d: checkpoint %s %.0f s, %d root disks, %d bytes, %d task '
+                'executions' % (n, label, seconds, replicated['root_disks'],
+                                replicated['root_disk_bytes_copied'], tasks))
+        result['checkpoint'] = result['checkpoints'][1]
+        if checkpoints_only:
+            return result
 
         cpu = cpu_seconds()
         out, seconds, tasks = through_mistral(mistral, 'draas.failover.failover',
@@ -326,8 +345,9 @@ def markdown(results):
              'baseline boot s | RTO / baseline | export / servers level peak MiB |',
              '|---|---|---|---|---|---|---|---|---|---|---|']
     for r in results['sizes']:
+        if 'error' in r:
+            lines.append('| %d | failed: %s |' % (r['n'], r['error']))
         if 'failover' not in r:
-            lines.append('| %d | failed: %s |' % (r['n'], r.get('error', '?')))
             continue
         baseline = r.get('baseline_seconds')
         lines.append('| %d | %d (%d) | %.2f (%.2f) | %.0f | %d | %.0f (%.1f) | %d | %d | %s '
@@ -342,6 +362,14 @@ def markdown(results):
                          '%.2f' % r['failover_vs_baseline'] if baseline else '-',
                          r['export']['peak_rss_mib'],
                          r['failover']['servers_level_peak_rss_mib']))
+    lines += ['', 'Checkpoints without and with root disks (every server boots from an '
+              'image):', '', '| N | run | seconds | snapshot step s | root disks | root disk '
+              'bytes sent |', '|---|---|---|---|---|---|']
+    for r in results['sizes']:
+        for c in r.get('checkpoints', ()):
+            lines.append('| %d | %s | %.0f | %.1f | %d | %d |' % (
+                r['n'], c['run'], c['seconds'], c['snapshot_seconds'], c['root_disks'],
+                c['root_disk_bytes_copied']))
     lines += ['', 'Failover seconds per level:', '',
               '| N | ' + ' | '.join(lv['level'] for lv in next(
                   (r['failover']['levels'] for r in results['sizes'] if 'failover' in r),
@@ -380,6 +408,8 @@ def plot(results, path):
     matplotlib.use('Agg')
     from matplotlib import pyplot
     done = [r for r in results['sizes'] if 'failover' in r]
+    if not done:  # --checkpoints-only: the table says it all
+        return
     ns = [r['n'] for r in done]
     fig, (times, requests) = pyplot.subplots(1, 2, figsize=(12, 4.5))
     for label, values in (
@@ -412,6 +442,8 @@ def main(argv=None):
                         help='numbers of servers, comma-separated (default 10,50,200)')
     parser.add_argument('--volume-every', type=int, default=10,
                         help='every Nth server gets a 1 GiB volume (default 10)')
+    parser.add_argument('--checkpoints-only', action='store_true',
+                        help='measure the checkpoints only (no failover, no baseline)')
     parser.add_argument('--out', default=os.path.join(ROOT, 'results'),
                         help='results folder (default results/)')
     args = parser.parse_args(argv)
@@ -431,7 +463,8 @@ def main(argv=None):
     failed = False
     for n in sizes:
         try:
-            results['sizes'].append(run_size(n, args.volume_every, mistral, start))
+            results['sizes'].append(run_size(n, args.volume_every, mistral, start,
+                                             args.checkpoints_only))
         except Exception as exc:  # keep what the other sizes measured
             failed = True
             log(start, 'N=%d failed: %s' % (n, exc))

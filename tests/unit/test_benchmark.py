@@ -23,6 +23,12 @@ def size(n, failover_seconds):
     return {'n': n, 'export': {'seconds': 0.9, 'requests': {'total': 27}, 'peak_rss_mib': 80},
             'floor': {'seconds': 0.8, 'requests': {'total': 23}},
             'checkpoint': {'seconds': 40, 'task_executions': 5},
+            'checkpoints': [{'run': 'without root disks', 'seconds': 30,
+                             'snapshot_seconds': 1.24, 'root_disks': 0,
+                             'root_disk_bytes_copied': 0},
+                            {'run': 'with root disks', 'seconds': 40,
+                             'snapshot_seconds': 8.0, 'root_disks': n,
+                             'root_disk_bytes_copied': n << 20}],
             'failover': {'seconds': failover_seconds + 3, 'rto_seconds': failover_seconds,
                          'requests': 39, 'task_executions': 11, 'levels': levels,
                          'servers_level_peak_rss_mib': 95,
@@ -56,6 +62,8 @@ class TestBenchmark(base.BaseTestCase):
                       '1.17 | 80 / 95 |', text)
         self.assertIn('| 50 | 27 (23) |', text)
         self.assertIn('| 200 | failed: boom |', text)
+        self.assertIn('| 50 | without root disks | 30 | 1.2 | 0 | 0 |', text)
+        self.assertIn('| 50 | with root disks | 40 | 8.0 | 50 | 52428800 |', text)
         self.assertIn('| 50 | 20.0 s, 30 req | 20.0 s, 9 req |', text)
         self.assertIn('Machine: 2 CPUs, 24 GiB, Linux, Python 3.11.', text)
         # 'all' CPU seconds in the failover's wall time (48 s) on 2 CPUs: how busy it was
