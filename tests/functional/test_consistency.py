@@ -7,7 +7,6 @@ import os
 import tempfile
 
 from tests.functional import test_failover
-from tests.functional import test_root_disks
 from tests.functional import workload
 
 HOOK = '''---
@@ -99,7 +98,7 @@ class TestConsistencyThroughMistral(test_failover.FailoverTestCase):
         self.assertIn('Consistency: per-volume (servers: 1 application-consistent, '
                       '1 crash-consistent, 2 per-volume).', out['outcome'])
         # The guest agent's freeze fell inside the snapshot step.
-        with open(os.path.join(os.path.dirname(test_root_disks.root_disk(
+        with open(os.path.join(os.path.dirname(workload.root_disk(
                 'site-a', self.agent.id)), 'freezes')) as f:
             (frozen, at), (thawed, until) = [line.split() for line in f][-2:]
         self.assertEqual(('frozen', 'thawed'), (frozen, thawed))
@@ -145,7 +144,7 @@ class TestConsistencyThroughMistral(test_failover.FailoverTestCase):
         self.assert_nothing_left(execution)
 
     def test_4_a_failed_snapshot_names_its_server_thaws_and_leaves_nothing(self):
-        disk = test_root_disks.root_disk('site-a', self.sample['servers']['web'])
+        disk = workload.root_disk('site-a', self.sample['servers']['web'])
         os.rename(disk, disk + '.aside')  # a directory in its place: the copy fails
         os.mkdir(disk)
 

@@ -60,6 +60,11 @@ class TestUnplannedFailover(FailoverTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # What web's guest wrote to its root disk after boot: the failover brings it back.
+        cls.written = workload.content_for(cls.name + '-root-disk', 4096)
+        with open(workload.root_disk('site-a', cls.sample['servers']['web']), 'r+b') as f:
+            f.seek(8192)
+            f.write(cls.written)
         execution = cls.run_workflow('draas.checkpoint.create', {'plan': cls.plan})
         assert execution.state == 'SUCCESS', execution.state_info
         cls.checkpoint_id = cls.output(execution)['checkpoint_id']
@@ -148,6 +153,10 @@ class TestUnplannedFailover(FailoverTestCase):
         made = self.restored()
         self.assertEqual(expected, {k: len(v) for k, v in made.items()})
         self.assert_workload_runs(made)
+        web = [s for s in made['server'] if s.name == self.name + '-web'][0]
+        with open(workload.root_disk('site-b', web.id), 'rb') as f:
+            f.seek(8192)
+            self.assertEqual(self.written, f.read(4096))
         # Faults and all, the copy is the checkpoint's, field by field.
         self.assertEqual([], summary['fidelity']['differences'])
         # The project's user exists on site-b, disabled, without a password, listed.

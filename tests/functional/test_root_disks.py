@@ -14,11 +14,6 @@ from tests.functional import test_failover
 from tests.functional import workload
 
 
-def root_disk(site, server_id):
-    """The lab hypervisor's root disk file of a server."""
-    return os.path.join(workload.LAB, site, 'data', 'nova', 'instances', server_id, 'disk')
-
-
 class TestLabHypervisor(base.FunctionalTestCase):
 
     @classmethod
@@ -60,7 +55,7 @@ class TestLabHypervisor(base.FunctionalTestCase):
 
     def test_a_root_disk_is_its_image_then_what_the_guest_wrote(self):
         server = self.servers['plain']
-        path = root_disk('site-a', server.id)
+        path = workload.root_disk('site-a', server.id)
         with open(path, 'rb') as f:
             self.assertEqual(self.base_bytes, f.read())
         written = b'written after boot by ' + self.name.encode()
@@ -79,7 +74,7 @@ class TestLabHypervisor(base.FunctionalTestCase):
         data = self.snapshot(server)
         self.assertEqual(hashlib.sha256(self.base_bytes).hexdigest(),
                          hashlib.sha256(data).hexdigest())
-        with open(os.path.join(os.path.dirname(root_disk('site-a', server.id)),
+        with open(os.path.join(os.path.dirname(workload.root_disk('site-a', server.id)),
                                'freezes')) as f:
             lines = [line.split() for line in f]
         self.assertEqual(['frozen', 'thawed'], [what for what, _ in lines])
@@ -87,7 +82,7 @@ class TestLabHypervisor(base.FunctionalTestCase):
         self.assertLessEqual(before, frozen)
         self.assertLessEqual(frozen, thawed)
         self.assertFalse(os.path.exists(os.path.join(os.path.dirname(
-            root_disk('site-a', server.id)), 'frozen')))
+            workload.root_disk('site-a', server.id)), 'frozen')))
 
     def test_deleting_a_server_deletes_its_root_disk(self):
         flavor = self.conn.compute.find_flavor('m1.tiny')
@@ -95,10 +90,11 @@ class TestLabHypervisor(base.FunctionalTestCase):
         server = self.conn.compute.wait_for_server(self.conn.compute.create_server(
             name=self.name + '-gone', image_id=self.images['plain'].id, flavor_id=flavor.id,
             networks=[{'uuid': net.id}]), wait=120)
-        self.assertTrue(os.path.exists(root_disk('site-a', server.id)))
+        self.assertTrue(os.path.exists(workload.root_disk('site-a', server.id)))
         self.conn.compute.delete_server(server)
         self.conn.compute.wait_for_delete(server, wait=120)
-        self.assertFalse(os.path.exists(os.path.dirname(root_disk('site-a', server.id))))
+        self.assertFalse(os.path.exists(os.path.dirname(
+            workload.root_disk('site-a', server.id))))
 
 
 class TestRootDisksThroughMistral(test_failover.FailoverTestCase):
@@ -112,7 +108,7 @@ class TestRootDisksThroughMistral(test_failover.FailoverTestCase):
         cls.plan['options'] = {'root_disks': {cls.name + '-app': 'base_image'}}
         cls.written = workload.content_for(cls.name + '-written-after-boot', 4096)
         for tier in ('web', 'app'):
-            with open(root_disk('site-a', cls.sample['servers'][tier]), 'r+b') as f:
+            with open(workload.root_disk('site-a', cls.sample['servers'][tier]), 'r+b') as f:
                 f.seek(8192)
                 f.write(cls.written)
 
@@ -149,6 +145,6 @@ class TestRootDisksThroughMistral(test_failover.FailoverTestCase):
                                                tags='draas-restore=' + drill_id)}
         image = workload.content_for(self.name + '-image', 1 << 20)
         for tier, expected in (('web', self.written), ('app', image[8192:8192 + 4096])):
-            with open(root_disk('site-b', servers[tier].id), 'rb') as f:
+            with open(workload.root_disk('site-b', servers[tier].id), 'rb') as f:
                 f.seek(8192)
                 self.assertEqual(expected, f.read(4096), tier)

@@ -35,6 +35,11 @@ def wait_status(fetch, want, timeout=180, what='resource'):
         time.sleep(1)
 
 
+def root_disk(site, server_id):
+    """The lab hypervisor's root disk file of a server (tools/drlab/nova_driver.py)."""
+    return os.path.join(LAB, site, 'data', 'nova', 'instances', server_id, 'disk')
+
+
 def backing_file(site, volume_id):
     """The NFS driver keeps each volume in a plain file of the (bind-mounted) export."""
     return os.path.join(LAB, site, 'data', 'cinder', 'nfs-export', 'volume-' + volume_id)
