@@ -100,8 +100,11 @@ def snapshot(document, checkpoint_id, freeze_seconds=None):
     timeout = freeze_seconds or SNAPSHOT_TIMEOUT
     started = time.time()
     made = {'root_disks': {}, 'volumes': {}, 'requested_from': started}
+    shelved = [s for s in servers if s.get('status') in root_disks_mod.SHELVED]
     try:
         with sites.calls_to(plan['source'], 'snapshots'):
+            made['shelved'] = root_disks_mod.shelved_images(source, shelved)
+            servers = [s for s in servers if s not in shelved]
             root_disks_mod.start(source, servers, checkpoint_id, made['root_disks'])
             volumes.take_snapshots(source.block_storage, vols, checkpoint_id,
                                    made['volumes'])
@@ -151,7 +154,8 @@ def replicate(document, checkpoint_id, hooks=None):
         with sites.calls_to('%s -> %s' % (plan['source'], plan['target']),
                             'root disk copy'):
             root_disks = root_disks_mod.copy_servers(
-                plan, source, target, resources.get('server', []), made['root_disks'], owner)
+                plan, source, target, resources.get('server', []), made['root_disks'], owner,
+                made.get('shelved'))
         latest = checkpoints.latest()
         previous = checkpoints.get_part(latest, 'data')['volumes'] if latest else {}
         with sites.calls_to(plan['source'], 'volume ' + plan['policy']['replication']):

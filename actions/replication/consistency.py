@@ -4,20 +4,22 @@ Levels, strongest first:
   application-consistent  the application was told: the plan's hook workflows ran around the
                           snapshots (within the freeze window), or Nova quiesced the guest
                           (qemu guest agent: hw_qemu_guest_agent) for its only disk
-  crash-consistent        every disk of the server captured at one instant (it has one)
+  crash-consistent        every disk of the server captured at one instant (it has one, or it
+                          was stopped or shelved: nothing wrote between its snapshots)
   per-volume              its disks captured one after the other, each crash-consistent alone
                           (no write order across them)
   backend-replication     its volumes replicated by the storage array (method "replication"):
                           whatever the backend keeps, out of draas' sight
   stateless               nothing of its disks is kept (root disk "base_image", no volumes)
 """
+QUIET = ('SHUTOFF', 'SHELVED', 'SHELVED_OFFLOADED')  # nothing writes to their disks
 LEVELS = ('application-consistent', 'crash-consistent', 'per-volume', 'backend-replication')
 STATELESS = 'stateless'
 
 
-def server_level(disks, quiesced, hooks, method):
-    """(level, how) of a server whose kept disks number `disks`: its root disk (quiesced
-    or not) and its volumes replicated by `method`."""
+def server_level(disks, quiesced, hooks, method, status=None):
+    """(level, how) of a server (its `status` then) whose kept disks number `disks`: its
+    root disk (quiesced or not) and its volumes replicated by `method`."""
     if not disks:
         return STATELESS, 'no disk kept'
     if hooks:
@@ -27,6 +29,8 @@ def server_level(disks, quiesced, hooks, method):
     if disks == 1:
         return (('application-consistent', 'Nova quiesced the guest (guest agent)')
                 if quiesced else ('crash-consistent', 'one disk'))
+    if status in QUIET:
+        return 'crash-consistent', '%s: nothing wrote between its disks\' snapshots' % status
     return 'per-volume', '%d disks snapshotted one after the other' % disks
 
 
@@ -39,7 +43,8 @@ def levels(servers, volume_ids, root_disks, hooks, method):
         root = root_disks.get(s['id'], {})
         kept = [v for v in s.get('volume_ids') or () if v in volume_ids]
         disks = len(kept) + (root.get('mode') == 'snapshot')
-        level, how = server_level(disks, root.get('quiesced') and not kept, hooks, method)
+        level, how = server_level(disks, root.get('quiesced') and not kept, hooks, method,
+                                  s.get('status'))
         out[s['id']] = {'name': s['name'], 'level': level, 'how': how}
     attached = {v for s in servers for v in s.get('volume_ids') or ()}
     loose = len(set(volume_ids) - attached)  # volumes of no server: a set of their own

@@ -5,7 +5,8 @@ the guest when its image has hw_qemu_guest_agent), the snapshot copied to the re
 images are (actions/replication/images.py: not again when a copy with its hash is there), and
 the source snapshot deleted. A restore boots the server from that copy. With root_disk
 "base_image" a server is stateless: it boots from its base image and its root disk's writes
-are lost, as the preflight says.
+are lost, as the preflight says. A shelved server's root disk is the image Nova took as it
+shelved it: copied as it is, left in place.
 
 Which servers: options.root_disks {server name: mode} of the plan, else the server's tag
 "draas-root-disk=<mode>", else options.root_disk (default "snapshot"). Volume-backed servers
@@ -62,6 +63,29 @@ def start(source, servers, checkpoint_id, made):
     return made
 
 
+SHELVED = ('SHELVED', 'SHELVED_OFFLOADED')  # Nova took an image of their root disk
+
+
+def shelved_images(source, servers):
+    """{server ID: image ID} of shelved servers: the image Nova took of the root disk as it
+    shelved the server (property instance_uuid, named "<server>-shelved"), unchanged since:
+    copied as it is and never deleted (unshelving needs it)."""
+    found = {}
+    for server in servers:
+        # A raw GET: openstacksdk's image list refuses filters on properties.
+        images = source.image.get('/images', params={
+            'instance_uuid': server['id'], 'sort': 'created_at:desc'}).json()['images']
+        shelved = [i for i in images if i['name'].endswith('-shelved') and
+                   i['status'] == 'active']
+        if not shelved:
+            raise RootDiskError('server %r (%s) is %s and Nova kept no image of its root '
+                                'disk: unshelve it, or declare it stateless (root_disks: '
+                                '{%s: base_image})' % (server['name'], server['id'],
+                                                       server.get('status'), server['name']))
+        found[server['id']] = shelved[0]['id']
+    return found
+
+
 def _each(call, items):
     """call(item) for every item, PARALLEL at a time; the failures' messages together."""
     failed = []
@@ -108,9 +132,9 @@ def wait_captured(source, project_id, servers, made, timeout, poll=1.0):
             '%r (%s)' % (names[sid], sid) for sid in sorted(pending)))))
 
 
-def copy_one(source, target, server, image_id, owner, timeout=600):
+def copy_one(source, target, server, image_id, owner, timeout=600, delete=True):
     """Copy one server's root disk snapshot once Nova has uploaded it, then delete it at
-    the source; returns {mode, name, target_id, hash_value, bytes_copied,
+    the source (unless not to `delete`: a shelved server's); returns {mode, name, target_id, hash_value, bytes_copied,
     server_updated_at, quiesced (its image asks Nova to quiesce: hw_qemu_guest_agent)}."""
     def uploaded():
         image = source.image.get_image(image_id)
@@ -132,22 +156,27 @@ def copy_one(source, target, server, image_id, owner, timeout=600):
         settled = waits.until(idle, timeout, 1, lambda: RootDiskError(
             'server %r (%s): still busy after its snapshot' % (server['name'], server['id'])))
     finally:
-        source.image.delete_image(image_id, ignore_missing=True)
+        if delete:
+            source.image.delete_image(image_id, ignore_missing=True)
     props = image_kind.image_properties(image)
     return dict(copied, mode='snapshot', name=server['name'],
                 server_updated_at=settled.updated_at,
                 quiesced=str(props.get('hw_qemu_guest_agent', '')).lower() in ('yes', 'true'))
 
 
-def copy_servers(plan, source, target, servers, made, owner):
+def copy_servers(plan, source, target, servers, made, owner, shelved=None):
     """Root disks of a checkpoint's server documents: {server ID: {mode, ...}} for every
-    server booted from an image; the snapshots in `made` ({server ID: image ID}) copied."""
+    server booted from an image; the snapshots in `made` ({server ID: image ID}) copied,
+    and the images of shelved servers (`shelved`, shelved_images) left in place."""
     found = {s['id']: {'mode': mode(plan, s), 'name': s['name']} for s in servers
              if mode(plan, s)}
+    shelved = shelved or {}
 
     def one(server):
-        found[server['id']] = copy_one(source, target, server, made[server['id']], owner)
-    _each(one, [s for s in servers if s['id'] in made])
+        sid = server['id']
+        found[sid] = copy_one(source, target, server, made.get(sid) or shelved[sid], owner,
+                              delete=sid in made)
+    _each(one, [s for s in servers if s['id'] in made or s['id'] in shelved])
     return found
 
 

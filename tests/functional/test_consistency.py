@@ -181,3 +181,21 @@ class TestConsistencyThroughMistral(test_failover.FailoverTestCase):
         self.assertIn('plan.options.hooks.freeze_seconds: expected seconds (1-600)',
                       execution.state_info)
 
+
+    def test_6_a_shelved_server_keeps_what_its_guest_wrote(self):
+        written = workload.content_for(self.name + '-before-shelving', 4096)
+        with open(workload.root_disk('site-a', self.agent.id), 'r+b') as f:
+            f.seek(8192)
+            f.write(written)
+        conn = workload.project_conn('site-a', self.name)
+        conn.compute.shelve_server(self.agent)
+        conn.compute.wait_for_server(self.agent, status='SHELVED_OFFLOADED', wait=120)
+        execution = self.checkpoint()
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        root = self.data(self.output(execution)['checkpoint_id'])['root_disks'][self.agent.id]
+        copy = b''.join(self.target.image.download_image(
+            root['target_id'], stream=True).iter_content(1 << 20))
+        self.assertEqual(written, copy[8192:8192 + 4096])
+        # Nova's shelve image stays: unshelving needs it.
+        self.assertEqual(1, len([i for i in conn.image.images()
+                                 if i.name == self.name + '-agent-shelved']))

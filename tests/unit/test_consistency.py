@@ -8,8 +8,9 @@ from actions import hooks
 from actions.replication import consistency
 
 
-def srv(name, volume_ids=()):
-    return {'id': 'id-' + name, 'name': name, 'volume_ids': list(volume_ids)}
+def srv(name, volume_ids=(), status='ACTIVE'):
+    return {'id': 'id-' + name, 'name': name, 'volume_ids': list(volume_ids),
+            'status': status}
 
 
 class TestLevels(base.BaseTestCase):
@@ -24,12 +25,13 @@ class TestLevels(base.BaseTestCase):
                  'id-cache': {'mode': 'base_image'},
                  'id-app': {'mode': 'snapshot', 'quiesced': True}}
         servers = [srv('web'), srv('agent'), srv('cache'), srv('db', ['v1', 'v2']),
-                   srv('app', ['v3']), srv('lone', ['v4'])]
-        plan, by_server = self.levels(servers, ['v1', 'v2', 'v3', 'v4'], roots)
+                   srv('app', ['v3']), srv('lone', ['v4']), srv('off', ['v5', 'v6'], 'SHUTOFF')]
+        plan, by_server = self.levels(servers, ['v1', 'v2', 'v3', 'v4', 'v5', 'v6'], roots)
         self.assertEqual({'web': 'crash-consistent', 'agent': 'application-consistent',
                           'cache': 'stateless', 'db': 'per-volume',
                           # quiesced root disk, its volume snapshotted apart
-                          'app': 'per-volume', 'lone': 'crash-consistent'}, by_server)
+                          'app': 'per-volume', 'lone': 'crash-consistent',
+                          'off': 'crash-consistent'}, by_server)
         self.assertEqual('per-volume', plan)  # the weakest server's
 
     def test_hooks_make_every_server_with_a_disk_application_consistent(self):

@@ -103,6 +103,27 @@ class TestSnapshots(base.BaseTestCase):
                          "quiesce failed", str(err))
         self.assertEqual({'id-web': 'snap-id-web'}, made)  # for the caller to delete
 
+    def test_a_shelved_server_s_disk_is_the_image_nova_took_copied_and_left(self):
+        self.source.image.get.return_value.json.return_value = {'images': [
+            {'id': 'mine', 'name': 'a snapshot of mine', 'status': 'active'},
+            {'id': 'nova-took', 'name': 'web-shelved', 'status': 'active'}]}
+        shelved = root_disks.shelved_images(self.source, [server('web', status='SHELVED')])
+        self.assertEqual({'id-web': 'nova-took'}, shelved)
+        self.assertEqual({'instance_uuid': 'id-web', 'sort': 'created_at:desc'},
+                         self.source.image.get.call_args.kwargs['params'])
+        with mock.patch.object(root_disks.images_mod, 'copy_image', return_value={
+                'target_id': 'copy', 'bytes_copied': 1, 'hash_value': 'h'}):
+            found = root_disks.copy_servers(PLAN, self.source, 'target', [server('web')], {},
+                                            'owner', shelved)
+        self.assertEqual('copy', found['id-web']['target_id'])
+        self.source.image.delete_image.assert_not_called()
+        self.source.image.get.return_value.json.return_value = {'images': []}
+        err = self.assertRaises(root_disks.RootDiskError, root_disks.shelved_images,
+                                self.source, [server('web', status='SHELVED_OFFLOADED')])
+        self.assertEqual("server 'web' (id-web) is SHELVED_OFFLOADED and Nova kept no image "
+                         "of its root disk: unshelve it, or declare it stateless (root_disks: "
+                         "{web: base_image})", str(err))
+
     def listing(self, images, task_states):
         self.source.image.images.return_value = [
             types.SimpleNamespace(id=i, status=st) for i, st in images.items()]
