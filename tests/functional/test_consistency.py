@@ -193,8 +193,8 @@ class TestConsistencyThroughMistral(test_failover.FailoverTestCase):
         execution = self.checkpoint()
         self.assertEqual('SUCCESS', execution.state, execution.state_info)
         root = self.data(self.output(execution)['checkpoint_id'])['root_disks'][self.agent.id]
-        copy = b''.join(self.target.image.download_image(
-            root['target_id'], stream=True).iter_content(1 << 20))
+        copy = b''.join(self.target.image.download_image(self.target.image.get_image(
+            root['target_id']), stream=True).iter_content(1 << 20))
         self.assertEqual(written, copy[8192:8192 + 4096])
         # Nova's shelve image stays: unshelving needs it.
         self.assertEqual(1, len([i for i in conn.image.images()
