@@ -176,11 +176,16 @@ def replicate(document, checkpoint_id, hooks=None):
     for v in backups:  # what they wrote, when draas may read where they are
         with sites.calls_to(plan['source'], 'reading the backup store'):
             v['bytes_copied'] = volumes.stored_bytes(store, v['record']) if store else None
+    thawed = (hooks or {}).get('post') or {}
     consistency = dict(
         consistency_mod.levels(resources.get('server', []), set(volume_data), root_disks,
                                bool(hooks), plan['policy']['replication']),
         snapshots_requested_from=made['requested_from'],
-        snapshots_captured_at=made.get('captured_at'), hooks=hooks or None)
+        snapshots_captured_at=made.get('captured_at'), hooks=hooks or None,
+        # how long the pre-hook held the application: until thawed, or the snapshots taken
+        frozen_seconds=round(thawed.get('finished_at', made['captured_at']) -
+                             hooks['pre']['finished_at'], 3)
+        if hooks and hooks.get('pre') else None)
     checkpoints.put_part(checkpoint_id, 'data', {'images': image_map, 'volumes': volume_data,
                                                  'root_disks': root_disks,
                                                  'consistency': consistency})
@@ -195,6 +200,7 @@ def replicate(document, checkpoint_id, hooks=None):
                                        if v.get('incremental')),
             'volume_bytes_copied': None if None in moved else sum(moved),
             'consistency': consistency['level'],
+            'frozen_seconds': consistency['frozen_seconds'],
             'servers_by_consistency': dict(collections.Counter(
                 d['level'] for d in consistency['servers'].values())),
             'seconds': checkpoint.elapsed(started)}

@@ -19,8 +19,9 @@ Not a test: it runs on the lab (tools/lab up) and takes minutes per size. For ea
 6. memory: peak RSS of draas' export and of a restore's servers level (re-run: nothing left
    to make), each in a child process;
 7. CPU: the CPU seconds of the busiest lab processes during the failover and the baseline;
-then removes all of it (--checkpoints-only: steps 1 to 3). Writes results.json, results.md and results.png (time and requests
-against N) into <out>/<date>/, with the machine, the versions and the date.
+then removes all of it (--checkpoints-only: steps 1 to 3). Writes results.json, results.md
+and results.png (time and requests against N) into <out>/<date>/, with the machine, the
+versions and the date.
 """
 import argparse
 import collections

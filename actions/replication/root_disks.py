@@ -134,8 +134,9 @@ def wait_captured(source, project_id, servers, made, timeout, poll=1.0):
 
 def copy_one(source, target, server, image_id, owner, timeout=600, delete=True):
     """Copy one server's root disk snapshot once Nova has uploaded it, then delete it at
-    the source (unless not to `delete`: a shelved server's); returns {mode, name, target_id, hash_value, bytes_copied,
-    server_updated_at, quiesced (its image asks Nova to quiesce: hw_qemu_guest_agent)}."""
+    the source (unless not to `delete`: a shelved server's); returns {mode, name,
+    target_id, hash_value, bytes_copied, server_updated_at, quiesced (its image asks Nova
+    to quiesce: hw_qemu_guest_agent)}."""
     def uploaded():
         image = source.image.get_image(image_id)
         if image.status in ('killed', 'deleted'):

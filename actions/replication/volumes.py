@@ -244,9 +244,9 @@ def replication(src, volumes, checkpoint_id):
 
 def image(src, dst, volumes, checkpoint_id, snaps, owner, timeout=1800):
     """Volumes as images: a temporary volume from each snapshot in `snaps` ({volume ID:
-    snapshot ID}, available), uploaded to the source Glance, copied to the target Glance as `owner`'s (images.owner_key;
-    skipped when it has an image with the same hash there: an unchanged volume costs no
-    transfer), then the temporaries deleted.
+    snapshot ID}, available), uploaded to the source Glance, copied to the target Glance
+    as `owner`'s (images.owner_key; skipped when it has an image with the same hash there:
+    an unchanged volume costs no transfer), then the temporaries deleted.
     """
     if not volumes:
         return {}

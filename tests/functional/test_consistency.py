@@ -6,6 +6,7 @@ import json
 import os
 import tempfile
 
+from tests.functional import base
 from tests.functional import test_failover
 from tests.functional import workload
 
@@ -128,6 +129,12 @@ class TestConsistencyThroughMistral(test_failover.FailoverTestCase):
         self.assertLess(pre['at'], consistency['snapshots_requested_from'])
         self.assertLess(consistency['snapshots_captured_at'], post['at'])
         self.assertLessEqual(pre['at'], consistency['hooks']['pre']['finished_at'])
+        # Frozen from the pre-hook's end to the post-hook's, within the window.
+        self.assertLess(0, consistency['frozen_seconds'])
+        self.assertLess(consistency['frozen_seconds'], 120)
+        base.measured('hooks: application frozen %.1f s, snapshot step %.1f s' % (
+            consistency['frozen_seconds'], self.output(execution)['summary']['snapshot'][
+                'seconds']))
         self.assertEqual({'application-consistent'},
                          {d['level'] for d in consistency['servers'].values()})
 
