@@ -99,21 +99,32 @@ def snapshot(document, checkpoint_id, freeze_seconds=None):
     source = sites.connect(plan['source'])
     timeout = freeze_seconds or SNAPSHOT_TIMEOUT
     started = time.time()
-    made = {'root_disks': {}, 'volumes': {}, 'requested_from': started}
+    made = {'root_disks': {}, 'volumes': {}, 'group_snapshots': {},
+            'requested_from': started}
     shelved = [s for s in servers if s.get('status') in root_disks_mod.SHELVED]
+    bs = source.block_storage
     try:
         with sites.calls_to(plan['source'], 'snapshots'):
             made['shelved'] = root_disks_mod.shelved_images(source, shelved)
             servers = [s for s in servers if s not in shelved]
+            groups = volumes.consistent_groups(bs, vols)
+            grouped = {v for ids in groups.values() for v in ids}
             root_disks_mod.start(source, servers, checkpoint_id, made['root_disks'])
-            volumes.take_snapshots(source.block_storage, vols, checkpoint_id,
-                                   made['volumes'])
+            volumes.take_group_snapshots(bs, groups, checkpoint_id, made['group_snapshots'])
+            volumes.take_snapshots(bs, [v for v in vols if v['id'] not in grouped],
+                                   checkpoint_id, made['volumes'])
             made['requested_until'] = time.time()
             checkpoints.put_part(checkpoint_id, 'snapshots', made)
             left = lambda: max(1, timeout - (time.time() - started))  # noqa: E731
             root_disks_mod.wait_captured(source, part['project_id'], servers,
                                          made['root_disks'], left())
-            volumes.wait_all(lambda: source.block_storage.snapshots(all_projects=True),
+            if groups:
+                volumes.wait_all(lambda: bs.group_snapshots(details=True),
+                                 list(made['group_snapshots']), 'available', left(),
+                                 'group snapshot')
+                made['grouped'], made['group_of'] = volumes.group_members(
+                    bs, made['group_snapshots'], grouped)
+            volumes.wait_all(lambda: bs.snapshots(all_projects=True),
                              list(made['volumes'].values()), 'available', left(),
                              'volume snapshot')
     except Exception as exc:
@@ -133,7 +144,8 @@ def snapshot(document, checkpoint_id, freeze_seconds=None):
 def _release(source, made):
     """Delete the snapshots a run made (those already used are gone: ignored)."""
     root_disks_mod.delete_snapshots(source, made.get('root_disks', {}).values())
-    volumes.delete_snapshots(source.block_storage, made.get('volumes', {}).values())
+    volumes.delete_snapshots(source.block_storage, made.get('volumes', {}).values(),
+                             made.get('group_snapshots', {}))
 
 
 def replicate(document, checkpoint_id, hooks=None):
@@ -161,8 +173,10 @@ def replicate(document, checkpoint_id, hooks=None):
         with sites.calls_to(plan['source'], 'volume ' + plan['policy']['replication']):
             volume_data = volumes.replicate(
                 plan['policy']['replication'], source, target, resources.get('volume', []),
-                checkpoint_id, made['volumes'], previous,
+                checkpoint_id, dict(made['volumes'], **made.get('grouped', {})), previous,
                 plan['policy']['retention']['count'], owner)
+        # Backed up or copied: the group snapshots go (their members go with them only).
+        volumes.delete_snapshots(source.block_storage, (), made.get('group_snapshots', {}))
     except Exception as exc:
         orphans = getattr(exc, 'orphan_backups', None) or getattr(
             exc.__context__, 'orphan_backups', None)
@@ -179,7 +193,8 @@ def replicate(document, checkpoint_id, hooks=None):
     thawed = (hooks or {}).get('post') or {}
     consistency = dict(
         consistency_mod.levels(resources.get('server', []), set(volume_data), root_disks,
-                               bool(hooks), plan['policy']['replication']),
+                               bool(hooks), plan['policy']['replication'],
+                               made.get('group_of', {})),
         snapshots_requested_from=made['requested_from'],
         snapshots_captured_at=made.get('captured_at'), hooks=hooks or None,
         # how long the pre-hook held the application: until thawed, or the snapshots taken

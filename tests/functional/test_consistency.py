@@ -6,6 +6,8 @@ import json
 import os
 import tempfile
 
+import openstack
+
 from tests.functional import base
 from tests.functional import test_failover
 from tests.functional import workload
@@ -35,8 +37,9 @@ version: '2.0'
 
 class TestConsistencyThroughMistral(test_failover.FailoverTestCase):
     """The sample workload (web boots from an image; app from an image with a volume; db
-    from a volume with another) and agent, booted from an image asking for the guest
-    agent."""
+    from a volume with another, both in a Cinder group of a type asking for consistent
+    group snapshots: the lab's Cinder driver takes them in a recorded window) and agent,
+    booted from an image asking for the guest agent."""
     prefix = 'cons'
 
     @classmethod
@@ -53,12 +56,40 @@ class TestConsistencyThroughMistral(test_failover.FailoverTestCase):
         cls.agent = conn.compute.wait_for_server(conn.compute.create_server(
             name=cls.name + '-agent', image_id=image.id, networks=[{'uuid': net.id}],
             flavor_id=conn.compute.find_flavor('m1.tiny').id), wait=120)
+        cls.group = cls.db_in_a_consistent_group()
         cls.hooks = {}
         for when, text in (('pre', HOOK), ('post', HOOK), ('fail', FAILING)):
             name = '%s.%s' % (cls.name, when)
             cls.mistral.workflows.create(text % {'name': name})
             cls.addClassCleanup(cls.mistral.workflows.delete, name)
             cls.hooks[when] = name
+
+    @classmethod
+    def db_in_a_consistent_group(cls):
+        admin = openstack.connect(cloud='site-a')
+        db = [cls.sample['boot_volume'], cls.sample['data_volumes'][cls.name + '-data-1']]
+        vtype = admin.block_storage.find_type(
+            admin.block_storage.get_volume(db[0]).volume_type)
+        gtype = admin.block_storage.create_group_type(
+            name=cls.name + '-consistent',
+            group_specs={'consistent_group_snapshot_enabled': '<is> True'})
+        cls.addClassCleanup(admin.block_storage.delete_group_type, gtype)
+        conn = workload.project_conn('site-a', cls.name)
+        group = conn.block_storage.create_group(name=cls.name + '-db', group_type=gtype.id,
+                                                volume_types=[vtype.id])
+        workload.wait_status(lambda: conn.block_storage.get_group(group.id), 'available',
+                             what='group')
+
+        def ungroup():  # the workload's volumes delete only out of their group
+            conn.block_storage.update_group(group, remove_volumes=','.join(db))
+            workload.wait_status(lambda: conn.block_storage.get_group(group.id),
+                                 'available', what='group')
+            conn.block_storage.delete_group(group, delete_volumes=False)
+        cls.addClassCleanup(ungroup)
+        conn.block_storage.update_group(group, add_volumes=','.join(db))
+        workload.wait_status(lambda: conn.block_storage.get_group(group.id), 'available',
+                             what='group')
+        return group
 
     def checkpoint(self, **options):
         plan = dict(self.plan, options=options)
@@ -94,10 +125,22 @@ class TestConsistencyThroughMistral(test_failover.FailoverTestCase):
         levels = {d['name'][len(self.name) + 1:]: d['level']
                   for d in consistency['servers'].values()}
         self.assertEqual({'agent': 'application-consistent', 'web': 'crash-consistent',
-                          'app': 'per-volume', 'db': 'per-volume'}, levels)
+                          'app': 'per-volume', 'db': 'crash-consistent-group'}, levels)
         self.assertEqual('per-volume', consistency['level'])
         self.assertIn('Consistency: per-volume (servers: 1 application-consistent, '
-                      '1 crash-consistent, 2 per-volume).', out['outcome'])
+                      '1 crash-consistent, 1 crash-consistent-group, 1 per-volume).',
+                      out['outcome'])
+        # db's volumes were taken in one group snapshot, in the array's window.
+        how = [d['how'] for d in consistency['servers'].values()
+               if d['name'] == self.name + '-db'][0]
+        group_snapshot = how.split()[-1]
+        with open(os.path.join(workload.LAB, 'site-a', 'data', 'cinder', 'nfs-export',
+                               'group-snapshots')) as f:
+            window = [line.split() for line in f if line.startswith(group_snapshot)]
+        self.assertEqual(['frozen', 'thawed'], [w[1] for w in window])
+        source = workload.project_conn('site-a', self.name)
+        self.assertIsNone(source.block_storage.find_group_snapshot(group_snapshot,
+                                                                   ignore_missing=True))
         # The guest agent's freeze fell inside the snapshot step.
         with open(os.path.join(os.path.dirname(workload.root_disk(
                 'site-a', self.agent.id)), 'freezes')) as f:

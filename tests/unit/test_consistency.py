@@ -15,8 +15,10 @@ def srv(name, volume_ids=(), status='ACTIVE'):
 
 class TestLevels(base.BaseTestCase):
 
-    def levels(self, servers, volume_ids, roots, hooks_ran=False, method='backup'):
-        out = consistency.levels(servers, set(volume_ids), roots, hooks_ran, method)
+    def levels(self, servers, volume_ids, roots, hooks_ran=False, method='backup',
+               group_of=None):
+        out = consistency.levels(servers, set(volume_ids), roots, hooks_ran, method,
+                                 group_of)
         return out['level'], {s['name']: s['level'] for s in out['servers'].values()}
 
     def test_each_server_gets_what_it_got(self):
@@ -40,9 +42,22 @@ class TestLevels(base.BaseTestCase):
         self.assertEqual(('application-consistent', {
             'db': 'application-consistent', 'cache': 'stateless'}), (plan, by_server))
 
+    def test_a_group_snapshot_holding_all_of_a_server_s_disks(self):
+        roots = {'id-app': {'mode': 'snapshot'}}
+        plan, by_server = self.levels(
+            [srv('db', ['v1', 'v2']), srv('app', ['v3', 'v4']), srv('half', ['v5', 'v6'])],
+            ['v%d' % i for i in range(1, 7)], roots,
+            group_of={'v1': 'gs1', 'v2': 'gs1', 'v3': 'gs1', 'v4': 'gs1', 'v5': 'gs1'})
+        self.assertEqual({'db': 'crash-consistent-group',
+                          'app': 'per-volume',  # its root disk is not in the group
+                          'half': 'per-volume'}, by_server)
+        self.assertEqual('per-volume', plan)
+
     def test_volumes_of_no_server_and_replicated_volumes(self):
         self.assertEqual(('per-volume', {}), self.levels([], ['v1', 'v2'], {}))
         self.assertEqual(('crash-consistent', {}), self.levels([], ['v1'], {}))
+        self.assertEqual(('crash-consistent-group', {}), self.levels(
+            [], ['v1', 'v2'], {}, group_of={'v1': 'gs', 'v2': 'gs'}))
         self.assertEqual(('stateless', {}), self.levels([], [], {}))
         self.assertEqual(('backend-replication', {'db': 'backend-replication'}),
                          self.levels([srv('db', ['v1'])], ['v1'], {}, method='replication'))

@@ -159,6 +159,25 @@ class TestBackupMethod(base.BaseTestCase):
                                 bs.snapshots, snaps.values(), 'available', 5, 'snapshot')
         self.assertEqual('snapshot in error: snap-v1', str(exc))
 
+    def test_only_groups_whose_type_asks_for_consistency_get_a_group_snapshot(self):
+        bs = mock.Mock()
+        bs.get_group.side_effect = lambda gid: mock.Mock(group_type='t-' + gid)
+        bs.get_group_type.side_effect = lambda tid: mock.Mock(group_specs={
+            'consistent_group_snapshot_enabled': '<is> True'} if tid == 't-g1' else {})
+        vols = [{'id': 'v1', 'group_id': 'g1'}, {'id': 'v2', 'group_id': 'g1'},
+                {'id': 'v3', 'group_id': 'g2'}, {'id': 'v4'}]
+        groups = volumes.consistent_groups(bs, vols)
+        self.assertEqual({'g1': ['v1', 'v2']}, groups)
+        bs.create_group_snapshot.return_value = mock.Mock(id='gs1')
+        self.assertEqual({'gs1': 'g1'}, volumes.take_group_snapshots(bs, groups, 'cp1', {}))
+        bs.snapshots.return_value = [
+            mock.Mock(id='s1', volume_id='v1', group_snapshot_id='gs1'),
+            mock.Mock(id='s2', volume_id='v2', group_snapshot_id='gs1'),
+            mock.Mock(id='s9', volume_id='not-the-plans', group_snapshot_id='gs1'),
+            mock.Mock(id='s4', volume_id='v4', group_snapshot_id=None)]
+        self.assertEqual(({'v1': 's1', 'v2': 's2'}, {'v1': 'gs1', 'v2': 'gs1'}),
+                         volumes.group_members(bs, {'gs1': 'g1'}, {'v1', 'v2'}))
+
     def test_unknown_method_is_a_clear_error(self):
         exc = self.assertRaises(volumes.VolumeReplicationError, volumes.replicate,
                                 'tape', None, None, [], 'cp1')
