@@ -193,7 +193,7 @@ def replicate(document, checkpoint_id, hooks=None):
     thawed = (hooks or {}).get('post') or {}
     consistency = dict(
         consistency_mod.levels(resources.get('server', []), set(volume_data), root_disks,
-                               bool(hooks), plan['policy']['replication'],
+                               bool((hooks or {}).get('pre')), plan['policy']['replication'],
                                made.get('group_of', {})),
         snapshots_requested_from=made['requested_from'],
         snapshots_captured_at=made.get('captured_at'), hooks=hooks or None,

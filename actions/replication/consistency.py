@@ -43,7 +43,7 @@ def server_level(disks, quiesced, hooks, method, status=None, group=None):
 def levels(servers, volume_ids, root_disks, hooks, method, group_of=None):
     """{'level': the plan's (its weakest server's), 'servers': {server ID: {name, level,
     how}}} of a checkpoint: `servers` its server documents, `volume_ids` the volumes it
-    kept, `root_disks` its part data's root disks, `hooks` whether hook workflows ran,
+    kept, `root_disks` its part data's root disks, `hooks` whether a pre-hook ran before them,
     `group_of` {volume ID: the group snapshot that took it}."""
     group_of = group_of or {}
     out = {}
