@@ -13,6 +13,9 @@ DEFAULT_FREEZE_SECONDS = 60
 MAX_FREEZE_SECONDS = 600  # an application frozen longer is down, not paused
 FILLED = ('checkpoint_id', 'plan')  # inputs a hook may declare; draas gives the run's
 SECRET_WORDS = ('password', 'secret', 'token')
+# Mistral looks for a subworkflow in the calling workbook first: a hook of one of these names
+# would run draas.checkpoint's own (tests/unit/test_workbooks.py keeps the list true).
+CHECKPOINT_WORKFLOWS = ('create', 'list', 'prune', 'show', 'verify')
 
 
 class HookError(errors.DraasError):
@@ -52,6 +55,11 @@ def check(workflows, plan, checkpoint_id=None):
                             'checkpoints: give it a file (e.g. std.ssh private_key_filename) '
                             'or read it from a Mistral environment' % (
                                 when, name, ', '.join(secret)))
+            continue
+        if name in CHECKPOINT_WORKFLOWS:
+            problems.append('%s-hook: a workflow named %r would run draas.checkpoint.%s '
+                            '(Mistral looks in the calling workbook first): rename it' % (
+                                when, name, name))
             continue
         workflow = workflows(name)
         if workflow is None:

@@ -95,6 +95,12 @@ class TestHooks(base.BaseTestCase):
             "workflow list); post-hook workflow 'db.thaw' takes inputs host; not hots; "
             "missing host", str(err))
 
+    def test_a_name_of_the_checkpoint_workbook_is_refused(self):
+        err = self.assertRaises(hooks.HookError, self.check, self.plan(
+            post={'workflow': 'create'}))
+        self.assertIn("post-hook: a workflow named 'create' would run draas.checkpoint."
+                      "create", str(err))
+
     def test_a_secret_in_a_hook_s_input_is_refused(self):
         err = self.assertRaises(hooks.HookError, self.check, self.plan(
             pre={'workflow': 'db.flush', 'input': {'host': 'h', 'DB_Password': 'x'}}))
