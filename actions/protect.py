@@ -19,6 +19,7 @@ from actions import errors
 from actions import plan as plan_mod
 from actions.replication import consistency as consistency_mod
 from actions.replication import images as images_mod
+from actions.replication import quiesce
 from actions.replication import root_disks as root_disks_mod
 from actions.replication import volumes
 from actions import sites
@@ -99,7 +100,7 @@ def snapshot(document, checkpoint_id, freeze_seconds=None):
     source = sites.connect(plan['source'])
     timeout = freeze_seconds or SNAPSHOT_TIMEOUT
     started = time.time()
-    made = {'root_disks': {}, 'volumes': {}, 'group_snapshots': {},
+    made = {'root_disks': {}, 'volumes': {}, 'group_snapshots': {}, 'quiesced': {},
             'requested_from': started}
     shelved = [s for s in servers if s.get('status') in root_disks_mod.SHELVED]
     bs = source.block_storage
@@ -107,12 +108,17 @@ def snapshot(document, checkpoint_id, freeze_seconds=None):
         with sites.calls_to(plan['source'], 'snapshots'):
             made['shelved'] = root_disks_mod.shelved_images(source, shelved)
             servers = [s for s in servers if s not in shelved]
-            groups = volumes.consistent_groups(bs, vols)
+            # Volume-backed servers whose guest Nova can freeze: their volumes through Nova.
+            frozen = quiesce.candidates(part['resources'].get('server', ()), vols)
+            by_nova = {v for s in frozen for v in s['volume_ids']}
+            groups = volumes.consistent_groups(bs, [v for v in vols if v['id'] not in by_nova])
             grouped = {v for ids in groups.values() for v in ids}
+            quiesce.start(source, frozen, checkpoint_id, made['quiesced'])
             root_disks_mod.start(source, servers, checkpoint_id, made['root_disks'])
             volumes.take_group_snapshots(bs, groups, checkpoint_id, made['group_snapshots'])
-            volumes.take_snapshots(bs, [v for v in vols if v['id'] not in grouped],
+            volumes.take_snapshots(bs, [v for v in vols if v['id'] not in grouped | by_nova],
                                    checkpoint_id, made['volumes'])
+            made['volumes'].update(quiesce.snapshots(source, made['quiesced'].values()))
             made['requested_until'] = time.time()
             checkpoints.put_part(checkpoint_id, 'snapshots', made)
             left = lambda: max(1, timeout - (time.time() - started))  # noqa: E731
@@ -143,8 +149,15 @@ def snapshot(document, checkpoint_id, freeze_seconds=None):
 
 def _release(source, made):
     """Delete the snapshots a run made (those already used are gone: ignored)."""
-    root_disks_mod.delete_snapshots(source, made.get('root_disks', {}).values())
-    volumes.delete_snapshots(source.block_storage, made.get('volumes', {}).values(),
+    nova = made.get('quiesced', {}).values()
+    try:  # Nova's volume snapshots, even those the run had not recorded yet
+        by_nova = quiesce.snapshots(source, nova).values()
+    except Exception:
+        by_nova = ()
+    root_disks_mod.delete_snapshots(source, list(made.get('root_disks', {}).values()) +
+                                    list(nova))
+    volumes.delete_snapshots(source.block_storage,
+                             set(made.get('volumes', {}).values()) | set(by_nova),
                              made.get('group_snapshots', {}))
 
 
@@ -175,8 +188,10 @@ def replicate(document, checkpoint_id, hooks=None):
                 plan['policy']['replication'], source, target, resources.get('volume', []),
                 checkpoint_id, dict(made['volumes'], **made.get('grouped', {})), previous,
                 plan['policy']['retention']['count'], owner)
-        # Backed up or copied: the group snapshots go (their members go with them only).
+        # Backed up or copied: the group snapshots go (their members go with them only),
+        # and Nova's images naming the snapshots of quiesced servers.
         volumes.delete_snapshots(source.block_storage, (), made.get('group_snapshots', {}))
+        root_disks_mod.delete_snapshots(source, made.get('quiesced', {}).values())
     except Exception as exc:
         orphans = getattr(exc, 'orphan_backups', None) or getattr(
             exc.__context__, 'orphan_backups', None)
@@ -194,7 +209,7 @@ def replicate(document, checkpoint_id, hooks=None):
     consistency = dict(
         consistency_mod.levels(resources.get('server', []), set(volume_data), root_disks,
                                bool((hooks or {}).get('pre')), plan['policy']['replication'],
-                               made.get('group_of', {})),
+                               made.get('group_of', {}), set(made.get('quiesced', {}))),
         snapshots_requested_from=made['requested_from'],
         snapshots_captured_at=made.get('captured_at'), hooks=hooks or None,
         # how long the pre-hook held the application: until thawed, or the snapshots taken

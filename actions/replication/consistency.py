@@ -3,7 +3,8 @@
 Levels, strongest first:
   application-consistent  the application was told: the plan's hook workflows ran around the
                           snapshots (within the freeze window), or Nova quiesced the guest
-                          (qemu guest agent: hw_qemu_guest_agent) for its only disk
+                          (qemu guest agent: hw_qemu_guest_agent) for its only disk, or for
+                          all its volumes (a volume-backed server: Nova's snapshot)
   crash-consistent-group  its volumes (all its disks) in one consistent Cinder group snapshot:
                           the array took them at one instant
   crash-consistent        every disk of the server captured at one instant (it has one, or it
@@ -40,11 +41,12 @@ def server_level(disks, quiesced, hooks, method, status=None, group=None):
     return 'per-volume', '%d disks snapshotted one after the other' % disks
 
 
-def levels(servers, volume_ids, root_disks, hooks, method, group_of=None):
+def levels(servers, volume_ids, root_disks, hooks, method, group_of=None, quiesced=()):
     """{'level': the plan's (its weakest server's), 'servers': {server ID: {name, level,
     how}}} of a checkpoint: `servers` its server documents, `volume_ids` the volumes it
     kept, `root_disks` its part data's root disks, `hooks` whether a pre-hook ran before them,
-    `group_of` {volume ID: the group snapshot that took it}."""
+    `group_of` {volume ID: the group snapshot that took it}, `quiesced` the volume-backed
+    servers whose volumes Nova snapshotted with the guest frozen (quiesce.py)."""
     group_of = group_of or {}
     out = {}
     for s in servers:
@@ -55,6 +57,9 @@ def levels(servers, volume_ids, root_disks, hooks, method, group_of=None):
         group = groups.pop() if len(groups) == 1 and disks == len(kept) else None
         level, how = server_level(disks, root.get('quiesced') and not kept, hooks, method,
                                   s.get('status'), group)
+        if s['id'] in quiesced and not hooks:
+            level, how = ('application-consistent', 'Nova quiesced the guest (guest agent) '
+                          'and snapshotted its %d volumes' % disks)
         out[s['id']] = {'name': s['name'], 'level': level, 'how': how}
     attached = {v for s in servers for v in s.get('volume_ids') or ()}
     loose = set(volume_ids) - attached  # volumes of no server: a set of their own

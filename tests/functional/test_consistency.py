@@ -53,9 +53,22 @@ class TestConsistencyThroughMistral(test_failover.FailoverTestCase):
                 name=cls.name + '-agent', filename=f.name, disk_format='raw',
                 container_format='bare', wait=True, hw_qemu_guest_agent='yes')
         net = conn.network.find_network(cls.name + '-front')
-        cls.agent = conn.compute.wait_for_server(conn.compute.create_server(
+        flavor = conn.compute.find_flavor('m1.tiny')
+        cls.agent = conn.compute.create_server(
             name=cls.name + '-agent', image_id=image.id, networks=[{'uuid': net.id}],
-            flavor_id=conn.compute.find_flavor('m1.tiny').id), wait=120)
+            flavor_id=flavor.id)
+        # vault boots from a volume of that image: Nova quiesces it for its own snapshot.
+        boot = conn.block_storage.create_volume(size=1, image_id=image.id,
+                                                name=cls.name + '-vault-boot')
+        workload.wait_status(lambda: conn.block_storage.get_volume(boot.id), 'available',
+                             what='volume')
+        cls.vault = conn.compute.create_server(
+            name=cls.name + '-vault', networks=[{'uuid': net.id}], flavor_id=flavor.id,
+            block_device_mapping_v2=[{'boot_index': 0, 'uuid': boot.id,
+                                      'source_type': 'volume', 'destination_type': 'volume',
+                                      'delete_on_termination': False}])
+        cls.agent, cls.vault = (conn.compute.wait_for_server(s, wait=120)
+                                for s in (cls.agent, cls.vault))
         cls.group = cls.db_in_a_consistent_group()
         cls.hooks = {}
         for when, text in (('pre', HOOK), ('post', HOOK), ('fail', FAILING)):
@@ -125,11 +138,21 @@ class TestConsistencyThroughMistral(test_failover.FailoverTestCase):
         levels = {d['name'][len(self.name) + 1:]: d['level']
                   for d in consistency['servers'].values()}
         self.assertEqual({'agent': 'application-consistent', 'web': 'crash-consistent',
-                          'app': 'per-volume', 'db': 'crash-consistent-group'}, levels)
+                          'app': 'per-volume', 'db': 'crash-consistent-group',
+                          'vault': 'application-consistent'}, levels)
         self.assertEqual('per-volume', consistency['level'])
-        self.assertIn('Consistency: per-volume (servers: 1 application-consistent, '
+        self.assertIn('Consistency: per-volume (servers: 2 application-consistent, '
                       '1 crash-consistent, 1 crash-consistent-group, 1 per-volume).',
                       out['outcome'])
+        # Nova froze vault for its snapshot, within the snapshot step; its image is gone.
+        with open(os.path.join(workload.LAB, 'site-a', 'data', 'nova', 'instances',
+                               self.vault.id, 'freezes')) as f:
+            (frozen, at), (thawed, until) = [line.split() for line in f][-2:]
+        self.assertEqual(('frozen', 'thawed'), (frozen, thawed))
+        self.assertLessEqual(consistency['snapshots_requested_from'], float(at))
+        source = workload.project_conn('site-a', self.name)
+        self.assertEqual([], [i.name for i in source.image.images() if cid in i.name])
+        self.assertEqual([], [s.name for s in source.block_storage.snapshots()])
         # db's volumes were taken in one group snapshot, in the array's window.
         how = [d['how'] for d in consistency['servers'].values()
                if d['name'] == self.name + '-db'][0]

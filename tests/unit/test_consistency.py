@@ -1,11 +1,14 @@
 """Consistency a checkpoint names per server (actions/replication/consistency.py) and the
 plan's hook workflows, checked before a checkpoint starts (actions/hooks.py)."""
+import json
 import types
+from unittest import mock
 
 from oslotest import base
 
 from actions import hooks
 from actions.replication import consistency
+from actions.replication import quiesce
 
 
 def srv(name, volume_ids=(), status='ACTIVE'):
@@ -52,6 +55,13 @@ class TestLevels(base.BaseTestCase):
                           'app': 'per-volume',  # its root disk is not in the group
                           'half': 'per-volume'}, by_server)
         self.assertEqual('per-volume', plan)
+
+    def test_a_volume_backed_server_nova_quiesced(self):
+        out = consistency.levels([srv('db', ['v1', 'v2'])], {'v1', 'v2'}, {}, False,
+                                 'backup', quiesced={'id-db'})
+        self.assertEqual(('application-consistent', 'Nova quiesced the guest (guest agent) '
+                          'and snapshotted its 2 volumes'), (
+                              out['servers']['id-db']['level'], out['servers']['id-db']['how']))
 
     def test_volumes_of_no_server_and_replicated_volumes(self):
         self.assertEqual(('per-volume', {}), self.levels([], ['v1', 'v2'], {}))
@@ -105,3 +115,27 @@ class TestHooks(base.BaseTestCase):
         err = self.assertRaises(hooks.HookError, self.check, self.plan(
             pre={'workflow': 'db.flush', 'input': {'host': 'h', 'DB_Password': 'x'}}))
         self.assertIn("pre-hook 'db.flush': input DB_Password may hold a secret", str(err))
+
+
+class TestQuiescedByNova(base.BaseTestCase):
+
+    def test_running_volume_backed_servers_whose_image_asks_for_the_agent(self):
+        vols = [{'id': 'b1', 'volume_image_metadata': {'hw_qemu_guest_agent': 'yes'}},
+                {'id': 'd1'}, {'id': 'b2', 'volume_image_metadata': {}},
+                {'id': 'b3', 'volume_image_metadata': {'hw_qemu_guest_agent': 'True'}}]
+        servers = [dict(srv('db', ['b1', 'd1']), boot_volume_id='b1'),
+                   dict(srv('plain', ['b2']), boot_volume_id='b2'),
+                   dict(srv('off', ['b3']), boot_volume_id='b3', status='SHUTOFF'),
+                   dict(srv('partial', ['b3', 'elsewhere']), boot_volume_id='b3'),
+                   srv('image-booted', ['d1'])]
+        self.assertEqual(['db'], [s['name'] for s in quiesce.candidates(servers, vols)])
+
+    def test_the_snapshots_nova_made_are_read_from_its_image(self):
+        source = mock.Mock()
+        source.image.get.return_value.json.return_value = {
+            'block_device_mapping': json.dumps([{'snapshot_id': 's1', 'boot_index': 0},
+                                                {'snapshot_id': 's2'}, {'no': 'snapshot'}])}
+        source.block_storage.get_snapshot.side_effect = lambda sid: mock.Mock(
+            id=sid, volume_id='v-' + sid)
+        self.assertEqual({'v-s1': 's1', 'v-s2': 's2'}, quiesce.snapshots(source, ['img']))
+        source.image.get.assert_called_once_with('/images/img')
