@@ -125,7 +125,7 @@ class TestConsistencyThroughMistral(test_failover.FailoverTestCase):
         self.assertEqual([], self.checkpoints.store.list('%s/%s/' % (self.name, cid)))
         source = workload.project_conn('site-a', self.name)
         self.assertEqual([], [s.name for s in source.block_storage.snapshots()
-                              if cid in s.name])
+                              if cid in s.name and s.status != 'deleting'])
         self.assertEqual([], [i.name for i in source.image.images() if cid in i.name])
         return cid
 
@@ -152,7 +152,8 @@ class TestConsistencyThroughMistral(test_failover.FailoverTestCase):
         self.assertLessEqual(consistency['snapshots_requested_from'], float(at))
         source = workload.project_conn('site-a', self.name)
         self.assertEqual([], [i.name for i in source.image.images() if cid in i.name])
-        self.assertEqual([], [s.name for s in source.block_storage.snapshots()])
+        self.assertEqual([], [s.name for s in source.block_storage.snapshots()
+                              if s.status != 'deleting'])
         # db's volumes were taken in one group snapshot, in the array's window.
         how = [d['how'] for d in consistency['servers'].values()
                if d['name'] == self.name + '-db'][0]
