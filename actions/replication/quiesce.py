@@ -6,6 +6,8 @@ properties naming them (block_device_mapping).
 """
 import json
 
+from openstack import exceptions
+
 from actions.replication import root_disks
 
 AGENT = ('yes', 'true', '1')
@@ -31,7 +33,7 @@ def start(source, servers, checkpoint_id, made):
             made[server['id']] = source.compute.create_server_image(
                 server['id'], name='draas-%s-%s' % (checkpoint_id, server['name'])[:255],
                 metadata={'draas_checkpoint': checkpoint_id}).id
-        except Exception as exc:
+        except exceptions.HttpException as exc:  # Nova refused (unreachable: SiteError)
             raise root_disks.RootDiskError(
                 'server %r (%s): Nova could not snapshot its volumes: %s' % (
                     server['name'], server['id'], exc)) from None

@@ -14,6 +14,8 @@ have no root disk here: their boot volume is a volume.
 """
 import concurrent.futures
 
+from openstack import exceptions
+
 from actions import errors
 from actions import waits
 from actions.replication import images as images_mod
@@ -56,7 +58,7 @@ def start(source, servers, checkpoint_id, made):
             made[server['id']] = source.compute.create_server_image(
                 server['id'], name='draas-%s-%s' % (checkpoint_id, server['name'])[:255],
                 metadata={'draas_checkpoint': checkpoint_id}).id
-        except Exception as exc:
+        except exceptions.HttpException as exc:  # Nova refused (unreachable: SiteError)
             raise RootDiskError('server %r (%s): Nova could not snapshot its root disk: %s'
                                 % (server['name'], server['id'], exc)) from None
     _each(one, servers)

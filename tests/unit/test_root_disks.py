@@ -4,6 +4,7 @@ import copy
 import types
 from unittest import mock
 
+from openstack import exceptions
 from oslotest import base
 
 from actions import restore
@@ -93,7 +94,7 @@ class TestSnapshots(base.BaseTestCase):
     def test_a_refused_snapshot_names_every_server_and_keeps_what_was_made(self):
         def refuse_app(sid, **kw):
             if sid == 'id-app':
-                raise RuntimeError('quiesce failed')
+                raise exceptions.ConflictException('quiesce failed')
             return types.SimpleNamespace(id='snap-' + sid)
         self.source.compute.create_server_image.side_effect = refuse_app
         made = {}
@@ -102,6 +103,11 @@ class TestSnapshots(base.BaseTestCase):
         self.assertEqual("server 'app' (id-app): Nova could not snapshot its root disk: "
                          "quiesce failed", str(err))
         self.assertEqual({'id-web': 'snap-id-web'}, made)  # for the caller to delete
+        # A site that does not answer is not the server's fault: sites.calls_to names it.
+        self.source.compute.create_server_image.side_effect = (
+            exceptions.ConnectionError('refused'))
+        self.assertRaises(exceptions.ConnectionError, root_disks.start, self.source,
+                          [server('web')], 'cp1', {})
 
     def test_a_shelved_server_s_disk_is_the_image_nova_took_copied_and_left(self):
         self.source.image.get.return_value.json.return_value = {'images': [
