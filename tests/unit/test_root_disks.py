@@ -4,6 +4,7 @@ import copy
 import types
 from unittest import mock
 
+from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions
 from oslotest import base
 
@@ -104,9 +105,8 @@ class TestSnapshots(base.BaseTestCase):
                          "quiesce failed", str(err))
         self.assertEqual({'id-web': 'snap-id-web'}, made)  # for the caller to delete
         # A site that does not answer is not the server's fault: sites.calls_to names it.
-        self.source.compute.create_server_image.side_effect = (
-            exceptions.ConnectionError('refused'))
-        self.assertRaises(exceptions.ConnectionError, root_disks.start, self.source,
+        self.source.compute.create_server_image.side_effect = ks_exc.ConnectFailure('refused')
+        self.assertRaises(ks_exc.ConnectFailure, root_disks.start, self.source,
                           [server('web')], 'cp1', {})
 
     def test_a_shelved_server_s_disk_is_the_image_nova_took_copied_and_left(self):
