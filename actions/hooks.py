@@ -7,6 +7,8 @@ pre-hook or the snapshots failed. The snapshots must be taken within the freeze 
 anything else of a checkpoint: a workflow missing or taking other inputs is a clear error,
 not a half-run checkpoint.
 """
+import json
+
 from actions import errors
 
 DEFAULT_FREEZE_SECONDS = 60
@@ -24,8 +26,11 @@ class HookError(errors.DraasError):
 
 def _declared(workflow):
     """{input name: whether it is required} of a Mistral workflow (its `interface`)."""
+    interface = getattr(workflow, 'interface', None) or {}
+    if isinstance(interface, str):  # as python-mistralclient gives it: JSON text
+        interface = json.loads(interface)
     out = {}
-    for item in (getattr(workflow, 'interface', None) or {}).get('input') or ():
+    for item in interface.get('input') or ():
         if isinstance(item, dict):
             out.update((k, False) for k in item)
         else:

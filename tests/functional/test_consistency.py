@@ -80,7 +80,7 @@ class TestConsistencyThroughMistral(test_failover.FailoverTestCase):
     @classmethod
     def db_in_a_consistent_group(cls):
         admin = openstack.connect(cloud='site-a')
-        db = [cls.sample['boot_volume'], cls.sample['data_volumes'][cls.name + '-data-1']]
+        db = [cls.sample['boot_volume'], cls.sample['data_volumes'][cls.name + '-data-2']]
         vtype = admin.block_storage.find_type(
             admin.block_storage.get_volume(db[0]).volume_type)
         gtype = admin.block_storage.create_group_type(
@@ -139,7 +139,8 @@ class TestConsistencyThroughMistral(test_failover.FailoverTestCase):
                   for d in consistency['servers'].values()}
         self.assertEqual({'agent': 'application-consistent', 'web': 'crash-consistent',
                           'app': 'per-volume', 'db': 'crash-consistent-group',
-                          'vault': 'application-consistent'}, levels)
+                          'vault': 'application-consistent'}, levels,
+                         consistency['servers'])
         self.assertEqual('per-volume', consistency['level'])
         self.assertIn('Consistency: per-volume (servers: 2 application-consistent, '
                       '1 crash-consistent, 1 crash-consistent-group, 1 per-volume).',

@@ -74,7 +74,8 @@ class TestLevels(base.BaseTestCase):
 
 
 def workflow(*inputs):
-    return types.SimpleNamespace(interface={'input': list(inputs)})
+    """As python-mistralclient gives it: its interface is JSON text."""
+    return types.SimpleNamespace(interface=json.dumps({'input': list(inputs)}))
 
 
 class TestHooks(base.BaseTestCase):
