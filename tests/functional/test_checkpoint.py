@@ -99,7 +99,12 @@ class TestCheckpoint(base.FunctionalTestCase):
         imported = resp.json()['backup']['id']
         workload.wait_status(lambda: self.target.block_storage.get_backup(imported),
                              'available', what='backup')
-        self.assertEqual('crash-consistent', manifest['consistency'])
+        # db's two volumes were snapshotted one after the other; web's one root disk.
+        self.assertEqual('per-volume', manifest['consistency'])
+        self.assertEqual({'per-volume', 'crash-consistent'},
+                         set(manifest['server_consistency'].values()))
+        self.assertEqual('crash-consistent',
+                         manifest['server_consistency'][self.project + '-web'])
         # What the backups wrote, as the vault lists it.
         first = out['summary']['replicate']['volume_bytes_copied']
         self.assertEqual(self.written(data), first)
