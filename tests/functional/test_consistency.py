@@ -94,12 +94,12 @@ class TestConsistencyThroughMistral(test_failover.FailoverTestCase):
                              what='group')
 
         def ungroup():  # the workload's volumes delete only out of their group
-            conn.block_storage.update_group(group, remove_volumes=','.join(db))
+            conn.block_storage.update_group(group.id, remove_volumes=','.join(db))
             workload.wait_status(lambda: conn.block_storage.get_group(group.id),
                                  'available', what='group')
-            conn.block_storage.delete_group(group, delete_volumes=False)
+            conn.block_storage.delete_group(group.id, delete_volumes=False)
         cls.addClassCleanup(ungroup)
-        conn.block_storage.update_group(group, add_volumes=','.join(db))
+        conn.block_storage.update_group(group.id, add_volumes=','.join(db))
         workload.wait_status(lambda: conn.block_storage.get_group(group.id), 'available',
                              what='group')
         return group
