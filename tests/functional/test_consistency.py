@@ -98,6 +98,8 @@ class TestConsistencyThroughMistral(test_failover.FailoverTestCase):
             workload.wait_status(lambda: conn.block_storage.get_group(group.id),
                                  'available', what='group')
             conn.block_storage.delete_group(group.id, delete_volumes=False)
+            # its type deletes only once it is gone
+            conn.block_storage.wait_for_delete(group, wait=120)
         cls.addClassCleanup(ungroup)
         conn.block_storage.update_group(group.id, add_volumes=','.join(db))
         workload.wait_status(lambda: conn.block_storage.get_group(group.id), 'available',
