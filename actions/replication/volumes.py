@@ -65,6 +65,9 @@ def backup(src, volumes, checkpoint_id, snaps, previous=None, full_every=8, time
         return {}
     bs = src.block_storage
     ids = [v['id'] for v in volumes]
+    missing = sorted(set(ids) - set(snaps))
+    if missing:  # a volume left out would be lost in silence
+        raise VolumeReplicationError('no snapshot of volumes %s' % ', '.join(missing))
     backups = {}
     try:
         # Cinder builds an incremental backup on the volume's newest backup, whoever made

@@ -178,6 +178,12 @@ class TestBackupMethod(base.BaseTestCase):
         self.assertEqual(({'v1': 's1', 'v2': 's2'}, {'v1': 'gs1', 'v2': 'gs1'}),
                          volumes.group_members(bs, {'gs1': 'g1'}, {'v1', 'v2'}))
 
+    def test_a_volume_without_a_snapshot_is_an_error_not_a_gap(self):
+        exc = self.assertRaises(volumes.VolumeReplicationError, volumes.backup,
+                                mock.Mock(), [{'id': 'v1'}, {'id': 'v2'}], 'cp1',
+                                {'v1': 's1'})
+        self.assertEqual('no snapshot of volumes v2', str(exc))
+
     def test_unknown_method_is_a_clear_error(self):
         exc = self.assertRaises(volumes.VolumeReplicationError, volumes.replicate,
                                 'tape', None, None, [], 'cp1')
