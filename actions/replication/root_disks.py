@@ -184,7 +184,8 @@ def copy_servers(plan, source, target, servers, made, owner, shelved=None):
 
 
 def delete_snapshots(source, image_ids):
-    """Delete root disk snapshots draas made, ignoring those gone or failing to delete."""
+    """Delete the images draas had Nova make (root disk snapshots, quiesce.py's), ignoring
+    those gone or failing to delete."""
     for image_id in image_ids:
         try:
             source.image.delete_image(image_id, ignore_missing=True)
