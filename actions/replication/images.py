@@ -32,17 +32,23 @@ def _find_copy(dst, doc, owner):
     drops that filter silently, hence the raw GET (and the hash checked again here)."""
     if not doc.get('hash_value'):
         return None
-    resp = dst.image.get('/images', params={'os_hash_value': doc['hash_value'],
-                                            'status': 'active'})
-    if resp.status_code != 200:
-        raise ImageCopyError('listing images of the target by hash: HTTP %s' % (
-            resp.status_code))
-    for image in resp.json()['images']:
-        if (image.get('os_hash_value') == doc['hash_value'] and image['status'] == 'active'
-                and image.get('owner') == dst.current_project_id
-                and SOURCE_PROPERTY in image and image.get(OWNER_PROPERTY) == owner
-                and same_image(image, doc)):
-            return dst.image.get_image(image['id'])
+    url, params = '/images', {'os_hash_value': doc['hash_value'], 'status': 'active'}
+    while url:  # every page: identical disks of many servers share one hash
+        resp = dst.image.get(url, params=params)
+        if resp.status_code != 200:
+            raise ImageCopyError('listing images of the target by hash: HTTP %s' % (
+                resp.status_code))
+        body = resp.json()
+        for image in body['images']:
+            if (image.get('os_hash_value') == doc['hash_value'] and
+                    image['status'] == 'active' and
+                    image.get('owner') == dst.current_project_id and
+                    SOURCE_PROPERTY in image and image.get(OWNER_PROPERTY) == owner and
+                    same_image(image, doc)):
+                return dst.image.get_image(image['id'])
+        # Glance's next page: "/v2/images?marker=...", its query included
+        url, params = (body['next'].split('/v2', 1)[-1], None) if body.get('next') else (
+            None, None)
     return None
 
 

@@ -321,6 +321,20 @@ class TestImageCopy(base.BaseTestCase):
         self.assertEqual({'os_hash_value': self.doc()['hash_value'], 'status': 'active'},
                          dst.image.get.call_args.kwargs['params'])
 
+    def test_the_copy_is_found_on_a_later_page(self):
+        src, dst = self.conns()
+        same = self.copy_of('there', os_hash_value=self.doc()['hash_value'])
+        pages = {'/images': {'images': [self.copy_of('other-server', os_hash_value=self.doc()[
+                                 'hash_value'], instance_uuid='s2')],
+                             'next': '/v2/images?marker=x&os_hash_value=h'},
+                 '/images?marker=x&os_hash_value=h': {'images': [same]}}
+        dst.image.get.side_effect = lambda url, params=None: mock.Mock(
+            status_code=200, json=lambda: pages[url])
+        doc = dict(self.doc(), properties={'instance_uuid': 's1'})
+        same['instance_uuid'] = 's1'
+        self.assertEqual('there', images.copy_image(src, dst, doc, self.OWNER)['target_id'])
+        src.image.download_image.assert_not_called()
+
     def test_an_image_with_another_hash_is_never_taken_for_a_copy(self):
         # As when a filter is ignored: what comes back is checked.
         src, dst = self.conns([{'id': 'other', 'status': 'active',
