@@ -6,8 +6,6 @@ properties naming them (block_device_mapping).
 """
 import json
 
-from openstack import exceptions
-
 from actions.replication import root_disks
 
 AGENT = ('yes', 'true', '1')
@@ -26,18 +24,9 @@ def candidates(servers, volumes):
 
 def start(source, servers, checkpoint_id, made):
     """Ask Nova to snapshot each server (it answers once its volumes' snapshots are
-    requested, the guest frozen meanwhile); `made` ({server ID: Nova's image ID}) gets each
-    at once."""
-    for server in servers:
-        try:
-            made[server['id']] = source.compute.create_server_image(
-                server['id'], name='draas-%s-%s' % (checkpoint_id, server['name'])[:255],
-                metadata={'draas_checkpoint': checkpoint_id}).id
-        except exceptions.HttpException as exc:  # Nova refused (unreachable: SiteError)
-            raise root_disks.RootDiskError(
-                'server %r (%s): Nova could not snapshot its volumes: %s' % (
-                    server['name'], server['id'], exc)) from None
-    return made
+    requested, the guest frozen meanwhile; one at a time: each call holds its guest frozen);
+    `made` ({server ID: Nova's image ID}) gets each at once."""
+    return root_disks.start(source, servers, checkpoint_id, made, what='volumes', parallel=1)
 
 
 def snapshots(source, images):

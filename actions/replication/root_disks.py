@@ -49,19 +49,20 @@ def _snapshot_doc(image):
             'properties': image_kind.image_properties(image)}
 
 
-def start(source, servers, checkpoint_id, made):
-    """Ask Nova to snapshot each server's root disk (the checkpoint's point-in-time step);
-    `made` ({server ID: image ID}) gets each at once, so that a failure part way still
-    knows what to delete. Requests go PARALLEL at a time; wait_captured then waits."""
+def start(source, servers, checkpoint_id, made, what='root disk', parallel=PARALLEL):
+    """Ask Nova to snapshot each server's `what` (createImage; the checkpoint's
+    point-in-time step); `made` ({server ID: image ID}) gets each at once, so that a failure
+    part way still knows what to delete. Requests go `parallel` at a time; wait_captured
+    then waits."""
     def one(server):
         try:
             made[server['id']] = source.compute.create_server_image(
                 server['id'], name='draas-%s-%s' % (checkpoint_id, server['name'])[:255],
                 metadata={'draas_checkpoint': checkpoint_id}).id
         except exceptions.HttpException as exc:  # Nova refused (unreachable: SiteError)
-            raise RootDiskError('server %r (%s): Nova could not snapshot its root disk: %s'
-                                % (server['name'], server['id'], exc)) from None
-    _each(one, servers)
+            raise RootDiskError('server %r (%s): Nova could not snapshot its %s: %s'
+                                % (server['name'], server['id'], what, exc)) from None
+    _each(one, servers, parallel)
     return made
 
 
@@ -88,10 +89,10 @@ def shelved_images(source, servers):
     return found
 
 
-def _each(call, items):
-    """call(item) for every item, PARALLEL at a time; the failures' messages together."""
+def _each(call, items, parallel=PARALLEL):
+    """call(item) for every item, `parallel` at a time; the failures' messages together."""
     failed = []
-    with concurrent.futures.ThreadPoolExecutor(PARALLEL) as pool:
+    with concurrent.futures.ThreadPoolExecutor(parallel) as pool:
         for future in [pool.submit(call, item) for item in items]:
             try:
                 future.result()
