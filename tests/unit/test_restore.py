@@ -41,6 +41,9 @@ class FakeTarget:
         self.conn.network.find_network.side_effect = find(networks)
         self.conn.compute.find_flavor.side_effect = find(flavors)
         self.conn.image.find_image.side_effect = find(images)
+        self.conn.image.images.side_effect = lambda id='', **kw: [
+            mock.Mock(id=i, status='active') for i in id[len('in:'):].split(',')
+            if i in images]
         self.conn.identity.find_project.return_value = None
         self.conn.compute.keypairs.return_value = []
         self.conn.network.extensions.return_value = [
