@@ -13,6 +13,7 @@ from openstack import exceptions as sdk_exceptions
 from actions import access
 from actions import errors
 from actions import resources
+from actions import sites
 
 
 class DiscoveryError(errors.DraasError):
@@ -22,9 +23,10 @@ class DiscoveryError(errors.DraasError):
 class Context:
     """What the list calls of the kinds need to know."""
 
-    def __init__(self, project, scope):
+    def __init__(self, project, scope, mode=sites.ADMIN):
         self.project = project
         self.scope = scope
+        self.mode = mode  # sites.ADMIN or sites.MEMBER: what the lists may ask for
         self.image_ids = set()
         self.keypair_users = set()
         self.quotas = {}  # the project's limits, read by the project's list call
@@ -89,6 +91,16 @@ def source_project(conn, plan, manifest=None):
     """The plan's project on the source; refused when it is not the project the plan is
     bound to (its scope.project_id, or the project its checkpoints hold: `manifest`)."""
     name = plan['scope']['project']
+    if sites.mode(conn) == sites.MEMBER:
+        # A member sees its own project only: Keystone refuses it the list of projects.
+        project = conn.identity.get_project(conn.current_project_id)
+        if name not in (project.id, project.name):
+            raise DiscoveryError(
+                'scope.project: %r is not the project of %s, whose credentials are a '
+                'member\'s of project %r (%s) and see no other: give that project, or an '
+                'entry of %r' % (name, plan['source'], project.name, project.id, name))
+        access.check_source_project(plan, project.id, manifest)
+        return project
     try:
         project = conn.identity.find_project(name, ignore_missing=True)
     except sdk_exceptions.DuplicateResource:
@@ -105,7 +117,7 @@ def find_servers(conn, plan):
     """The project and the servers of a plan's scope on the source: (Context, servers)."""
     scope = plan['scope']
     project = source_project(conn, plan)
-    ctx = Context(project, scope)
+    ctx = Context(project, scope, sites.mode(conn))
     servers = _select_servers(list(resources.all_kinds()['server'].list(conn, ctx)),
                               scope.get('servers'))
     if not servers:
@@ -125,12 +137,15 @@ def discover(conn, plan):
     ctx.keypair_users = {s.user_id for s in servers if s.key_name}
 
     # Everything else in parallel: one list call (and its pages) per kind.
-    names = [k for k in kinds if k != 'server']
+    names = [k for k in kinds if k != 'server' and kinds[k].readable(ctx.mode)]
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         lists = dict(zip(names, pool.map(lambda k: list(kinds[k].list(conn, ctx)), names)))
     finished = time.time()
+    skipped = {k: kinds[k].admin_only for k in kinds if not kinds[k].readable(ctx.mode)}
+    lists.update(dict.fromkeys(skipped, []))
 
     wl = Workload(project.id, plan['options'].get('keep_user_data', False))
+    wl.mode, wl.skipped = ctx.mode, skipped
     wl.raw['volume'] = lists['volume']
     wl.raw['quotas'] = ctx.quotas
 
@@ -212,7 +227,7 @@ def discover(conn, plan):
     dangling = ['%s %s refers to %s %s' % (name, doc['id'], ref_kind, ref)
                 for name, kind in kinds.items() for doc in wl.docs(name)
                 for ref_kind, ref in kind.references(doc)
-                if ref not in wl.resources.get(ref_kind, {})]
+                if ref not in wl.resources.get(ref_kind, {}) and ref_kind not in skipped]
     if dangling:
         # e.g. an image deleted while servers still run from it: such a checkpoint could
         # not be restored, so it is refused now rather than found out on the worst day.

@@ -29,6 +29,10 @@ def checkpoint(plan, commit):
                  '%d %s' % (n, level) for level, n in sorted(
                      commit['servers_by_consistency'].items()))
                  if commit['servers_by_consistency'] else '')]
+    if commit.get('not_protected'):
+        lines.append('Member credentials at %s: not protected: %s.' % (
+            plan['source'], ', '.join(k.replace('_', ' ') + 's'
+                                      for k in sorted(commit['not_protected']))))
     if commit.get('pruned'):
         lines.append('Retention removed %d older checkpoints.' % len(commit['pruned']))
     return lines + ['Next: a drill (draas.drill.drill) proves that it restores.']

@@ -42,7 +42,7 @@ def begin(document):
     """Validate the plan, check it still names the project it is bound to (on the source,
     and in its checkpoints), take its lock, write the part "plan"; returns the new ID."""
     plan = plan_mod.validate(document)
-    checkpoints, _ = _store(plan)
+    checkpoints, target = _store(plan)
     latest = checkpoints.latest()
     manifest = {}
     if latest:
@@ -51,8 +51,11 @@ def begin(document):
         except checkpoint.StoreError:
             pass  # damaged: the restores say so; it does not stop a new checkpoint
         access.check_owner(plan, manifest)
+    source = sites.connect(plan['source'])
     with sites.calls_to(plan['source'], 'discovery'):
-        discovery.source_project(sites.connect(plan['source']), plan, manifest)
+        discovery.source_project(source, plan, manifest)
+    volumes.check_method(plan['policy']['replication'], {
+        plan['source']: sites.mode(source), plan['target']: sites.mode(target)})
     checkpoint_id = checkpoint.new_checkpoint_id()
     checkpoints.lock(checkpoint_id, plan['options']['lock_timeout_minutes'])
     try:
@@ -75,9 +78,10 @@ def export(document, checkpoint_id):
     requests = discovery.request_counts(source)
     checkpoints.put_part(checkpoint_id, 'resources', {
         'project_id': workload.project_id, 'window': workload.window,
+        'mode': workload.mode, 'not_protected': workload.skipped,
         'resources': workload.to_dict()})
-    return {'counts': workload.counts(), 'requests': requests,
-            'seconds': checkpoint.elapsed(started)}
+    return {'counts': workload.counts(), 'requests': requests, 'mode': workload.mode,
+            'not_protected': sorted(workload.skipped), 'seconds': checkpoint.elapsed(started)}
 
 
 def _to_snapshot(plan, resources):
@@ -264,6 +268,8 @@ def commit(document, checkpoint_id, summary=None):
         'server_consistency': {d['name']: d['level']
                                for d in consistency['servers'].values()},
         'counts': {k: len(v) for k, v in content['resources']['resources'].items()},
+        'mode': content['resources'].get('mode', sites.ADMIN),
+        'not_protected': content['resources'].get('not_protected', {}),
         'summary': summary or {}})
     checkpoints.drop_part(checkpoint_id, 'snapshots')  # used up by replicate
     removed = prune(plan, checkpoints, keep=[checkpoint_id])
@@ -272,6 +278,7 @@ def commit(document, checkpoint_id, summary=None):
             'counts': manifest['counts'], 'consistency': manifest['consistency'],
             'servers_by_consistency': dict(collections.Counter(
                 manifest['server_consistency'].values())),
+            'mode': manifest['mode'], 'not_protected': manifest['not_protected'],
             'pruned': removed}
 
 
@@ -404,8 +411,8 @@ def stop_servers(document, timeout=600):
                 source.compute.unpause_server(server)
                 source.compute.wait_for_server(server, status='ACTIVE', wait=timeout)
             source.compute.stop_server(server)
-        volumes.wait_all(lambda: source.compute.servers(all_projects=True,
-                                                        project_id=ctx.project.id),
+        volumes.wait_all(lambda: source.compute.servers(
+                             **sites.in_every_project(source, ctx.project.id)),
                          [s.id for s in loud], 'SHUTOFF', timeout, 'servers',
                          error=sites.SiteError)
     return {'stopped': sorted(s.name for s in loud), 'stopped_at': stopped_at,

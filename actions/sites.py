@@ -130,6 +130,30 @@ def connect(site, timeout=WORK_TIMEOUT, timing=False, read_retries=READ_RETRIES)
     return conn
 
 
+ADMIN, MEMBER = 'admin', 'member'
+ADMIN_ROLE = 'admin'  # Keystone's: what OpenStack's default policies call an admin
+
+
+def mode(conn):
+    """ADMIN when the token of `conn` holds the admin role, else MEMBER: a project's own
+    credentials (a customer of a public cloud), seeing only that project and restricted to
+    what its members may do. Cached on the connection."""
+    found = getattr(conn, 'draas_mode', None)
+    if found is None:
+        roles = conn.session.auth.get_access(conn.session).role_names or ()
+        found = conn.draas_mode = ADMIN if ADMIN_ROLE in roles else MEMBER
+    return found
+
+
+def in_every_project(conn, project_id):
+    """List filters for the resources of project `project_id` through `conn`: an admin asks
+    for that project among all of them; a member's lists only hold its own project (Nova
+    refuses all_projects to it)."""
+    if mode(conn) == ADMIN:
+        return {'all_projects': True, 'project_id': project_id}
+    return {}
+
+
 def backup_store(site):
     """A connection to the Swift holding the Cinder backups of `site`: the clouds.yaml entry
     that `site`'s entry names as draas: {backup_store: ENTRY} (None when it names none)."""

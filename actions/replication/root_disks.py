@@ -20,6 +20,7 @@ from actions import errors
 from actions import waits
 from actions.replication import images as images_mod
 from actions.resources import image as image_kind
+from actions import sites
 
 MODES = ('snapshot', 'base_image')
 TAG = 'draas-root-disk='
@@ -117,7 +118,7 @@ def wait_captured(source, project_id, servers, made, timeout, poll=1.0):
     def check():
         images = {i.id: i for i in source.image.images(id='in:' + ','.join(pending.values()))}
         states = {s.id: s.task_state for s in source.compute.servers(
-            all_projects=True, project_id=project_id) if s.id in pending}
+            **sites.in_every_project(source, project_id)) if s.id in pending}
         failed = sorted('server %r (%s): Nova could not snapshot its root disk (snapshot %s '
                         '%s)' % (names[sid], sid, iid, images[iid].status if iid in images
                                  else 'deleted by Nova: see the server\'s fault')

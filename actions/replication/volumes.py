@@ -17,6 +17,7 @@ from openstack import exceptions
 
 from actions import errors
 from actions.replication.images import copy_image
+from actions import sites
 from actions import waits
 
 POLL = 1.0
@@ -323,6 +324,25 @@ def image(src, dst, volumes, checkpoint_id, snaps, owner, timeout=1800):
 
 
 METHODS = ('backup', 'replication', 'image')
+# Methods a member's credentials cannot run, and why (the image method only uses calls a
+# project's member may make at both sites).
+ADMIN_METHODS = {
+    'backup': 'Cinder exports and imports backup records for admins only',
+    'replication': 'an array\'s replica is managed into the recovery site\'s Cinder by an '
+                   'admin only'}
+
+
+def check_method(method, modes):
+    """Refuse, before anything is made, a method the credentials of the sites cannot run;
+    `modes`: {site: sites.ADMIN or sites.MEMBER}."""
+    members = sorted(site for site, mode in modes.items() if mode != sites.ADMIN)
+    if method in ADMIN_METHODS and members:
+        raise VolumeReplicationError(
+            'plan.policy.replication: %r needs admin credentials at both sites (%s), and '
+            '%s %s a member\'s: use "image" (volume snapshots uploaded to Glance and copied '
+            'to the recovery site\'s), which members may run' % (
+                method, ADMIN_METHODS[method], ' and '.join(members),
+                'are' if len(members) > 1 else 'is'))
 
 
 def replicate(method, src, dst, volumes, checkpoint_id, snaps=None, previous=None,

@@ -11,6 +11,8 @@ try:
 except ImportError:  # pragma: no cover
     from openstack.resource import Body
 
+from actions import sites
+
 
 class Field:
     """An attribute a restore gives the copy. `arg`: its name in the create call (default
@@ -60,6 +62,12 @@ class Kind:
     restores = ()        # Field, in the order they are set
     keeps = {}           # attribute -> why it is kept for information only
     drops = {}           # attribute -> why a checkpoint does not keep it (secrets included)
+    # Why a member's credentials (sites.MEMBER) cannot protect this kind; None: they can.
+    admin_only = None
+
+    def readable(self, mode):
+        """Whether credentials of `mode` (sites.ADMIN or MEMBER) read this kind."""
+        return self.admin_only is None or mode == sites.ADMIN
 
     @property
     def fields(self):

@@ -5,6 +5,7 @@ from openstack.compute.v2 import server as sdk_server
 from openstack.compute.v2 import server_group as sdk_server_group
 from openstack import exceptions
 
+from actions import errors
 from actions.resources import ALIAS
 from actions.resources import all_kinds
 from actions.resources import ASSIGNED
@@ -19,6 +20,7 @@ from actions.resources import reused_name
 from actions.resources import RESTORE_TAG
 from actions.resources import STATE
 from actions.resources import why
+from actions import sites
 
 
 class Flavor(Kind):
@@ -141,6 +143,12 @@ class Keypair(Kind):
     def list(self, conn, ctx):
         # Keypairs belong to users: one list call per user owning a server with a key.
         for user_id in sorted(ctx.keypair_users):
+            if ctx.mode != sites.ADMIN and user_id != conn.current_user_id:
+                raise errors.DraasError(
+                    'a server of the scope has a keypair of user %s: Nova shows a keypair '
+                    'to its user and to admins only, and these credentials are a member\'s '
+                    '(user %s): protect it with that user\'s credentials, or an admin\'s'
+                    % (user_id, conn.current_user_id))
             for keypair in conn.compute.keypairs(user_id=user_id):
                 keypair.user_id = user_id
                 yield keypair
@@ -282,7 +290,8 @@ class Server(Kind):
     tagged = True
 
     def list(self, conn, ctx):
-        query = {'all_projects': True, 'project_id': ctx.project.id}
+        query = {'all_projects': True, 'project_id': ctx.project.id} if (
+            ctx.mode == sites.ADMIN) else {}  # a member's list holds its project's alone
         if ctx.scope.get('tags'):
             query['tags'] = ','.join(ctx.scope['tags'])
         return conn.compute.servers(details=True, **query)

@@ -73,6 +73,7 @@ def placed(rc, kind, doc):
 
 class Domain(Kind):
     name = 'domain'
+    admin_only = 'Keystone lists domains to admins'
     service = 'identity'
     sdk = sdk_domain.Domain
     restores = (
@@ -198,6 +199,7 @@ class Project(Kind):
 
 class User(Kind):
     name = 'user'
+    admin_only = 'Keystone lists users to admins'
     service = 'identity'
     sdk = sdk_user.User
     restores = (
@@ -248,6 +250,7 @@ class User(Kind):
 
 class Group(Kind):
     name = 'group'
+    admin_only = 'Keystone lists groups to admins'
     service = 'identity'
     sdk = sdk_group.Group
     restores = (
@@ -319,6 +322,7 @@ class Group(Kind):
 
 class RoleAssignment(Kind):
     name = 'role_assignment'
+    admin_only = 'Keystone lists role assignments to admins'
     service = 'identity'
     restores = (Field('user_id', ref='user', how='a user\'s role, or'),
                 Field('group_id', ref='group', how='a group\'s role'),

@@ -17,7 +17,7 @@ def res(**kw):
 
 
 def fake_conn():
-    c = mock.Mock()
+    c = mock.Mock(draas_mode='admin')
     project = res(id='p1', name='shop', domain_id='default')
     c.identity.find_project.return_value = project
     c.identity.domains.return_value = [res(id='default', name='Default'),
@@ -115,6 +115,46 @@ class TestDiscovery(base.BaseTestCase):
                           'block_storage': {'volumes': 20}, 'network': {'ports': 500}},
                          wl.resources['project']['p1']['quotas'])
         self.conn.compute.get_quota_set.assert_called_once_with('p1')
+
+    def member(self):
+        """The connection as a member's of project shop (user u1)."""
+        self.conn.draas_mode = 'member'
+        self.conn.current_project_id, self.conn.current_user_id = 'p1', 'u1'
+        self.conn.identity.get_project.return_value = res(id='p1', name='shop',
+                                                          domain_id='default')
+        self.conn.identity.find_project.side_effect = AssertionError('admins only')
+
+    def test_a_member_reads_its_own_project_and_no_keystone_list(self):
+        self.member()
+        wl = self.discover()
+        self.assertEqual(['p1'], self.ids(wl, 'project'))
+        self.assertEqual(['s1', 's2'], self.ids(wl, 'server'))
+        self.assertEqual(['k'], self.ids(wl, 'keypair'))
+        self.assertEqual(['domain', 'group', 'role_assignment', 'user'], sorted(wl.skipped))
+        for kind in wl.skipped:
+            self.assertEqual([], self.ids(wl, kind))
+        for call in ('users', 'groups', 'role_assignments', 'domains', 'group_users'):
+            getattr(self.conn.identity, call).assert_not_called()
+        # Nova refuses all_projects to a member: its list holds its project alone.
+        self.conn.compute.servers.assert_called_once_with(details=True)
+        self.conn.compute.keypairs.assert_called_once_with(user_id='u1')
+        self.assertEqual('member', wl.mode)
+
+    def test_a_member_of_another_project_is_refused_naming_its_own(self):
+        self.member()
+        self.conn.identity.get_project.return_value = res(id='p7', name='demo')
+        exc = self.assertRaises(discovery.DiscoveryError, self.discover)
+        self.assertEqual("scope.project: 'shop' is not the project of site-a, whose "
+                         "credentials are a member's of project 'demo' (p7) and see no "
+                         "other: give that project, or an entry of 'shop'", str(exc))
+
+    def test_a_member_cannot_read_the_keypair_of_another_user(self):
+        self.member()
+        self.conn.current_user_id = 'u5'
+        exc = self.assertRaises(Exception, self.discover)
+        self.assertIn('a server of the scope has a keypair of user u1: Nova shows a keypair '
+                      'to its user and to admins only', str(exc))
+        self.conn.compute.keypairs.assert_not_called()
 
     def test_users_of_other_domains_with_a_role_come_with_their_domain(self):
         c = self.conn

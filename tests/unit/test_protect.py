@@ -10,6 +10,7 @@ from actions import access
 from actions import checkpoint
 from actions import protect
 from actions.replication import images
+from actions.replication import volumes
 
 
 class FakeCinder:
@@ -126,7 +127,7 @@ class TestBegin(base.BaseTestCase):
     def setUp(self):
         super().setUp()
         root = self.useFixture(fixtures.TempDir()).path
-        self.source = mock.Mock()
+        self.source = mock.Mock(draas_mode='admin')
         self.source.identity.find_project.return_value = mock.Mock(id='f00')
         self.useFixture(fixtures.MockPatch('actions.sites.connect', return_value=self.source))
         self.plan = {'name': 'shop', 'source': 'site-a', 'target': 'site-b',
@@ -153,6 +154,22 @@ class TestBegin(base.BaseTestCase):
         self.assertIn("plan shop: project 'shop' on site-a is now new, but the plan was made "
                       "for project f00 (its checkpoints hold it)", str(exc))
         self.assertIsNone(self.cps.store.get('shop/lock'))
+
+    def test_a_member_source_is_refused_the_backup_method_before_the_lock(self):
+        member = mock.Mock(draas_mode='member', current_project_id='f00')
+        member.identity.get_project.return_value = mock.Mock(id='f00')
+        member.identity.get_project.return_value.name = 'shop'
+        self.useFixture(fixtures.MockPatch('actions.sites.connect', side_effect=lambda site, **kw: {
+            'site-a': member, 'site-b': self.source}[site]))
+        exc = self.assertRaises(volumes.VolumeReplicationError, protect.begin, self.plan)
+        self.assertEqual(
+            'plan.policy.replication: \'backup\' needs admin credentials at both sites '
+            '(Cinder exports and imports backup records for admins only), and site-a is a '
+            'member\'s: use "image" (volume snapshots uploaded to Glance and copied to the '
+            'recovery site\'s), which members may run', str(exc))
+        self.assertIsNone(self.cps.store.get('shop/lock'))
+        self.plan['policy'] = {'name': 'silver', 'replication': 'image'}
+        self.assertIn('checkpoint_id', protect.begin(self.plan))
 
     def test_a_plan_saved_for_one_project_id_begins_for_no_other(self):
         self.plan['scope']['project_id'] = 'f00'

@@ -43,7 +43,7 @@ class TestSnapshots(base.BaseTestCase):
 
     def setUp(self):
         super().setUp()
-        self.source = mock.MagicMock()
+        self.source = mock.MagicMock(draas_mode='admin')
         self.source.compute.create_server_image.side_effect = (
             lambda sid, **kw: types.SimpleNamespace(id='snap-' + sid))
         self.source.compute.get_server.return_value = types.SimpleNamespace(

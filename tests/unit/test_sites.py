@@ -255,3 +255,25 @@ class TestClosingConnections(base.BaseTestCase):
         conn = sites.connect('site-a')
         self.assertIsNone(sites.made_here())
         conn.close.assert_not_called()
+
+
+class TestMode(base.BaseTestCase):
+
+    def conn(self, roles):
+        conn = mock.Mock(spec=['session'])
+        conn.session.auth.get_access.return_value.role_names = roles
+        return conn
+
+    def test_the_admin_role_makes_an_admin(self):
+        self.assertEqual(sites.ADMIN, sites.mode(self.conn(['reader', 'member', 'admin'])))
+
+    def test_any_other_role_makes_a_member(self):
+        conn = self.conn(['member', 'reader', 'load-balancer_member'])
+        self.assertEqual(sites.MEMBER, sites.mode(conn))
+        self.assertEqual({}, sites.in_every_project(conn, 'p1'))
+        sites.mode(conn)  # asked once per connection
+        self.assertEqual(1, conn.session.auth.get_access.call_count)
+
+    def test_an_admin_lists_one_project_among_all(self):
+        self.assertEqual({'all_projects': True, 'project_id': 'p1'},
+                         sites.in_every_project(self.conn(['admin']), 'p1'))
