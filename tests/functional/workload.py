@@ -15,6 +15,7 @@ import secrets
 import sys
 import tempfile
 import time
+import types
 
 import openstack
 
@@ -55,21 +56,16 @@ def project_conn(cloud, project, domain='Default'):
     return openstack.connect(cloud=cloud, project_name=project, project_domain_name=domain)
 
 
-def create(cloud, name, servers=3):
-    """Create the sample workload in a new project `name`; returns a dict of what exists."""
-    admin = openstack.connect(cloud=cloud)
-    project = admin.identity.create_project(name=name, domain_id='default')
-    me = admin.identity.find_user(admin.current_user_id)
-    for role in ('admin', 'member'):
-        admin.identity.assign_project_role_to_user(project, me,
-                                                   admin.identity.find_role(role))
-    # An application user of the project: a failover re-creates it without its password.
-    owner = admin.identity.create_user(name=name + '-owner', domain_id='default',
-                                       password=secrets.token_urlsafe(16),
-                                       default_project_id=project.id)
-    admin.identity.assign_project_role_to_user(project, owner,
-                                               admin.identity.find_role('member'))
-    c = project_conn(cloud, name)
+def create(cloud, name, servers=3, entry=None):
+    """Create the sample workload in a new project `name`, or with `entry` (the clouds.yaml
+    entry of a project's member at `cloud`: a tenant of a public cloud) in that entry's
+    project with its credentials, names starting with `name`; returns a dict of what
+    exists."""
+    if entry:
+        c = openstack.connect(cloud=entry)
+        project = types.SimpleNamespace(id=c.current_project_id)
+    else:
+        c, project = _new_project(cloud, name)
     public = c.network.find_network('public')
     flavor = c.compute.find_flavor('m1.tiny')
     keypair = c.compute.create_keypair(name=name + '-key', public_key=PUBLIC_KEY)
@@ -146,13 +142,44 @@ def create(cloud, name, servers=3):
             'server_group': group.id}
 
 
-def delete(cloud, name):
-    """Delete everything of the sample workload and its project (best effort, ordered)."""
+def _new_project(cloud, name):
+    """A new project `name` with an application user; (a connection to it, the project)."""
+    admin = openstack.connect(cloud=cloud)
+    project = admin.identity.create_project(name=name, domain_id='default')
+    me = admin.identity.find_user(admin.current_user_id)
+    for role in ('admin', 'member'):
+        admin.identity.assign_project_role_to_user(project, me,
+                                                   admin.identity.find_role(role))
+    # An application user of the project: a failover re-creates it without its password.
+    owner = admin.identity.create_user(name=name + '-owner', domain_id='default',
+                                       password=secrets.token_urlsafe(16),
+                                       default_project_id=project.id)
+    admin.identity.assign_project_role_to_user(project, owner,
+                                               admin.identity.find_role('member'))
+    return project_conn(cloud, name), project
+
+
+def delete(cloud, name, entry=None):
+    """Delete everything of the sample workload and its project (best effort, ordered);
+    with `entry`, everything in that entry's project (the project stays)."""
+    if entry:
+        c = openstack.connect(cloud=entry)
+        _empty(c, types.SimpleNamespace(id=c.current_project_id), name)
+        return
     admin = openstack.connect(cloud=cloud)
     project = admin.identity.find_project(name)
     if project is None:
         return
     c = project_conn(cloud, name, admin.identity.get_domain(project.domain_id).name)
+    _empty(c, project, name)
+    admin.identity.delete_project(project)
+    owner = admin.identity.find_user(name + '-owner', domain_id='default')
+    if owner is not None:
+        admin.identity.delete_user(owner)
+
+
+def _empty(c, project, name):
+    """Delete what project `project` holds through its connection `c`."""
     for fip in c.network.ips(project_id=project.id):
         c.network.delete_ip(fip)
     servers = list(c.compute.servers())
@@ -187,10 +214,6 @@ def delete(cloud, name):
             c.compute.delete_keypair(kp)
     for g in c.compute.server_groups():
         c.compute.delete_server_group(g)
-    admin.identity.delete_project(project)
-    owner = admin.identity.find_user(name + '-owner', domain_id='default')
-    if owner is not None:
-        admin.identity.delete_user(owner)
 
 
 def delete_checkpoints(checkpoints, source='site-a', target='site-b'):
