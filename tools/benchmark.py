@@ -233,11 +233,12 @@ CHECKPOINT_RUNS = (('without root disks', 'base_image'), ('with root disks', 'sn
                    ('with root disks, unchanged', 'snapshot'))
 
 
-def run_size(n, volume_every, mistral, start, checkpoints_only=False):
+def run_size(n, volume_every, mistral, start, checkpoints_only=False, replication='backup'):
     name = 'bench%d-%x' % (n, int(time.time()))
-    result = {'n': n, 'project': name}
+    result = {'n': n, 'project': name, 'replication': replication}
     plan = plan_mod.validate({'name': name, 'source': 'site-a', 'target': 'site-b',
-                              'scope': {'project': name}, 'policy': 'silver'})
+                              'scope': {'project': name},
+                              'policy': {'name': 'silver', 'replication': replication}})
     store = checkpoint.SwiftStore(openstack.connect(cloud='site-b'), 'draas-checkpoints')
     try:
         t = time.monotonic()
@@ -265,10 +266,14 @@ def run_size(n, volume_every, mistral, start, checkpoints_only=False):
                 'snapshot_seconds': out['summary']['snapshot']['seconds'],
                 'root_disks': replicated['root_disks'],
                 'root_disk_bytes_copied': replicated['root_disk_bytes_copied'],
+                'volumes': replicated['volumes'],
+                'volume_bytes_copied': replicated['volume_bytes_copied'],
                 'summary': out['summary']})
-            log(start, 'N=%d: checkpoint %s %.0f s, %d root disks, %d bytes, %d task '
-                'executions' % (n, label, seconds, replicated['root_disks'],
-                                replicated['root_disk_bytes_copied'], tasks))
+            log(start, 'N=%d: checkpoint %s %.0f s, %d root disks, %d bytes, %d volumes '
+                '(%s), %s bytes, %d task executions' % (
+                    n, label, seconds, replicated['root_disks'],
+                    replicated['root_disk_bytes_copied'], replicated['volumes'], replication,
+                    replicated['volume_bytes_copied'], tasks))
         result['checkpoint'] = result['checkpoints'][1]
         if checkpoints_only:
             return result
@@ -365,12 +370,14 @@ def markdown(results):
                          r['failover']['servers_level_peak_rss_mib']))
     lines += ['', 'Checkpoints without and with root disks (every server boots from an '
               'image):', '', '| N | run | seconds | snapshot step s | root disks | root disk '
-              'bytes sent |', '|---|---|---|---|---|---|']
+              'bytes sent | volumes (method) | volume bytes sent |',
+              '|---|---|---|---|---|---|---|---|']
     for r in results['sizes']:
         for c in r.get('checkpoints', ()):
-            lines.append('| %d | %s | %.0f | %.1f | %d | %d |' % (
+            lines.append('| %d | %s | %.0f | %.1f | %d | %d | %s (%s) | %s |' % (
                 r['n'], c['run'], c['seconds'], c['snapshot_seconds'], c['root_disks'],
-                c['root_disk_bytes_copied']))
+                c['root_disk_bytes_copied'], c.get('volumes', '-'),
+                r.get('replication', 'backup'), c.get('volume_bytes_copied', '-')))
     lines += ['', 'Failover seconds per level:', '',
               '| N | ' + ' | '.join(lv['level'] for lv in next(
                   (r['failover']['levels'] for r in results['sizes'] if 'failover' in r),
@@ -445,6 +452,9 @@ def main(argv=None):
                         help='every Nth server gets a 1 GiB volume (default 10)')
     parser.add_argument('--checkpoints-only', action='store_true',
                         help='measure the checkpoints only (no failover, no baseline)')
+    parser.add_argument('--replication', choices=('backup', 'image'), default='backup',
+                        help='the volume data method of the plan (default backup; image: '
+                             'the one member credentials may use)')
     parser.add_argument('--out', default=os.path.join(ROOT, 'results'),
                         help='results folder (default results/)')
     args = parser.parse_args(argv)
@@ -465,7 +475,7 @@ def main(argv=None):
     for n in sizes:
         try:
             results['sizes'].append(run_size(n, args.volume_every, mistral, start,
-                                             args.checkpoints_only))
+                                             args.checkpoints_only, args.replication))
         except Exception as exc:  # keep what the other sizes measured
             failed = True
             log(start, 'N=%d failed: %s' % (n, exc))
