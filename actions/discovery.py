@@ -137,11 +137,11 @@ def discover(conn, plan):
     ctx.keypair_users = {s.user_id for s in servers if s.key_name}
 
     # Everything else in parallel: one list call (and its pages) per kind.
-    names = [k for k in kinds if k != 'server' and kinds[k].readable(ctx.mode)]
+    names = [k for k in kinds if k != 'server' and kinds[k].allowed(ctx.mode)]
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         lists = dict(zip(names, pool.map(lambda k: list(kinds[k].list(conn, ctx)), names)))
     finished = time.time()
-    skipped = {k: kinds[k].admin_only for k in kinds if not kinds[k].readable(ctx.mode)}
+    skipped = {k: kinds[k].admin_only for k in kinds if not kinds[k].allowed(ctx.mode)}
     lists.update(dict.fromkeys(skipped, []))
 
     wl = Workload(project.id, plan['options'].get('keep_user_data', False))

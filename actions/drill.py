@@ -52,8 +52,10 @@ class Bubble:
         self.tag = resources.RESTORE_TAG + drill_id
         self.suffix = '-' + drill_id
         self.idmap = checkpoints.get_restore(drill_id, 'idmap') or {}
-        projects = {p.id: p for p in admin.identity.projects(tags=self.tag)}
-        for pid in self.idmap.get('project', {}).values():
+        # A member's drill is in the entry's own project (it makes none; never removed).
+        member = sites.mode(admin) != sites.ADMIN
+        projects = {} if member else {p.id: p for p in admin.identity.projects(tags=self.tag)}
+        for pid in () if member else self.idmap.get('project', {}).values():
             found = admin.identity.find_project(pid, ignore_missing=True)
             if found is not None:
                 projects[found.id] = found

@@ -37,7 +37,7 @@ def compare(r, described):
     compared = fields = 0
     differences = []
     for name, kind in kinds.items():
-        if name in SKIPPED or not kind.in_restore(r):
+        if name in SKIPPED or not r.makes(kind):
             continue
         for doc in r.docs(name):
             if name == 'network' and r.is_external(doc):

@@ -145,13 +145,16 @@ def mode(conn):
     return found
 
 
+def all_projects(conn):
+    """List filters through `conn` for resources of every project an admin's token sees:
+    none for a member, whose lists hold its own project (Nova refuses all_projects to it)."""
+    return {'all_projects': True} if mode(conn) == ADMIN else {}
+
+
 def in_every_project(conn, project_id):
-    """List filters for the resources of project `project_id` through `conn`: an admin asks
-    for that project among all of them; a member's lists only hold its own project (Nova
-    refuses all_projects to it)."""
-    if mode(conn) == ADMIN:
-        return {'all_projects': True, 'project_id': project_id}
-    return {}
+    """List filters through `conn` for the resources of project `project_id`: an admin asks
+    for that project among all of them; a member's lists hold its own (see all_projects)."""
+    return dict(all_projects(conn), project_id=project_id) if mode(conn) == ADMIN else {}
 
 
 def backup_store(site):

@@ -62,11 +62,12 @@ class Kind:
     restores = ()        # Field, in the order they are set
     keeps = {}           # attribute -> why it is kept for information only
     drops = {}           # attribute -> why a checkpoint does not keep it (secrets included)
-    # Why a member's credentials (sites.MEMBER) cannot protect this kind; None: they can.
+    # Why a member's credentials (sites.MEMBER) can neither read nor restore this kind;
+    # None: they can.
     admin_only = None
 
-    def readable(self, mode):
-        """Whether credentials of `mode` (sites.ADMIN or MEMBER) read this kind."""
+    def allowed(self, mode):
+        """Whether credentials of `mode` (sites.ADMIN or MEMBER) protect this kind."""
         return self.admin_only is None or mode == sites.ADMIN
 
     @property

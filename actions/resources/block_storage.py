@@ -74,6 +74,11 @@ class VolumeType(Kind):
             name = self.target_name(rc, vtype)
             if name in types:
                 found.preview.append('use volume type %s' % name)
+            elif rc.options['create_volume_types'] and rc.member:
+                found.problems.append(
+                    'volume type %r is not on %s, and a member\'s credentials make none '
+                    '(options.restore.create_volume_types): map it in options.restore.'
+                    'volume_types, e.g. {%r: <type of %s>}' % (name, rc.site, name, rc.site))
             elif rc.options['create_volume_types']:
                 found.preview.append('create volume type %s (extra specs %s)' % (
                     rc.name(name), json.dumps(vtype.get('extra_specs') or {},
@@ -166,6 +171,14 @@ class Volume(Kind):
         """Each volume's data is restorable at the target; mapped zones exist."""
         for vol in rc.docs('volume'):
             data = rc.data['volumes'].get(vol['id']) or {}
+            if rc.member and data.get('method') in movers.ADMIN_METHODS:
+                found.problems.append('volume %r (%s): its data (method %s) restores with '
+                                      'an admin\'s credentials only (%s), and %s\'s are a '
+                                      'member\'s' % (vol.get('name'), vol['id'],
+                                                      data['method'],
+                                                      movers.ADMIN_METHODS[data['method']],
+                                                      rc.site))
+                continue
             if data.get('method') == 'image':
                 copy = rc.admin.image.find_image(data['image_id'], ignore_missing=True)
                 restorable = copy is not None and copy.status == 'active'

@@ -42,6 +42,8 @@ class Flavor(Kind):
         return conn.compute.flavors(is_public=None)
 
     def restored(self, rc):
+        if rc.member:
+            return {d['id']: f.id for d, f in self.chosen(rc).items() if f is not None}
         names = {f.name: f for f in rc.admin.compute.flavors(is_public=None)}
         out = {}
         for d in rc.docs('flavor'):
@@ -54,10 +56,23 @@ class Flavor(Kind):
                     break
         return out
 
+    @staticmethod
+    def chosen(rc):
+        """Tenant mode, where no flavor can be made: {flavor document: the target's flavor
+        a restore uses (the plan's mapping, else the one of the same name, else the
+        closest that fits), or None}."""
+        have = list(rc.admin.compute.flavors())  # the public ones and those shared with it
+        names = {f.name: f for f in have}
+        return {d['id']: names.get(rc.options['flavors'].get(d['name'], d['name'])) or (
+            None if d['name'] in rc.options['flavors'] else closest(d, have))
+            for d in rc.docs('flavor')}
+
     def restore(self, rc, doc, target_id):
         """The flavor of the same name (or the plan's mapping) on the target; created
         like the source one when missing and not mapped (preflight checked which)."""
         compute = rc.admin.compute
+        if rc.member and not target_id:  # preflight said so
+            raise errors.DraasError('no flavor of %s fits flavor %r' % (rc.site, doc['name']))
         if target_id:
             flavor = compute.get_flavor(target_id)
         else:
@@ -69,7 +84,7 @@ class Flavor(Kind):
                 swap=doc.get('swap') or 0))
             if doc.get('extra_specs'):
                 compute.create_flavor_extra_specs(flavor, doc['extra_specs'])
-        if not flavor.is_public:
+        if not flavor.is_public and not rc.member:  # a member's project has access
             self.give_access(compute, flavor, rc.project_id)
         return flavor.id
 
@@ -90,6 +105,8 @@ class Flavor(Kind):
         return count
 
     def intended(self, rc, field, doc):
+        if rc.member:
+            return NOT_COMPARED  # the target's flavor as it is: preflight names it
         if field.name == 'name':
             return reused_name(rc, doc, rc.options['flavors'])
         if field.name == 'is_public' and rc.drill:
@@ -97,7 +114,10 @@ class Flavor(Kind):
         return super().intended(rc, field, doc)
 
     def check(self, rc, found):
-        """Mapped flavors must exist; others are reused or created."""
+        """Mapped flavors must exist; others are reused or created (in tenant mode: the
+        closest that fits is proposed, none fitting is a problem)."""
+        if rc.member:
+            return self.check_member(rc, found)
         for flavor in rc.docs('flavor'):
             name = rc.options['flavors'].get(flavor['name'], flavor['name'])
             there = rc.admin.compute.find_flavor(name, ignore_missing=True)
@@ -114,6 +134,29 @@ class Flavor(Kind):
                             name, rc.site, there.vcpus, there.ram, flavor['vcpus'],
                             flavor['ram']))
                 found.preview.append('use flavor %s' % name)
+
+    @staticmethod
+    def check_member(rc, found):
+        chosen = Flavor.chosen(rc)
+        for doc in rc.docs('flavor'):
+            there = chosen[doc['id']]
+            mapped = rc.options['flavors'].get(doc['name'])
+            if there is None and mapped:
+                found.problems.append('flavor %r (mapped from %r) is not a flavor %s may use'
+                                      % (mapped, doc['name'], rc.site))
+            elif there is None:
+                found.problems.append(
+                    'no flavor %s may use fits flavor %r (%s), and a member\'s credentials '
+                    'make none: map it in options.restore.flavors, e.g. {%r: <a flavor of '
+                    '%s>}' % (rc.site, doc['name'], sizes(doc), doc['name'], rc.site))
+            elif there.name == (mapped or doc['name']):
+                found.preview.append('use flavor %s' % there.name)
+            else:
+                found.warnings.append('flavor %r (%s) becomes %r (%s), the closest of %s that '
+                                      'fits (map it in options.restore.flavors to choose)' % (
+                                          doc['name'], sizes(doc), there.name,
+                                          sizes(there), rc.site))
+                found.preview.append('use flavor %s for %s' % (there.name, doc['name']))
 
     @staticmethod
     def give_access(compute, flavor, project_id):
@@ -202,6 +245,24 @@ class Keypair(Kind):
             rc.conn.compute.create_keypair(**dict(self.args(rc, doc),
                                                   name=self.copy_name(rc, doc)))
         return self.copy_name(rc, doc)
+
+
+def sizes(flavor):
+    """"2 vCPU, 4096 MiB RAM, 20 GB disk" of a flavor (document or resource)."""
+    get = flavor.get if isinstance(flavor, dict) else lambda k: getattr(flavor, k, None)
+    return '%s vCPU, %s MiB RAM, %s GB disk' % (get('vcpus'), get('ram'), get('disk'))
+
+
+def closest(doc, flavors):
+    """The flavor of `flavors` with at least the vCPUs, RAM and disk of flavor document
+    `doc` and the least more of them (each relative to `doc`'s, summed; then the smallest
+    disk), or None."""
+    keys = ('vcpus', 'ram', 'disk')
+
+    def excess(f):
+        return (sum(getattr(f, k) / doc[k] for k in keys if doc.get(k)), f.disk or 0, f.name)
+    return min((f for f in flavors if all((getattr(f, k) or 0) >= (doc.get(k) or 0)
+                                          for k in keys)), key=excess, default=None)
 
 
 def key_id(workload, name, user_id):
@@ -384,7 +445,8 @@ class Server(Kind):
         compute = bubble.admin.compute
 
         def servers():
-            seen = {s.id: s for s in compute.servers(all_projects=True, tags=bubble.tag)}
+            seen = {s.id: s for s in compute.servers(tags=bubble.tag,
+                                                     **sites.all_projects(bubble.admin))}
             for pid in bubble.project_ids:
                 seen.update({s.id: s for s in compute.servers(all_projects=True,
                                                               project_id=pid)})

@@ -138,7 +138,9 @@ class Project(Kind):
     service = 'identity'
     sdk = sdk_project.Project
     restores = (
-        Field('name', how='a project of that name in the domain is used when there is one'),
+        Field('name', how='a project of that name in the domain is used when there is one '
+              '(with a member\'s credentials at the target: the target entry\'s project, '
+              'as it is)'),
         Field('description'),
         Field('domain_id', arg=False, ref='domain', how='the restored domain (checkpoints '
               'without domains: the same domain ID when the target has it, else Default)'),
@@ -161,6 +163,8 @@ class Project(Kind):
         return {'quotas': workload.raw.get('quotas', {})}
 
     def restored(self, rc):
+        if rc.member:  # tenant mode: the entry's own project, as it is
+            return {doc['id']: rc.admin.current_project_id for doc in rc.docs('project')}
         out = {}
         for doc in rc.docs('project'):
             domain = rc.domain(doc['domain_id'])
@@ -175,6 +179,8 @@ class Project(Kind):
         already), created when missing; the restoring user gets the admin role on it so
         that it can create the workload's resources there, and its quota limits are raised
         to the source project's where lower. A drill makes its own."""
+        if rc.member:
+            return rc.admin.current_project_id  # its quota is checked, never raised
         identity = rc.admin.identity
         if not target_id:
             target_id = identity.create_project(**dict(
@@ -187,8 +193,10 @@ class Project(Kind):
         return target_id
 
     def intended(self, rc, field, doc):
-        if field.name == 'quotas':
-            return NOT_COMPARED  # raised to the source's, never lowered: may be higher
+        if field.name == 'quotas' or rc.member:
+            # raised to the source's, never lowered: may be higher; in tenant mode the
+            # target entry's project is used as it is
+            return NOT_COMPARED
         return super().intended(rc, field, doc)
 
     def remove(self, bubble):

@@ -293,7 +293,7 @@ class SecurityGroup(_Tagged):
     def restore(self, rc, doc, target_id):
         if target_id:
             return target_id
-        if doc['name'] == 'default':
+        if doc['name'] == 'default' and not self.own_default(rc):
             # Every project has one already (Neutron makes it): adopt it, rules follow.
             [group] = rc.conn.network.security_groups(project_id=rc.project_id,
                                                       name='default')
@@ -309,8 +309,14 @@ class SecurityGroup(_Tagged):
                 project_id=pid)})
         return list(groups.values())
 
+    @staticmethod
+    def own_default(rc):
+        """Whether a "default" group is made anew, suffixed: a member's drill shares the
+        project with production, whose default group it must leave alone."""
+        return rc.member and rc.drill
+
     def intended(self, rc, field, doc):
-        if field.name == 'name' and doc['name'] == 'default':
+        if field.name == 'name' and doc['name'] == 'default' and not self.own_default(rc):
             return 'default'  # the project's own default group
         if field.name == 'rules':
             groups = rc.idmap.get('security_group', {})
@@ -605,6 +611,13 @@ class FloatingIP(_Tagged):
     def in_restore(self, rc):
         # A drill takes no address of a production pool unless the plan gives it one.
         return not rc.drill or bool(rc.drill_network)
+
+    def check(self, rc, found):
+        if rc.member and rc.options['keep_floating_ips'] and not rc.drill and rc.docs(
+                'floating_ip'):
+            found.problems.append('options.restore.keep_floating_ips: Neutron lets an admin '
+                                  'only ask for a floating IP address, and %s\'s credentials '
+                                  'are a member\'s' % rc.site)
 
     def intended(self, rc, field, doc):
         if field.name == 'floating_ip_address' and (

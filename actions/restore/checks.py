@@ -89,10 +89,10 @@ def _made_already(r, exists, found):
                             ('router', 'routers'), ('security_group', 'security_groups'),
                             ('floating_ip', 'ips'))}
     done['server'] = resources.by_source_tag(admin.compute.servers(
-        all_projects=True, tags=resources.RESTORE_TAG + r.restore_id))
+        tags=resources.RESTORE_TAG + r.restore_id, **sites.all_projects(admin)))
     done['volume'] = resources.all_kinds()['volume'].made_by(r, admin.block_storage.volumes(
-        all_projects=True, project_id=exists.id))
-    there = list(admin.compute.servers(all_projects=True, project_id=exists.id))
+        **sites.in_every_project(admin, exists.id)))
+    there = list(admin.compute.servers(**sites.in_every_project(admin, exists.id)))
     names = {s.name for s in there}
     originals = sorted(s.name for s in there if s.id in {
         resources.origin(d) for d in servers})
@@ -164,11 +164,18 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
         problems += verify.probe_problems(r)
         # The project, its quotas, and what the restore would create there.
         project = r.doc('project', r.source_project_id)
-        exists = admin.identity.find_project(r.name(project['name']), ignore_missing=True)
-        preview.insert(0, '%s project %s' % ('use' if exists else 'create',
-                                             r.name(project['name'])))
-        domains = {d.name for d in admin.identity.domains()} if r.docs('domain') else ()
-        for domain in r.docs('domain'):
+        if r.member:  # tenant mode: the entry's own project, whose quota is not raised
+            exists = admin.identity.get_project(admin.current_project_id)
+            preview.insert(0, 'use project %s (of %s, whose credentials are a member\'s: '
+                              'no project, user, flavor or quota is made or changed)' % (
+                                  exists.name, r.site))
+        else:
+            exists = admin.identity.find_project(r.name(project['name']), ignore_missing=True)
+            preview.insert(0, '%s project %s' % ('use' if exists else 'create',
+                                                 r.name(project['name'])))
+        domains = {d.name for d in admin.identity.domains()} if r.docs('domain') and (
+            not r.member) else ()
+        for domain in r.docs('domain') if not r.member else ():
             if domain['name'] not in domains:
                 preview.insert(0, 'create domain %s' % r.name(domain['name']))
         done = _made_already(r, exists, found) if exists is not None else {}
@@ -176,7 +183,7 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
         for kind in resources.all_kinds().values():
             need.update(kind.needs(r, done.get(kind.name, {})))
         problems += _quota_problems(admin, r.site, exists.id if exists else None, need,
-                                    project.get('quotas'))
+                                    None if r.member else project.get('quotas'))
     if problems:
         raise RestoreError('restore of checkpoint %s of plan %s on %s is not possible: %s'
                            % (r.checkpoint_id, r.plan['name'], r.site, '; '.join(problems)))
@@ -185,6 +192,10 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
         docs = [d for d in r.docs(kind) if kind != 'network' or not r.is_external(d)]
         if kind in ('flavor', 'volume_type', 'project', 'image') or not docs:
             continue  # reused, mapped or shared: said above
+        if not what.allowed(r.mode):
+            preview.append('skip %d %s (%s: not restored with a member\'s credentials)' % (
+                len(docs), kind, what.admin_only))
+            continue
         if not what.in_restore(r):
             preview.append('skip %d %s (not in a drill%s)' % (
                 len(docs), kind, '' if kind != 'floating_ip' else
@@ -195,7 +206,7 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
         preview.append('create %d %s%s' % (len(docs) - made, kind,
                                            ' (%d exist already)' % made if made else ''))
     users = [u['name'] for u in r.docs('user')]
-    if users and not r.drill:
+    if users and not r.drill and not r.member:
         preview.append('users without a password (disabled) unless they exist: %s'
                        % ', '.join(sorted(users)))
     if not dry_run:

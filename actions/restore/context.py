@@ -45,7 +45,10 @@ class Restore:
     def __init__(self, document, checkpoint_id=None, restore_id=None):
         self.plan = plan_mod.validate(document)
         self.site = self.plan['target']
+        # The target entry's connection: an admin's, or (tenant mode, sites.MEMBER) a
+        # project member's, which restores into its own project and makes no Keystone kind.
         self.admin = sites.connect(self.site, timing=True)
+        self.mode = sites.mode(self.admin)
         store = checkpoint.open_store(self.plan['options']['store'], self.admin)
         self.checkpoints = checkpoint.Checkpoints(store, self.plan['name'])
         self.checkpoint_id = self.checkpoints.chosen(checkpoint_id)
@@ -105,6 +108,17 @@ class Restore:
         return '%s-%s' % (name, self.restore_id) if self.drill and name else name
 
     @property
+    def member(self):
+        """Tenant mode: the target entry is a project member's."""
+        return self.mode == sites.MEMBER
+
+    def makes(self, kind):
+        """Whether this restore makes copies of `kind` (a Kind): not of a kind its
+        credentials may not (Kind.admin_only, in tenant mode), nor of one its purpose
+        skips (Kind.in_restore)."""
+        return kind.allowed(self.mode) and kind.in_restore(self)
+
+    @property
     def project_id(self):
         return self.idmap.get('project', {}).get(self.source_project_id)
 
@@ -114,7 +128,8 @@ class Restore:
         if self._conn is None:
             if not self.project_id:
                 raise RestoreError('the project is not restored yet (level identity)')
-            self._conn = sites.connect_as_project(self.admin, self.project_id, self._made)
+            self._conn = self.admin if self.project_id == self.admin.current_project_id \
+                else sites.connect_as_project(self.admin, self.project_id, self._made)
         return self._conn
 
     @property

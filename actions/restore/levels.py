@@ -59,7 +59,7 @@ def _some(items, shown=3):
 def _restore_kind(r, kind, docs=None):
     """Restore every document of `kind`; returns (created, existing)."""
     docs = r.docs(kind.name) if docs is None else docs
-    if not docs or not kind.in_restore(r):
+    if not docs or not r.makes(kind):
         return 0, 0
     # What the target holds, not what the ID map says: it may list resources since deleted.
     found = kind.restored(r)

@@ -25,7 +25,7 @@ class TestCleanup(base.BaseTestCase):
         super().setUp()
         self.useFixture(CloudsYamlFixture())
         self.root = self.useFixture(fixtures.TempDir()).path
-        self.conn = mock.MagicMock()
+        self.conn = mock.MagicMock(draas_mode='admin')
         self.useFixture(fixtures.MockPatch('actions.sites.connect',
                                            return_value=self.conn))
         self.plan = {'name': 'shop', 'source': 'site-a', 'target': 'site-b',

@@ -36,11 +36,13 @@ IDMAP = {'network': {'n1': 'N1'}, 'subnet': {'sn1': 'SN1'}, 'port': {'pt1': 'PT1
 
 def restore(drill=False, **options):
     suffix = '-drill-x' if drill else ''
-    return types.SimpleNamespace(
+    r = types.SimpleNamespace(
         docs=lambda kind: CHECKPOINT.get(kind, []), idmap=IDMAP, drill=drill,
         drill_network=None, options=dict(plan.DEFAULT_RESTORE, **options),
         plan={'options': {}}, name=lambda n: n + suffix if n else n,
-        is_external=lambda net: False)
+        is_external=lambda net: False, member=False)
+    r.makes = lambda kind: kind.in_restore(r)
+    return r
 
 
 class TestCompare(base.BaseTestCase):

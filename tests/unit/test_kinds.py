@@ -35,7 +35,7 @@ def sample_doc(kind):
 
 def fake_restore():
     """A restore context whose calls are recorded (rc.conn and rc.admin are mocks)."""
-    rc = mock.MagicMock()
+    rc = mock.MagicMock(member=False)
     rc.name = lambda name: name
     rc.map = lambda kind, source_id: 'copy-of-' + source_id
     rc.options = dict(plan.DEFAULT_RESTORE, keep_mac_addresses=True, keep_floating_ips=True,
