@@ -70,6 +70,20 @@ class TestCleanup(base.BaseTestCase):
         # Without a drill ID: the drills not cleaned yet, so none now.
         self.assertEqual({}, drill.cleanup(self.plan)['cleaned'])
 
+    def test_a_members_drill_leaves_the_project_it_shares_with_production(self):
+        c = self.conn
+        c.draas_mode = 'member'
+        c.identity.projects.side_effect = AssertionError('admins only')
+        c.compute.servers.side_effect = [[res('s1', 'web-drill-ab12')], []]  # then gone
+        c.network.security_groups.return_value = [res('sg1', 'default-drill-ab12')]
+        self.cps.put_restore('drill-ab12', 'idmap', {'project': {'p1': 'p-prod'}})
+        out = drill.cleanup(self.plan, 'drill-ab12')
+        self.assertEqual({'server': 1, 'security_group': 1}, out['cleaned']['drill-ab12'])
+        c.compute.servers.assert_called_with(tags='draas-restore=drill-ab12')  # no all_projects
+        c.network.security_groups.assert_called_once_with(tags='draas-restore=drill-ab12')
+        c.identity.delete_project.assert_not_called()
+        c.identity.find_project.assert_not_called()
+
     def test_a_routers_extra_routes_go_before_its_interfaces(self):
         # Neutron refuses to remove an interface an extra route goes through (HTTP 409).
         c = self.conn

@@ -33,7 +33,7 @@ class FakeTarget:
     """The admin connection to the target: networks and flavors that exist there."""
 
     def __init__(self, networks=('public',), flavors=('m1.small',), images=('copy-i1',)):
-        self.conn = mock.MagicMock()
+        self.conn = mock.MagicMock(draas_mode='admin')
 
         def find(names):
             return lambda name, **kw: (mock.Mock(id='id-' + name, vcpus=1, ram=512,
@@ -694,6 +694,102 @@ class TestImageSharing(base.BaseTestCase):
                                 rc, 'img')
         self.assertEqual(413, exc.status_code)
         rc.admin.image.remove_member.assert_not_called()
+
+
+class TestTenantPreflight(RestoreTestCase):
+    """A target entry of a project's member (tenant mode)."""
+    DATA = dict(DATA, volumes={'v1': {'method': 'image', 'image_id': 'copy-v1'}})
+
+    def setUp(self):
+        super().setUp()
+        self.target = FakeTarget(images=('copy-i1', 'copy-v1'))
+        self.connect.return_value = conn = self.target.conn
+        conn.draas_mode, conn.current_project_id = 'member', 'tp'
+        conn.identity.get_project.return_value = mock.Mock(id='tp')
+        conn.identity.get_project.return_value.name = 'demo'
+        conn.identity.find_project.side_effect = AssertionError('admins only')
+        conn.identity.domains.side_effect = AssertionError('admins only')
+        self.flavors([('m1.tiny', 1, 256, 1), ('m1.medium', 2, 4096, 40),
+                      ('m1.large', 4, 8192, 80), ('m1.big-ram', 1, 65536, 10)])
+        self.instances_in_use(0)
+        conn.block_storage.get_quota_set.return_value = types.SimpleNamespace(
+            usage={}, volumes=10, gigabytes=1000)
+        conn.network.get_quota.return_value = types.SimpleNamespace(usage={}, **{
+            k: 10 for k in ('ports', 'floating_ips', 'networks', 'subnets', 'routers',
+                            'security_groups')})
+        for call in ('networks', 'subnets', 'ports', 'routers', 'security_groups', 'ips'):
+            getattr(conn.network, call).return_value = []
+
+    def instances_in_use(self, used):
+        self.target.conn.compute.get_quota_set.return_value = types.SimpleNamespace(
+            usage={'instances': used}, instances=10, cores=20, ram=51200)
+
+    def flavors(self, specs):
+        flavors = [mock.Mock(vcpus=v, ram=r, disk=d) for _, v, r, d in specs]
+        for flavor, (name, _, _, _) in zip(flavors, specs):
+            flavor.name = name
+        self.target.conn.compute.flavors.return_value = flavors
+
+    def test_a_member_restores_into_its_project_choosing_flavors_and_checking_quota(self):
+        resources = json.loads(json.dumps(RESOURCES))
+        resources['user'] = [{'id': 'u1', 'name': 'ann', 'domain_id': 'default'}]
+        resources['server'] = resources['server'][:2]
+        self.commit_checkpoint(resources)
+        out = restore.preflight(self.plan(), self.cid, dry_run=True)
+        self.assertEqual("use project demo (of site-b, whose credentials are a member's: "
+                         "no project, user, flavor or quota is made or changed)",
+                         out['preview'][0])
+        # m1.small (1 vCPU, 512 MiB) is not there: the closest that fits
+        self.assertIn('use flavor m1.medium for m1.small', out['preview'])
+        self.assertIn("flavor 'm1.small' (1 vCPU, 512 MiB RAM, None GB disk) becomes "
+                      "'m1.medium' (2 vCPU, 4096 MiB RAM, 40 GB disk), the closest of site-b "
+                      "that fits (map it in options.restore.flavors to choose)",
+                      out['warnings'])
+        self.assertIn("skip 1 user (Keystone lists users to admins: not restored with a "
+                      "member's credentials)", out['preview'])
+        self.target.conn.compute.get_quota_set.assert_called_with('tp', usage=True)
+        self.assert_nothing_made()
+        # the project's own limits, never raised: 3 servers do not fit in 2 left
+        self.instances_in_use(8)
+        resources['project'][0]['quotas'] = {'compute': {'instances': 50}}
+        resources['server'] = RESOURCES['server']
+        self.commit_checkpoint(resources)
+        err = self.assertRaises(restore.RestoreError, restore.preflight, self.plan(),
+                                self.cid, dry_run=True)
+        self.assertIn('compute quota instances of the project on site-b: 3 needed, 8 of 10 '
+                      'in use', str(err))
+
+    def test_a_flavor_none_fits_and_what_only_an_admin_does_are_refused(self):
+        self.flavors([('m1.tiny', 1, 256, 1)])
+        self.DATA = DATA  # volumes by backup
+        self.commit_checkpoint(RESOURCES)
+        err = self.assertRaises(restore.RestoreError, restore.preflight, self.plan(
+            keep_floating_ips=True, create_volume_types=True), self.cid)
+        text = str(err)
+        self.assertIn("no flavor site-b may use fits flavor 'm1.small' (1 vCPU, 512 MiB RAM, "
+                      "None GB disk), and a member's credentials make none: map it in "
+                      "options.restore.flavors, e.g. {'m1.small': <a flavor of site-b>}", text)
+        self.assertIn("volume 'data' (v1): its data (method backup) restores with an admin's "
+                      "credentials only (Cinder exports and imports backup records for admins "
+                      "only), and site-b's are a member's", text)
+        self.assert_nothing_made()
+
+    def test_the_plans_mapping_wins_and_must_name_a_flavor_it_may_use(self):
+        out = restore.preflight(self.plan(flavors={'m1.small': 'm1.large'}), dry_run=True)
+        self.assertIn('use flavor m1.large', out['preview'])
+        err = self.assertRaises(restore.RestoreError, restore.preflight, self.plan(
+            flavors={'m1.small': 'm9.secret'}), dry_run=True)
+        self.assertIn("flavor 'm9.secret' (mapped from 'm1.small') is not a flavor site-b may "
+                      "use", str(err))
+
+    def test_closest_fit_weighs_each_size_against_the_sources(self):
+        from actions.resources import compute
+        flavors = self.target.conn.compute.flavors.return_value
+        pick = lambda **doc: getattr(compute.closest(doc, flavors), 'name', None)  # noqa
+        self.assertEqual('m1.tiny', pick(vcpus=1, ram=256, disk=0))
+        self.assertEqual('m1.big-ram', pick(vcpus=1, ram=32768, disk=5))
+        self.assertEqual('m1.medium', pick(vcpus=2, ram=1024, disk=20))
+        self.assertIsNone(pick(vcpus=8, ram=1024, disk=0))
 
 
 class TestDrillPreflight(RestoreTestCase):
