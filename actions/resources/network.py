@@ -62,7 +62,7 @@ class _Tagged(Kind):
             mine = list(listing(project_id=rc.project_id))
             ids = {r.id for r in mine}
             for doc in docs:
-                if origin(doc) in ids:
+                if origin(doc) in ids and not rc.drill:  # a drill uses only its own
                     found[doc['id']] = origin(doc)
             docs = [d for d in docs if d['id'] not in found]
             untagged = [r for r in mine if not r.tags]

@@ -114,7 +114,8 @@ def _replace_originals(r):
     are on the target, stale since the failover: deleted before their successors are made
     (before the ports, so that ports Nova made for them go too). Their volumes stay."""
     origins = {resources.origin(s) for s in r.docs('server')} - {None}
-    if not origins:
+    # A drill never touches what it did not make (a member's shares the project).
+    if not origins or r.drill:
         return
     stale = [s for s in r.conn.compute.servers() if s.id in origins]
     for server in stale:
