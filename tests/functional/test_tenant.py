@@ -1,25 +1,40 @@
-"""Tenant mode (issue 20): a project member's credentials at both sites, no admin anywhere:
-the workload is made by the member, checkpointed into the member's own Swift account at the
-recovery site, its volume data by the image method."""
+"""Tenant mode (issue 20): a project member's credentials at both sites, no admin anywhere.
+The member makes the workload (its servers of a private flavor site-b does not have),
+checkpoints it into its own Swift account at the recovery site (volume data by the image
+method), drills it, and fails it over with site-a stopped into its project at site-b."""
 import time
 
 import openstack
 
 from actions import checkpoint
+from actions import drill
 from tests.functional import base
 from tests.functional import workload
 
 SOURCE, TARGET = 'site-a-demo', 'site-b-demo'  # members of project demo at each site
 
 
-class TestTenantCheckpoints(base.FunctionalTestCase):
+class TestTenantMode(base.FunctionalTestCase):
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.name = 'tn-%x' % int(time.time())
-        cls.sample = workload.create('site-a', cls.name, entry=SOURCE)
+        # A flavor only the member's project may use at site-a; site-b has none like it.
+        admin = openstack.connect(cloud='site-a')
+        flavor = admin.compute.create_flavor(name=cls.name + '-flavor', vcpus=1, ram=1024,
+                                             disk=2, is_public=False)
+        cls.addClassCleanup(admin.compute.delete_flavor, flavor)
+        member = openstack.connect(cloud=SOURCE)
+        admin.compute.flavor_add_tenant_access(flavor, member.current_project_id)
         cls.addClassCleanup(workload.delete, 'site-a', cls.name, SOURCE)
+        cls.addClassCleanup(workload.delete, 'site-b', cls.name, TARGET)
+        cls.sample = workload.create('site-a', cls.name, entry=SOURCE, flavor=flavor.name)
+        # What web's guest wrote to its root disk: the copies must hold it.
+        cls.written = workload.content_for(cls.name + '-root-disk', 4096)
+        with open(workload.root_disk('site-a', cls.sample['servers']['web']), 'r+b') as f:
+            f.seek(8192)
+            f.write(cls.written)
         cls.plan = {'name': cls.name, 'source': SOURCE, 'target': TARGET,
                     'scope': {'project': 'demo'},
                     'policy': {'name': 'silver', 'replication': 'image'}}
@@ -27,14 +42,20 @@ class TestTenantCheckpoints(base.FunctionalTestCase):
         cls.checkpoints = checkpoint.Checkpoints(
             checkpoint.SwiftStore(cls.member, 'draas-checkpoints'), cls.name)
         cls.addClassCleanup(workload.delete_checkpoints, cls.checkpoints, SOURCE, TARGET)
+        cls.addClassCleanup(drill.cleanup, cls.plan, min_age_minutes=0)
 
-    def create(self, plan=None):
-        execution = self.run_workflow('draas.checkpoint.create', {'plan': plan or self.plan},
+    def workflow(self, workflow, **inputs):
+        execution = self.run_workflow(workflow, dict({'plan': self.plan}, **inputs),
                                       timeout=600)
         return execution, self.output(execution)
 
+    def servers(self):
+        return {s.name: s for s in self.member.compute.servers()}
+
     def test_1_the_backup_method_is_refused_before_anything_is_made(self):
-        execution, _ = self.create(dict(self.plan, policy='silver'))
+        plan, self.plan = self.plan, dict(self.plan, policy='silver')
+        self.addCleanup(setattr, self, 'plan', plan)
+        execution, _ = self.workflow('draas.checkpoint.create')
         self.assertEqual('ERROR', execution.state)
         self.assertIn(
             "plan.policy.replication: 'backup' needs admin credentials at both sites (Cinder "
@@ -44,7 +65,7 @@ class TestTenantCheckpoints(base.FunctionalTestCase):
         self.assertIsNone(self.checkpoints.store.get(self.name + '/lock'))
 
     def test_2_checkpoints_hold_the_workload_and_send_unchanged_data_once(self):
-        execution, out = self.create()
+        execution, out = self.workflow('draas.checkpoint.create')
         self.assertEqual('SUCCESS', execution.state, execution.state_info)
         self.assertIn('Member credentials at site-a-demo: not protected: domains, groups, '
                       'role assignments, users.', out['outcome'])
@@ -54,7 +75,8 @@ class TestTenantCheckpoints(base.FunctionalTestCase):
         self.assertEqual(self.sample['project'], manifest['project']['id'])
         counts = manifest['counts']
         for kind, n in {'server': 3, 'volume': 3, 'router': 1, 'floating_ip': 1,
-                        'keypair': 1, 'server_group': 1, 'image': 1, 'project': 1}.items():
+                        'keypair': 1, 'server_group': 1, 'image': 1, 'project': 1,
+                        'flavor': 1}.items():
             self.assertEqual(n, counts.get(kind), kind)
         for kind in ('user', 'role_assignment', 'domain', 'group'):
             self.assertNotIn(kind, counts)
@@ -70,7 +92,7 @@ class TestTenantCheckpoints(base.FunctionalTestCase):
         self.assertGreater(first['volume_bytes_copied'], 0)
         self.assertGreater(first['root_disk_bytes_copied'], 0)
 
-        execution, out = self.create()
+        execution, out = self.workflow('draas.checkpoint.create')
         self.assertEqual('SUCCESS', execution.state, execution.state_info)
         again = out['summary']['replicate']
         self.assertEqual((0, 0), (again['volume_bytes_copied'],
@@ -79,3 +101,43 @@ class TestTenantCheckpoints(base.FunctionalTestCase):
                       'root disk bytes; unchanged %s s, 0 bytes' % (
                           first['seconds'], first['volume_bytes_copied'],
                           first['root_disk_bytes_copied'], again['seconds']))
+
+    def test_3_a_drill_beside_nothing_of_production_then_cleanup(self):
+        before = set(self.servers())
+        execution, out = self.workflow('draas.drill.drill')
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        preview = out['preflight']['preview']
+        self.assertEqual("use project demo (of site-b-demo, whose credentials are a "
+                         "member's: no project, user, flavor or quota is made or changed)",
+                         preview[0])
+        self.assertIn('use flavor m1.small for %s-flavor' % self.name, preview)
+        self.assertEqual([], out['summary']['fidelity']['differences'])
+        self.assertTrue(out['cleanup']['cleaned'], out['cleanup'])
+        # Its bubble is gone; the project and its default security group stay.
+        self.assertEqual(before, set(self.servers()))
+        left = [g.name for g in self.member.network.security_groups(
+            project_id=self.member.current_project_id)]
+        self.assertEqual(['default'], left)
+
+    def test_4_failover_with_site_a_stopped_into_the_members_project(self):
+        self.addCleanup(base.lab, 'up')
+        base.lab('stop-site', 'site-a')
+        execution, out = self.workflow('draas.failover.failover')
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        summary = out['summary']
+        self.assertEqual([], summary['fidelity']['differences'])
+        self.assertEqual([], summary['users_to_enable'])
+        servers = self.servers()
+        self.assertEqual({'ACTIVE'}, {s.status for s in servers.values()})
+        self.assertEqual({'m1.small'}, {s.flavor['original_name'] for s in servers.values()})
+        web = servers[self.name + '-web']
+        with open(workload.root_disk('site-b', web.id), 'rb') as f:
+            f.seek(8192)
+            self.assertEqual(self.written, f.read(4096))
+        data = [v for v in self.member.block_storage.volumes() if '-data-' in v.name]
+        self.assertEqual(2, len(data))
+        for vol in data:
+            with open(workload.backing_file('site-b', vol.id), 'rb') as f:
+                self.assertEqual(workload.content_for(vol.name), f.read(1 << 20), vol.name)
+        base.measured('tenant failover with site-a stopped: RTO %.1f s' % (
+            summary['rto_seconds']))

@@ -56,18 +56,18 @@ def project_conn(cloud, project, domain='Default'):
     return openstack.connect(cloud=cloud, project_name=project, project_domain_name=domain)
 
 
-def create(cloud, name, servers=3, entry=None):
+def create(cloud, name, servers=3, entry=None, flavor='m1.tiny'):
     """Create the sample workload in a new project `name`, or with `entry` (the clouds.yaml
     entry of a project's member at `cloud`: a tenant of a public cloud) in that entry's
-    project with its credentials, names starting with `name`; returns a dict of what
-    exists."""
+    project with its credentials, names starting with `name`; its servers of `flavor`.
+    Returns a dict of what exists."""
     if entry:
         c = openstack.connect(cloud=entry)
         project = types.SimpleNamespace(id=c.current_project_id)
     else:
         c, project = _new_project(cloud, name)
     public = c.network.find_network('public')
-    flavor = c.compute.find_flavor('m1.tiny')
+    flavor = c.compute.find_flavor(flavor)
     keypair = c.compute.create_keypair(name=name + '-key', public_key=PUBLIC_KEY)
     group = c.compute.create_server_group(name=name + '-group', policy='soft-anti-affinity')
     web_sg = c.network.create_security_group(name=name + '-web')
