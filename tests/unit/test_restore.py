@@ -414,6 +414,29 @@ class TestApply(RestoreTestCase):
                              self.restore_of())])
 
 
+class TestOriginals(base.BaseTestCase):
+    """Going back, a failover replaces the servers its checkpoint's were restored from; a
+    drill (a member's shares the project with them) never does."""
+
+    def restore(self, drill):
+        server = {'id': 's1', 'tags': ['draas-src=orig-1']}
+        r = types.SimpleNamespace(drill=drill, docs=lambda kind: [server], conn=mock.Mock(),
+                                  state={}, save_state=mock.Mock(), timeout=5,
+                                  _lock=mock.MagicMock())
+        r.conn.compute.servers.side_effect = [[mock.Mock(id='orig-1')], []]
+        return r
+
+    def test_a_failover_replaces_the_originals(self):
+        r = self.restore(drill=False)
+        levels._replace_originals(r)
+        r.conn.compute.delete_server.assert_called_once()
+
+    def test_a_drill_leaves_them(self):
+        r = self.restore(drill=True)
+        levels._replace_originals(r)
+        r.conn.compute.servers.assert_not_called()
+
+
 class TestReplicatedVolumes(RestoreTestCase):
     """The replication method (no lab backend replicates): the target's Cinder manages
     the array's replica of each volume."""
