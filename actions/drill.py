@@ -86,6 +86,8 @@ def _cleanup_one(admin, checkpoints, drill_id, timeout):
     bubble = Bubble(admin, checkpoints, drill_id, timeout)
     deleted = {}
     for kind in reversed(list(resources.all_kinds().values())):
+        if not kind.allowed(sites.mode(admin)):
+            continue  # a member's drill made none, nor may list them
         count = kind.remove(bubble)
         if count:
             deleted[kind.name] = count

@@ -17,6 +17,7 @@ from actions.resources import reused_name
 from actions.resources import STATE
 from actions.resources import why
 from actions.resources.image import share_with_project
+from actions import sites
 
 # Volume states in which Cinder refuses a delete.
 BUSY = ('in-use', 'attaching', 'detaching', 'creating', 'restoring-backup', 'downloading',
@@ -160,7 +161,8 @@ class Volume(Kind):
     level = 'volumes'
 
     def list(self, conn, ctx):
-        return conn.block_storage.volumes(all_projects=True, project_id=ctx.project.id)
+        # Cinder refuses a member the project_id filter: its list holds its project's.
+        return conn.block_storage.volumes(**sites.in_every_project(conn, ctx.project.id))
 
     def derived(self, resource, workload):
         vtype = workload.by_name('volume_type', resource.volume_type)

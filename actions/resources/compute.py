@@ -43,7 +43,7 @@ class Flavor(Kind):
 
     def restored(self, rc):
         if rc.member:
-            return {d['id']: f.id for d, f in self.chosen(rc).items() if f is not None}
+            return {d: f.id for d, f in self.chosen(rc).items() if f is not None}
         names = {f.name: f for f in rc.admin.compute.flavors(is_public=None)}
         out = {}
         for d in rc.docs('flavor'):

@@ -805,6 +805,13 @@ class TestTenantPreflight(RestoreTestCase):
         self.assertIn("flavor 'm9.secret' (mapped from 'm1.small') is not a flavor site-b may "
                       "use", str(err))
 
+    def test_the_restore_uses_the_flavor_preflight_chose(self):
+        flavors = self.target.conn.compute.flavors.return_value
+        flavors[1].id = 'medium-id'
+        chosen = resources.all_kinds()['flavor'].restored(restore.Restore(self.plan(),
+                                                                          self.cid))
+        self.assertEqual({'f1': 'medium-id'}, chosen)
+
     def test_closest_fit_weighs_each_size_against_the_sources(self):
         from actions.resources import compute
         flavors = self.target.conn.compute.flavors.return_value
