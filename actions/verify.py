@@ -67,8 +67,12 @@ def _round(r, probes):
                 r.name(doc['name']), sid, server.status if server else 'missing'))
         for source_port in doc.get('port_ids') or ():
             port = ports.get(r.map('port', source_port))
+            # Neutron shows a port's binding to admins only: to a member, an ACTIVE port
+            # (which ML2 makes ACTIVE once bound) is bound.
+            unbound = (None, 'unbound', 'binding_failed') if not r.member else (
+                'unbound', 'binding_failed')
             if port is None or port.device_id != sid or port.status != 'ACTIVE' or \
-                    port.binding_vif_type in (None, 'unbound', 'binding_failed'):
+                    port.binding_vif_type in unbound:
                 problems.append('port %s of server %s is not bound and up (%s)' % (
                     r.map('port', source_port), r.name(doc['name']),
                     'missing' if port is None else '%s, %s' % (port.status,

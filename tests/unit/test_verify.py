@@ -13,6 +13,7 @@ class FakeRestore:
 
     restore_id = 'failover-x'
     project_id = 'p1'
+    member = False
 
     def __init__(self, volume_calls, timeout_seconds=5):
         self.plan = {'options': {'verify': {'probes': [], 'timeout_seconds': timeout_seconds}}}
@@ -57,6 +58,14 @@ class TestVerify(base.BaseTestCase):
         restore = FakeRestore([sdk_exc.ForbiddenException('policy'), 'ok'])
         self.assertRaises(sdk_exc.ForbiddenException, verify.workload, restore)
         self.assertEqual(1, restore.conn.block_storage.volumes.call_count)
+
+    def test_a_member_sees_no_binding_an_active_port_is_bound(self):
+        restore = FakeRestore(['ok'] * 1000, timeout_seconds=0)
+        restore.conn.network.ports.return_value[0].binding_vif_type = None
+        err = self.assertRaises(verify.VerifyError, verify.workload, restore)
+        self.assertIn('port p1 of server web is not bound and up (ACTIVE, None)', str(err))
+        restore.member = True
+        self.assertIn('1 ports bound and up', verify.workload(restore))
 
     def test_a_volume_left_detached_is_named(self):
         restore = FakeRestore(['ok'] * 1000, timeout_seconds=0)
