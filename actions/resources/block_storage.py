@@ -310,9 +310,11 @@ class Volume(Kind):
         volume = bs.get_volume(target_id)
         if self._marked(rc, volume) and volume.status in ('available', 'in-use'):
             return
-        movers.wait_volume(bs, target_id, rc.timeout, statuses=rc.volume_statuses)
-        if doc.get('is_bootable'):
-            bs.set_volume_bootable_status(target_id, True)
+        filled = movers.wait_volume(bs, target_id, rc.timeout, statuses=rc.volume_statuses)
+        # As on the source: Cinder marks a volume made from an image (the image method)
+        # bootable, whatever the source's was.
+        if bool(filled.is_bootable) != bool(doc.get('is_bootable')):
+            bs.set_volume_bootable_status(target_id, bool(doc.get('is_bootable')))
         bs.set_volume_metadata(target_id, **{SOURCE_KEY: doc['id'],
                                              RESTORE_KEY: rc.restore_id, DATA_KEY: 'restored'})
 

@@ -482,8 +482,10 @@ class FakeCinder:
 
     def create_volume(self, **kw):
         vid = 'tv%d' % (len(self.vols) + 1)
+        # Cinder marks a volume made from an image bootable
         self.vols[vid] = types.SimpleNamespace(id=vid, status='available',
-                                               metadata=dict(kw['metadata']))
+                                               metadata=dict(kw['metadata']),
+                                               is_bootable=bool(kw.get('image_id')))
         return self.vols[vid]
 
     def get_volume(self, vid):
@@ -515,7 +517,7 @@ class FakeCinder:
         self.vols[vid].metadata.update(metadata)
 
     def set_volume_bootable_status(self, vid, bootable):
-        self.vols[vid].bootable = bootable
+        self.vols[vid].is_bootable = bootable
 
 
 class TestVolumeFill(RestoreTestCase):
@@ -549,6 +551,19 @@ class TestVolumeFill(RestoreTestCase):
         self.cinder.vols[vid].status = 'in-use'  # attached since: finishing again is a no-op
         kind.finish(r, doc, vid)
         self.assertEqual([vid], self.cinder.fills)
+
+    def test_a_volume_of_the_image_method_is_bootable_as_on_the_source(self):
+        r, kind, doc = self.restore()
+        r.data['volumes']['v1'] = {'method': 'image', 'image_id': 'copy-v1'}
+        self.useFixture(fixtures.MockPatch(
+            'actions.resources.block_storage.share_with_project', return_value='copy-v1'))
+        vid = kind.restore(r, doc, None)
+        self.assertTrue(self.cinder.vols[vid].is_bootable)  # as Cinder made it
+        kind.finish(r, doc, vid)
+        self.assertFalse(self.cinder.vols[vid].is_bootable)
+        vid = self.cinder.create_volume(metadata={}).id  # e.g. filled from a backup
+        kind.finish(r, dict(doc, is_bootable=True), vid)
+        self.assertTrue(self.cinder.vols[vid].is_bootable)
 
     def test_a_server_booting_from_a_volume_is_created_once_its_data_is_there(self):
         from actions.resources.block_storage import DATA_KEY
