@@ -50,6 +50,19 @@ class FakeTarget:
             mock.Mock(alias=a) for a in ('standard-attr-tag', 'net-mtu-writable')]
         self.set_default_quotas()
 
+    def project_quotas(self, instances=10, used=0):
+        """The limits and usage of a project the target has, and no network in it."""
+        conn = self.conn
+        conn.compute.get_quota_set.return_value = types.SimpleNamespace(
+            usage={'instances': used}, instances=instances, cores=20, ram=51200)
+        conn.block_storage.get_quota_set.return_value = types.SimpleNamespace(
+            usage={}, volumes=10, gigabytes=1000)
+        conn.network.get_quota.return_value = types.SimpleNamespace(usage={}, **{
+            k: 10 for k in ('ports', 'floating_ips', 'networks', 'subnets', 'routers',
+                            'security_groups')})
+        for call in ('networks', 'subnets', 'ports', 'routers', 'security_groups', 'ips'):
+            getattr(conn.network, call).return_value = []
+
     def set_default_quotas(self, **limits):
         quota = dict(dict(instances=10, cores=20, ram=51200, volumes=10, gigabytes=1000,
                           ports=50, floating_ips=10, networks=10, subnets=10, routers=10,
@@ -245,15 +258,7 @@ class TestPreflight(RestoreTestCase):
         """The target has the project, with 3 instances of quota in use, and no network."""
         conn = self.target.conn
         conn.identity.find_project.return_value = mock.Mock(id='tp1')
-        conn.compute.get_quota_set.return_value = types.SimpleNamespace(
-            usage={'instances': 3}, instances=3, cores=20, ram=51200)
-        conn.block_storage.get_quota_set.return_value = types.SimpleNamespace(
-            usage={}, volumes=10, gigabytes=1000)
-        conn.network.get_quota.return_value = types.SimpleNamespace(usage={}, **{
-            k: 10 for k in ('ports', 'floating_ips', 'networks', 'subnets', 'routers',
-                            'security_groups')})
-        for call in ('networks', 'subnets', 'ports', 'routers', 'security_groups', 'ips'):
-            getattr(conn.network, call).return_value = []
+        self.target.project_quotas(instances=3, used=3)
         return conn
 
     def test_what_exists_already_is_not_counted_twice_against_quotas(self):
@@ -749,18 +754,7 @@ class TestTenantPreflight(RestoreTestCase):
         conn.identity.domains.side_effect = AssertionError('admins only')
         self.flavors([('m1.tiny', 1, 256, 1), ('m1.medium', 2, 4096, 40),
                       ('m1.large', 4, 8192, 80), ('m1.big-ram', 1, 65536, 10)])
-        self.instances_in_use(0)
-        conn.block_storage.get_quota_set.return_value = types.SimpleNamespace(
-            usage={}, volumes=10, gigabytes=1000)
-        conn.network.get_quota.return_value = types.SimpleNamespace(usage={}, **{
-            k: 10 for k in ('ports', 'floating_ips', 'networks', 'subnets', 'routers',
-                            'security_groups')})
-        for call in ('networks', 'subnets', 'ports', 'routers', 'security_groups', 'ips'):
-            getattr(conn.network, call).return_value = []
-
-    def instances_in_use(self, used):
-        self.target.conn.compute.get_quota_set.return_value = types.SimpleNamespace(
-            usage={'instances': used}, instances=10, cores=20, ram=51200)
+        self.target.project_quotas()
 
     def flavors(self, specs):
         flavors = [mock.Mock(vcpus=v, ram=r, disk=d) for _, v, r, d in specs]
@@ -788,7 +782,7 @@ class TestTenantPreflight(RestoreTestCase):
         self.target.conn.compute.get_quota_set.assert_called_with('tp', usage=True)
         self.assert_nothing_made()
         # the project's own limits, never raised: 3 servers do not fit in 2 left
-        self.instances_in_use(8)
+        self.target.project_quotas(used=8)
         resources['project'][0]['quotas'] = {'compute': {'instances': 50}}
         resources['server'] = RESOURCES['server']
         self.commit_checkpoint(resources)
