@@ -351,8 +351,7 @@ class Server(Kind):
     tagged = True
 
     def list(self, conn, ctx):
-        query = {'all_projects': True, 'project_id': ctx.project.id} if (
-            ctx.mode == sites.ADMIN) else {}  # a member's list holds its project's alone
+        query = sites.in_every_project(conn, ctx.project.id)
         if ctx.scope.get('tags'):
             query['tags'] = ','.join(ctx.scope['tags'])
         return conn.compute.servers(details=True, **query)
