@@ -174,11 +174,10 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
             exists = admin.identity.find_project(r.name(project['name']), ignore_missing=True)
             preview.insert(0, '%s project %s' % ('use' if exists else 'create',
                                                  r.name(project['name'])))
-        domains = {d.name for d in admin.identity.domains()} if r.docs('domain') and (
-            not r.member) else ()
-        for domain in r.docs('domain') if not r.member else ():
-            if domain['name'] not in domains:
-                preview.insert(0, 'create domain %s' % r.name(domain['name']))
+            domains = {d.name for d in admin.identity.domains()} if r.docs('domain') else ()
+            for domain in r.docs('domain'):
+                if domain['name'] not in domains:
+                    preview.insert(0, 'create domain %s' % r.name(domain['name']))
         done = _made_already(r, exists, found) if exists is not None else {}
         need = collections.Counter()
         for kind in resources.all_kinds().values():
