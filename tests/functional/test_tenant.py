@@ -63,6 +63,13 @@ class TestTenantMode(base.FunctionalTestCase):
             "site-b-demo are a member's: use \"image\"", execution.state_info)
         self.assertEqual([], self.checkpoints.list())
         self.assertIsNone(self.checkpoints.store.get(self.name + '/lock'))
+        # Another project than the entry's: named, with the entry's.
+        self.plan = dict(plan, scope={'project': 'admin'})
+        execution, _ = self.workflow('draas.checkpoint.create')
+        self.assertEqual('ERROR', execution.state)
+        self.assertIn("scope.project: 'admin' is not the project of site-a-demo, whose "
+                      "credentials are a member's of project 'demo'", execution.state_info)
+        self.assertEqual([], self.checkpoints.list())
 
     def test_2_checkpoints_hold_the_workload_and_send_unchanged_data_once(self):
         execution, out = self.workflow('draas.checkpoint.create')
@@ -120,6 +127,15 @@ class TestTenantMode(base.FunctionalTestCase):
         self.assertEqual(['default'], left)
 
     def test_4_failover_with_site_a_stopped_into_the_members_project(self):
+        # A flavor mapped to one the member may not use stops the dry run, naming both.
+        plan, self.plan = self.plan, dict(self.plan, options={'restore': {'flavors': {
+            self.name + '-flavor': 'm9.nowhere'}}})
+        execution, _ = self.workflow('draas.failover.failover', dry_run=True)
+        self.plan = plan
+        self.assertEqual('ERROR', execution.state)
+        self.assertIn("flavor 'm9.nowhere' (mapped from '%s-flavor') is not a flavor "
+                      "site-b-demo may use" % self.name, execution.state_info)
+
         self.addCleanup(base.lab, 'up')
         base.lab('stop-site', 'site-a')
         execution, out = self.workflow('draas.failover.failover')
