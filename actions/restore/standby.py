@@ -34,9 +34,10 @@ def stage(document, checkpoint_id):
     # its copy after a failback). Staging would add a second network beside theirs.
     project = r.doc('project', r.source_project_id)
     with sites.calls_to(r.site, 'warm standby'):
-        there = r.admin.identity.find_project(project['name'], ignore_missing=True)
+        there = (r.admin.identity.get_project(r.admin.current_project_id) if r.member else
+                 r.admin.identity.find_project(project['name'], ignore_missing=True))
         restored = sorted({t[len(resources.RESTORE_TAG):] for s in (r.admin.compute.servers(
-            all_projects=True, project_id=there.id) if there else ())
+            **sites.in_every_project(r.admin, there.id)) if there else ())
             for t in s.tags or () if t.startswith(resources.RESTORE_TAG)})
     if restored:
         return {'staged': False, 'reason': 'project %s on %s holds servers of restore %s '

@@ -909,6 +909,13 @@ class TestWarmStandby(RestoreTestCase):
         self.assertIn('project shop on site-b holds servers of restore failover-x',
                       out['reason'])
         self.assert_nothing_made()
+        # A member's: its own project, its own servers (Nova refuses it all_projects).
+        conn = self.target.conn
+        conn.draas_mode, conn.current_project_id = 'member', 'tp1'
+        conn.identity.find_project.side_effect = AssertionError('admins only')
+        self.assertFalse(restore.stage(self.plan(), self.cid)['staged'])
+        conn.identity.get_project.assert_called_with('tp1')
+        conn.compute.servers.assert_called_with()
 
 
 class TestProjectQuotas(base.BaseTestCase):
