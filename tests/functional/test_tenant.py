@@ -135,6 +135,17 @@ class TestTenantMode(base.FunctionalTestCase):
         self.assertEqual('ERROR', execution.state)
         self.assertIn("flavor 'm9.nowhere' (mapped from '%s-flavor') is not a flavor "
                       "site-b-demo may use" % self.name, execution.state_info)
+        # A project without the quota for it (its admin gave it 2 servers), named.
+        admin = openstack.connect(cloud='site-b')
+        limit = admin.compute.get_quota_set(self.member.current_project_id).instances
+        admin.compute.update_quota_set(self.member.current_project_id, instances=2)
+        try:
+            execution, _ = self.workflow('draas.failover.failover', dry_run=True)
+        finally:
+            admin.compute.update_quota_set(self.member.current_project_id, instances=limit)
+        self.assertEqual('ERROR', execution.state)
+        self.assertIn('compute quota instances of the project on site-b-demo: 3 needed, 0 of '
+                      '2 in use', execution.state_info)
 
         self.addCleanup(base.lab, 'up')
         base.lab('stop-site', 'site-a')
