@@ -52,7 +52,7 @@ class TestTenantMode(base.FunctionalTestCase):
     def servers(self):
         return {s.name: s for s in self.member.compute.servers()}
 
-    def test_1_the_backup_method_is_refused_before_anything_is_made(self):
+    def test_1_the_backup_method_and_another_project_are_refused_before_anything(self):
         plan, self.plan = self.plan, dict(self.plan, policy='silver')
         self.addCleanup(setattr, self, 'plan', plan)
         execution, _ = self.workflow('draas.checkpoint.create')
