@@ -166,6 +166,17 @@ SCHEMA = {
                                            'description': 'seconds (1-%d) the snapshots may '
                                                           'take while the application is '
                                                           'frozen' % hooks.MAX_FREEZE_SECONDS}}},
+                'transfer': {
+                    'type': 'object', 'additionalProperties': False,
+                    'description': 'an object {bytes_per_second}: how checkpoints copy data '
+                                   'to the recovery site',
+                    'properties': {
+                        'bytes_per_second': {
+                            'type': 'integer', 'minimum': 1024,
+                            'description': 'bytes a second (1024 or more) every copy of a '
+                                           'checkpoint reads from the source together '
+                                           '(images, root disks, volumes of the image '
+                                           'method; default: no limit)'}}},
                 'lock_timeout_minutes': {'type': 'integer', 'minimum': 1,
                                          'description': 'minutes after which a checkpoint '
                                                         'lock left by a dead run expires'},

@@ -177,21 +177,23 @@ def replicate(document, checkpoint_id, hooks=None):
     source = sites.connect(plan['source'])
     started = time.monotonic()
     owner = images_mod.owner_key(plan['name'], checkpoints.store.url)
+    throttle = images_mod.Throttle(plan['options'].get('transfer', {}).get('bytes_per_second'))
     with sites.calls_to('%s -> %s' % (plan['source'], plan['target']), 'image copy'):
-        image_map = images_mod.copy_images(source, target, resources.get('image', []), owner)
+        image_map = images_mod.copy_images(source, target, resources.get('image', []), owner,
+                                           throttle)
     try:
         with sites.calls_to('%s -> %s' % (plan['source'], plan['target']),
                             'root disk copy'):
             root_disks = root_disks_mod.copy_servers(
                 plan, source, target, resources.get('server', []), made['root_disks'], owner,
-                made.get('shelved'))
+                made.get('shelved'), throttle)
         latest = checkpoints.latest()
         previous = checkpoints.get_part(latest, 'data')['volumes'] if latest else {}
         with sites.calls_to(plan['source'], 'volume ' + plan['policy']['replication']):
             volume_data = volumes.replicate(
                 plan['policy']['replication'], source, target, resources.get('volume', []),
                 checkpoint_id, dict(made['volumes'], **made.get('grouped', {})), previous,
-                plan['policy']['retention']['count'], owner)
+                plan['policy']['retention']['count'], owner, throttle)
         # Backed up or copied: the group snapshots go (their members go with them only),
         # and Nova's images naming the snapshots of quiesced servers.
         volumes.delete_snapshots(source.block_storage, (), made.get('group_snapshots', {}))

@@ -6,6 +6,8 @@ one plan's retention, or a tenant deleting its image, never takes another plan's
 import hashlib
 import os
 import tempfile
+import threading
+import time
 
 from openstack import exceptions as sdk_exceptions
 
@@ -60,9 +62,31 @@ def same_image(image, doc):
             and (image.get('min_ram') or 0) == (doc.get('min_ram') or 0))
 
 
-def copy_image(src, dst, doc, owner, workdir=None):
-    """Copy one image (a checkpoint document) for `owner` (owner_key); returns {target_id,
-    bytes_copied, hash_value}."""
+class Throttle:
+    """At most `rate` bytes a second read from the source by every copy that shares it (a
+    checkpoint's: options.transfer.bytes_per_second; None: no limit). Mistral runs at the
+    recovery site: what it reads from the source is what crosses between the sites."""
+
+    def __init__(self, rate=None, clock=time.monotonic, sleep=time.sleep):
+        self.rate, self.clock, self.sleep = rate, clock, sleep
+        self._lock = threading.Lock()
+        self._free_at = None
+
+    def spend(self, size):
+        """Wait for the turn of `size` bytes (chunks go one after the other at `rate`)."""
+        if not self.rate:
+            return
+        with self._lock:
+            now = self.clock()
+            start = max(self._free_at or now, now)
+            self._free_at = start + size / self.rate
+        self.sleep(max(0.0, start - now))
+
+
+def copy_image(src, dst, doc, owner, workdir=None, throttle=None):
+    """Copy one image (a checkpoint document) for `owner` (owner_key), read from the source
+    as fast as `throttle` (a Throttle) lets; returns {target_id, bytes_copied,
+    hash_value}."""
     existing = _find_copy(dst, doc, owner)
     if existing is not None:
         return {'target_id': existing.id, 'bytes_copied': 0, 'hash_value': doc['hash_value']}
@@ -73,6 +97,8 @@ def copy_image(src, dst, doc, owner, workdir=None):
         with os.fdopen(fd, 'wb') as out:
             resp = src.image.download_image(doc['id'], stream=True)
             for chunk in resp.iter_content(chunk_size=1 << 20):
+                if throttle is not None:
+                    throttle.spend(len(chunk))
                 digest.update(chunk)
                 out.write(chunk)
         if doc.get('hash_value') and digest.hexdigest() != doc['hash_value']:
@@ -104,9 +130,9 @@ def copy_image(src, dst, doc, owner, workdir=None):
         os.unlink(path)
 
 
-def copy_images(src, dst, docs, owner):
+def copy_images(src, dst, docs, owner, throttle=None):
     """Copy every image document; returns {source image ID: result of copy_image}."""
-    return {doc['id']: copy_image(src, dst, doc, owner) for doc in docs}
+    return {doc['id']: copy_image(src, dst, doc, owner, throttle=throttle) for doc in docs}
 
 
 def delete_copy(dst, image_id, owner):

@@ -136,7 +136,8 @@ def wait_captured(source, project_id, servers, made, timeout, poll=1.0):
             '%r (%s)' % (names[sid], sid) for sid in sorted(pending)))))
 
 
-def copy_one(source, target, server, image_id, owner, timeout=600, delete=True):
+def copy_one(source, target, server, image_id, owner, timeout=600, delete=True,
+             throttle=None):
     """Copy one server's root disk snapshot once Nova has uploaded it, then delete it at
     the source (unless not to `delete`: a shelved server's); returns {mode, name,
     target_id, hash_value, bytes_copied, server_updated_at, quiesced (its image asks Nova
@@ -157,7 +158,8 @@ def copy_one(source, target, server, image_id, owner, timeout=600, delete=True):
         image = waits.until(uploaded, timeout, 1, lambda: RootDiskError(
             'server %r (%s): its root disk snapshot %s not uploaded after %d s' % (
                 server['name'], server['id'], image_id, timeout)))
-        copied = images_mod.copy_image(source, target, _snapshot_doc(image), owner)
+        copied = images_mod.copy_image(source, target, _snapshot_doc(image), owner,
+                                       throttle=throttle)
         settled = waits.until(idle, timeout, 1, lambda: RootDiskError(
             'server %r (%s): still busy after its snapshot' % (server['name'], server['id'])))
     finally:
@@ -169,7 +171,7 @@ def copy_one(source, target, server, image_id, owner, timeout=600, delete=True):
                 quiesced=str(props.get('hw_qemu_guest_agent', '')).lower() in ('yes', 'true'))
 
 
-def copy_servers(plan, source, target, servers, made, owner, shelved=None):
+def copy_servers(plan, source, target, servers, made, owner, shelved=None, throttle=None):
     """Root disks of a checkpoint's server documents: {server ID: {mode, ...}} for every
     server booted from an image; the snapshots in `made` ({server ID: image ID}) copied,
     and the images of shelved servers (`shelved`, shelved_images) left in place."""
@@ -180,7 +182,7 @@ def copy_servers(plan, source, target, servers, made, owner, shelved=None):
     def one(server):
         sid = server['id']
         found[sid] = copy_one(source, target, server, made.get(sid) or shelved[sid], owner,
-                              delete=sid in made)
+                              delete=sid in made, throttle=throttle)
     _each(one, [s for s in servers if s['id'] in made or s['id'] in shelved])
     return found
 

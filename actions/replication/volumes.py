@@ -289,7 +289,7 @@ def replication(src, volumes, checkpoint_id):
 IMAGE_FORMAT = 'qcow2'
 
 
-def image(src, dst, volumes, checkpoint_id, snaps, owner, timeout=1800):
+def image(src, dst, volumes, checkpoint_id, snaps, owner, timeout=1800, throttle=None):
     """Volumes as images: a temporary volume from each snapshot in `snaps` ({volume ID:
     snapshot ID}, available), uploaded to the source Glance, copied to the target Glance
     as `owner`'s (images.owner_key; skipped when it has an image with the same hash there:
@@ -317,7 +317,7 @@ def image(src, dst, volumes, checkpoint_id, snaps, owner, timeout=1800):
             copy = copy_image(src, dst, {
                 'id': image_id, 'name': 'draas-volume-%s' % vid, 'disk_format': IMAGE_FORMAT,
                 'container_format': 'bare', 'hash_algo': up.hash_algo,
-                'hash_value': up.hash_value}, owner)
+                'hash_value': up.hash_value}, owner, throttle=throttle)
             data[vid] = {'method': 'image', 'image_id': copy['target_id'],
                          'hash_value': copy['hash_value'],
                          'bytes_copied': copy['bytes_copied'], 'image_bytes': up.size}
@@ -351,16 +351,16 @@ def check_method(method, modes):
 
 
 def replicate(method, src, dst, volumes, checkpoint_id, snaps=None, previous=None,
-              full_every=8, owner=None):
+              full_every=8, owner=None, throttle=None):
     """Replicate `volumes` by `method`; returns per-volume data. `snaps`: their snapshots
     (take_snapshots) for the SNAPSHOT_METHODS; `owner`: whose image copies the image method
-    makes (images.owner_key)."""
+    makes (images.owner_key), as fast as `throttle` (images.Throttle) lets."""
     if method == 'backup':
         return backup(src, volumes, checkpoint_id, snaps, previous, full_every)
     if method == 'replication':
         return replication(src, volumes, checkpoint_id)
     if method == 'image':
-        return image(src, dst, volumes, checkpoint_id, snaps, owner)
+        return image(src, dst, volumes, checkpoint_id, snaps, owner, throttle=throttle)
     raise VolumeReplicationError(
         'volume replication method %r is not available (available: %s)' % (
             method, ', '.join(METHODS)))

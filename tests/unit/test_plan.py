@@ -74,6 +74,11 @@ class TestPlanValidation(base.BaseTestCase):
         errs = self.errors(doc(options={'store': 'ftp://x', 'lock_timeout_minutes': 0}))
         self.assertEqual(2, len(errs), errs)
         self.assertIn('plan.options.store: expected "swift"', errs[0] + errs[1])
+        self.assertEqual(['plan.options.transfer.bytes_per_second: expected bytes a second '
+                          '(1024 or more) every copy of a checkpoint reads from the source '
+                          'together (images, root disks, volumes of the image method; '
+                          'default: no limit), got 10'],
+                         self.errors(doc(options={'transfer': {'bytes_per_second': 10}})))
         errs = self.errors(doc(options={'verify': {'probes': [
             {'server': 'web', 'port': 0, 'protocol': 'udp'}, {'port': 80}]}}))
         self.assertEqual(['plan.options.verify.probes[0].port: expected a TCP port (1-65535), '

@@ -259,7 +259,7 @@ class TestImageMethod(base.BaseTestCase):
         self.src.image.get_image.side_effect = lambda i: mock.Mock(
             id=i, hash_algo='sha512', hash_value='h-' + i, size=1 << 30)
         self.copy = self.useFixture(fixtures.MockPatchObject(volumes, 'copy_image')).mock
-        self.copy.side_effect = lambda src, dst, doc, owner: {
+        self.copy.side_effect = lambda src, dst, doc, owner, throttle: {
             'target_id': 'copy-' + doc['id'], 'hash_value': doc['hash_value'],
             'bytes_copied': 0 if doc['id'].endswith('v2') else 1 << 30}
 
@@ -399,6 +399,35 @@ class TestImageCopy(base.BaseTestCase):
                                 self.doc('0' * 128), self.OWNER)
         self.assertIn('does not match its sha512 hash', str(exc))
         dst.image.create_image.assert_not_called()
+
+    def test_every_chunk_read_from_the_source_waits_for_the_throttle(self):
+        src, dst = self.conns()
+        throttle = mock.Mock()
+        images.copy_image(src, dst, self.doc(), self.OWNER, throttle=throttle)
+        self.assertEqual([mock.call(1 << 20), mock.call(len(self.DATA) - (1 << 20))],
+                         throttle.spend.mock_calls)
+
+
+class TestThrottle(base.BaseTestCase):
+
+    def throttle(self, rate):
+        self.now, self.slept = 100.0, []
+        return images.Throttle(rate, clock=lambda: self.now, sleep=self.slept.append)
+
+    def test_chunks_take_turns_at_the_rate_shared_by_every_copy(self):
+        throttle = self.throttle(1 << 20)  # 1 MiB/s
+        for _ in range(3):
+            throttle.spend(1 << 20)
+        self.assertEqual([0.0, 1.0, 2.0], self.slept)
+        self.now = 110.0  # idle since: no debt, no credit
+        throttle.spend(512 << 10)
+        throttle.spend(512 << 10)
+        self.assertEqual([0.0, 1.0, 2.0, 0.0, 0.5], self.slept)
+
+    def test_no_rate_no_wait(self):
+        throttle = self.throttle(None)
+        throttle.spend(1 << 30)
+        self.assertEqual([], self.slept)
 
 
 class SlowVolumes:

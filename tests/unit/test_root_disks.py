@@ -64,7 +64,7 @@ class TestSnapshots(base.BaseTestCase):
         self.assertEqual({'draas_checkpoint': 'cp1'},
                          self.source.compute.create_server_image.call_args.kwargs['metadata'])
         with mock.patch.object(root_disks.images_mod, 'copy_image', side_effect=(
-                lambda src, dst, doc, owner: {'target_id': 'copy-' + doc['id'],
+                lambda src, dst, doc, owner, throttle: {'target_id': 'copy-' + doc['id'],
                                               'bytes_copied': 10,
                                               'hash_value': doc['hash_value']})) as copied:
             found = root_disks.copy_servers(plan, self.source, 'target', servers, made,
