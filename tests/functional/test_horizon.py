@@ -70,12 +70,8 @@ class TestHorizon(test_failover.FailoverTestCase):
 
     def login(self, user, password):
         b = self.browser
-        # Out first: a page of the last test still loading may set the session cookie
-        # again, and the login page of a session sends it on to /project/.
-        b.get(self.url + 'auth/logout/')
         b.delete_all_cookies()
         b.get(self.url + 'auth/login/')
-        self.wait.until(ec.presence_of_element_located((By.ID, 'id_username')))
         b.find_element(By.ID, 'id_username').send_keys(user)
         b.find_element(By.ID, 'id_password').send_keys(password)
         b.find_element(By.ID, 'loginBtn').click()
