@@ -84,9 +84,9 @@ def _cleanup_one(admin, checkpoints, drill_id, timeout):
     """Delete what drill `drill_id` made on the target, kind by kind in the reverse of the
     order a restore makes them; returns counts per kind."""
     bubble = Bubble(admin, checkpoints, drill_id, timeout)
-    deleted = {}
+    deleted, mode = {}, sites.mode(admin)
     for kind in reversed(list(resources.all_kinds().values())):
-        if not kind.allowed(sites.mode(admin)):
+        if not kind.allowed(mode):
             continue  # a member's drill made none, nor may list them
         count = kind.remove(bubble)
         if count:
