@@ -25,6 +25,7 @@ from actions.replication import volumes
 from actions import sites
 
 SNAPSHOT_TIMEOUT = 1800  # seconds the snapshots may take without a freeze window
+RELEASE_SETTLE = 120  # seconds a failed run waits for its snapshots to leave 'creating'
 
 
 def _store(plan):
@@ -162,7 +163,7 @@ def _release(source, made):
                                     list(nova))
     volumes.delete_snapshots(source.block_storage,
                              set(made.get('volumes', {}).values()) | set(by_nova),
-                             made.get('group_snapshots', {}))
+                             made.get('group_snapshots', {}), settle=RELEASE_SETTLE)
 
 
 def replicate(document, checkpoint_id, hooks=None):

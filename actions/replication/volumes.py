@@ -199,11 +199,26 @@ def group_members(bs, group_snapshots, volume_ids):
             {s.volume_id: s.group_snapshot_id for s in members})
 
 
-def delete_snapshots(bs, ids, group_snapshots=()):
+def delete_snapshots(bs, ids, group_snapshots=(), settle=0):
     """Delete snapshots and group snapshots (IDs) draas made, ignoring those gone or failing
-    to delete (a group's member goes with its group snapshot only)."""
+    to delete (a group's member goes with its group snapshot only). Cinder refuses to
+    delete one still 'creating': a failed run waits up to `settle` seconds for them."""
+    ids, group_snapshots = list(ids), list(group_snapshots)
+    if settle:
+        _settle(lambda: bs.snapshots(all_projects=True), ids, settle)
+        _settle(lambda: bs.group_snapshots(details=True), group_snapshots, settle)
     _delete_quietly(bs.delete_snapshot, ids)
     _delete_quietly(bs.delete_group_snapshot, group_snapshots)
+
+
+def _settle(list_fn, ids, timeout):
+    """Wait until none of `ids` is 'creating' (the timeout or a failing list: go on)."""
+    def check():
+        return not any(r.status == 'creating' for r in list_fn() if r.id in ids) or None
+    try:
+        waits.until(check, timeout, POLL, lambda: TimeoutError())
+    except Exception:
+        pass
 
 
 def _delete_quietly(delete, items):

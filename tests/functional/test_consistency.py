@@ -121,7 +121,8 @@ class TestConsistencyThroughMistral(test_failover.FailoverTestCase):
         return self.checkpoints.get_part(checkpoint_id, 'data')
 
     def assert_nothing_left(self, execution):
-        """A failed run: no checkpoint, no parts, no snapshot or image of it, plan free."""
+        """A failed run: no checkpoint, no parts, no (group) snapshot or image of it, plan
+        free."""
         cid = self.output(execution)['checkpoint_id']
         self.assertNotIn(cid, self.checkpoints.list())
         self.assertEqual([], self.checkpoints.store.list('%s/%s/' % (self.name, cid)))
@@ -129,6 +130,8 @@ class TestConsistencyThroughMistral(test_failover.FailoverTestCase):
         self.assertEqual([], [s.name for s in source.block_storage.snapshots()
                               if cid in s.name and s.status != 'deleting'])
         self.assertEqual([], [i.name for i in source.image.images() if cid in i.name])
+        self.assertEqual([], [g.name for g in source.block_storage.group_snapshots()
+                              if cid in g.name and g.status != 'deleting'])
         return cid
 
     def test_1_each_server_gets_the_level_it_reached(self):

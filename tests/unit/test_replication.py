@@ -178,6 +178,24 @@ class TestBackupMethod(base.BaseTestCase):
         self.assertEqual(({'v1': 's1', 'v2': 's2'}, {'v1': 'gs1', 'v2': 'gs1'}),
                          volumes.group_members(bs, {'gs1': 'g1'}, {'v1', 'v2'}))
 
+    def test_a_failed_run_deletes_its_group_snapshot_once_it_leaves_creating(self):
+        # Cinder refuses to delete a group snapshot still 'creating': it would stay, and
+        # its group could never be deleted.
+        self.useFixture(fixtures.MockPatchObject(volumes, 'POLL', 0.01))
+        bs = mock.Mock()
+        states = iter(['creating', 'creating', 'available'])
+        bs.group_snapshots.side_effect = lambda **kw: [mock.Mock(id='gs1',
+                                                                 status=next(states))]
+        bs.snapshots.return_value = [mock.Mock(id='s1', status='available')]
+
+        left_when_deleted = []
+        bs.delete_group_snapshot.side_effect = lambda *a, **kw: left_when_deleted.append(
+            list(states))
+        volumes.delete_snapshots(bs, ['s1'], {'gs1': 'g1'}, settle=5)
+        self.assertEqual([[]], left_when_deleted)  # only once it was available
+        bs.delete_group_snapshot.assert_called_once_with('gs1', ignore_missing=True)
+        bs.delete_snapshot.assert_called_once_with('s1', ignore_missing=True)
+
     def test_a_volume_without_a_snapshot_is_an_error_not_a_gap(self):
         exc = self.assertRaises(volumes.VolumeReplicationError, volumes.backup,
                                 mock.Mock(), [{'id': 'v1'}, {'id': 'v2'}], 'cp1',
