@@ -129,6 +129,7 @@ KINDS = {
     'dry_run': flag,
     'keep': flag,
     'require_healthy': flag,
+    'data_paths': flag,
     'fail_on_violation': flag,
     'min_age_minutes': optional_minutes,
 }

@@ -10,9 +10,21 @@ FAILOVER = {'unplanned': 'an unplanned failover', 'planned': 'a planned failover
 
 def sites(report):
     names = ', '.join(sorted(report['sites']))
+    paths = []
+    for pair, found in sorted(report.get('data_paths', {}).items()):
+        source, target = pair.split(' -> ')
+        probe = found['backup']
+        if probe['readable']:
+            paths.append('Backups of %s are readable at %s without it (probed %s).' % (
+                source, target, probe['checked_at']))
+        elif probe['readable'] is None:
+            paths.append('Backups of %s at %s: %s.' % (source, target, probe['reason']))
+        else:
+            paths.append('Backups of %s are NOT readable at %s (%s): plans %s use '
+                         'replication "image".' % (source, target, probe['reason'], pair))
     if report['healthy']:
-        return ['Sites %s are healthy: every core service answered.' % names]
-    return ['Sites %s are not healthy:' % names] + report['problems'] + [
+        return ['Sites %s are healthy: every core service answered.' % names] + paths
+    return ['Sites %s are not healthy:' % names] + report['problems'] + paths + [
         'Next: fix this before a failover.']
 
 

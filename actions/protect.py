@@ -19,6 +19,7 @@ from actions import errors
 from actions import plan as plan_mod
 from actions.replication import consistency as consistency_mod
 from actions.replication import images as images_mod
+from actions.replication import location
 from actions.replication import quiesce
 from actions.replication import root_disks as root_disks_mod
 from actions.replication import volumes
@@ -41,7 +42,8 @@ def checkpoints_of(document):
 
 def begin(document):
     """Validate the plan, check it still names the project it is bound to (on the source,
-    and in its checkpoints), take its lock, write the part "plan"; returns the new ID."""
+    and in its checkpoints) and that its volume data would survive the source (location),
+    take its lock, write the part "plan"; returns the new ID."""
     plan = plan_mod.validate(document)
     checkpoints, target = _store(plan)
     latest = checkpoints.latest()
@@ -57,6 +59,8 @@ def begin(document):
         discovery.source_project(source, plan, manifest)
     volumes.check_method(plan['policy']['replication'], {
         plan['source']: sites.mode(source), plan['target']: sites.mode(target)})
+    location.require(plan['policy']['replication'], plan['source'], plan['target'], source,
+                     target)
     checkpoint_id = checkpoint.new_checkpoint_id()
     checkpoints.lock(checkpoint_id, plan['options']['lock_timeout_minutes'])
     try:
@@ -195,6 +199,8 @@ def replicate(document, checkpoint_id, hooks=None):
                 plan['policy']['replication'], source, target, resources.get('volume', []),
                 checkpoint_id, dict(made['volumes'], **made.get('grouped', {})), previous,
                 plan['policy']['retention']['count'], owner, throttle)
+        if plan['policy']['replication'] == 'backup':
+            location.confirm(plan['source'], plan['target'], target, volume_data)
         # Backed up or copied: the group snapshots go (their members go with them only),
         # and Nova's images naming the snapshots of quiesced servers.
         volumes.delete_snapshots(source.block_storage, (), made.get('group_snapshots', {}))

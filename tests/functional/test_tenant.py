@@ -1,5 +1,7 @@
-"""Tenant mode (issue 20): a project member's credentials at both sites, no admin anywhere.
-The member makes the workload (its servers of a private flavor site-b does not have),
+"""Tenant mode (issue 20): a project member's credentials at both sites, no admin anywhere,
+and site-a's backups kept at site-a (lab: `tools/lab backups local site-a`), which site-b
+cannot read: the backup method is refused; the member's data path works. The member makes
+the workload (its servers of a private flavor site-b does not have),
 checkpoints it into its own Swift account at the recovery site (volume data by the image
 method), drills it, and fails it over with site-a stopped into its project at site-b."""
 import time
@@ -20,6 +22,9 @@ class TestTenantMode(base.FunctionalTestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.name = 'tn-%x' % int(time.time())
+        # site-a's cinder-backup keeps its backups at site-a: nothing is shared.
+        base.lab('backups', 'local', 'site-a')
+        cls.addClassCleanup(base.lab, 'backups', 'shared', 'site-a')
         # A flavor only the member's project may use at site-a; site-b has none like it.
         admin = openstack.connect(cloud='site-a')
         flavor = admin.compute.create_flavor(name=cls.name + '-flavor', vcpus=1, ram=1024,
@@ -51,6 +56,34 @@ class TestTenantMode(base.FunctionalTestCase):
 
     def servers(self):
         return {s.name: s for s in self.member.compute.servers()}
+
+    def test_0_backups_site_b_cannot_read_are_refused_with_the_reason(self):
+        # draas.sites.check probes each pair anew: neither site reads the other's backups.
+        execution = self.run_workflow('draas.sites.check', {'sites': ['site-a', 'site-b']})
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        out = self.output(execution)
+        probe = out['report']['data_paths']['site-a -> site-b']['backup']
+        self.assertFalse(probe['readable'])
+        self.assertTrue(probe['reason'].startswith(
+            'importing the backup record at the recovery site: imported backup in error: '),
+            probe['reason'])
+        self.assertIn('cannot find backup service', probe['reason'])
+        self.assertIn('Backups of site-a are NOT readable at site-b (%s): plans site-a -> '
+                      'site-b use replication "image".' % probe['reason'], out['outcome'])
+        # An admin's plan of the same project by backup: refused before anything is made.
+        plan = {'name': self.name + '-admin', 'source': 'site-a', 'target': 'site-b',
+                'scope': {'project': 'demo'}, 'policy': 'silver'}
+        admin = checkpoint.Checkpoints(checkpoint.SwiftStore(
+            openstack.connect(cloud='site-b'), 'draas-checkpoints'), plan['name'])
+        execution = self.run_workflow('draas.checkpoint.create', {'plan': plan})
+        self.assertEqual('ERROR', execution.state)
+        self.assertIn("plan.policy.replication: 'backup' would not survive the loss of "
+                      "site-a: site-b cannot read the backups site-a makes (probe of ",
+                      execution.state_info)
+        self.assertIn('Use "image" (volume snapshots uploaded to Glance and copied to '
+                      'site-b\'s)', execution.state_info)
+        self.assertEqual([], admin.list())
+        self.assertIsNone(admin.store.get(plan['name'] + '/lock'))
 
     def test_1_the_backup_method_and_another_project_are_refused_before_anything(self):
         plan, self.plan = self.plan, dict(self.plan, policy='silver')

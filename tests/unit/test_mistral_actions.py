@@ -1,10 +1,12 @@
 import json
 from unittest import mock
 
+import fixtures
 from mistral_lib import actions as ml_actions
 from oslotest import base
 
 from actions import mistral
+from actions.replication import location
 from actions import sites
 
 
@@ -12,27 +14,46 @@ class TestSitesCheckAction(base.BaseTestCase):
 
     def report(self, healthy):
         return {'healthy': healthy, 'problems': [] if healthy else ["site 'a': compute: x"],
-                'sites': {'a': {}, 'b': {}}}
+                'sites': {'a': {'healthy': healthy}, 'b': {'healthy': True}}}
+
+    PATHS = {'a -> b': {'backup': {'readable': True, 'checked_at': '2026-11-30T12:00:00Z'}},
+             'b -> a': {'backup': {'readable': False, 'reason': 'importing: in error'}}}
+
+    def setUp(self):
+        super().setUp()
+        self.pairs = self.useFixture(fixtures.MockPatchObject(
+            location, 'check_pairs', return_value=self.PATHS)).mock
 
     @mock.patch.object(sites, 'check_sites')
     def test_healthy_report_is_the_result(self, check):
         check.return_value = self.report(True)
         result = mistral.SitesCheck(['site-a']).run(mock.Mock())
-        self.assertEqual(dict(self.report(True), outcome=[
-            'Sites a, b are healthy: every core service answered.']), result)
+        self.assertEqual(dict(self.report(True), data_paths=self.PATHS, outcome=[
+            'Sites a, b are healthy: every core service answered.',
+            'Backups of a are readable at b without it (probed 2026-11-30T12:00:00Z).',
+            'Backups of b are NOT readable at a (importing: in error): plans b -> a use '
+            'replication "image".']), result)
         check.assert_called_once_with(['site-a'], timeout=sites.DEFAULT_TIMEOUT)
+        self.pairs.assert_called_once_with(['a', 'b'])
+        # Without data_paths: no probe.
+        check.return_value = self.report(True)
+        result = mistral.SitesCheck(['site-a'], data_paths=False).run(mock.Mock())
+        self.assertNotIn('data_paths', result)
+        self.assertEqual(1, self.pairs.call_count)
 
     @mock.patch.object(sites, 'check_sites')
     def test_unhealthy_fails_the_task_unless_asked_not_to(self, check):
         check.return_value = self.report(False)
+        self.pairs.return_value = {}  # one healthy site: no pair
         result = mistral.SitesCheck(['site-a']).run(mock.Mock())
         self.assertIsInstance(result, ml_actions.Result)
         self.assertEqual({'healthy': False, 'problems': ["site 'a': compute: x"]},
                          result.error)
         result = mistral.SitesCheck(['site-a'], require_healthy=False).run(mock.Mock())
-        self.assertEqual(dict(self.report(False), outcome=[
+        self.assertEqual(dict(self.report(False), data_paths={}, outcome=[
             'Sites a, b are not healthy:', "site 'a': compute: x",
             'Next: fix this before a failover.']), result)
+        self.pairs.assert_called_with(['b'])  # only healthy sites are probed
 
     @mock.patch.object(sites, 'check_sites', side_effect=sites.SiteError('unknown site x'))
     def test_bad_input_is_an_error_result_with_the_message(self, check):

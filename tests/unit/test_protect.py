@@ -10,6 +10,7 @@ from actions import access
 from actions import checkpoint
 from actions import protect
 from actions.replication import images
+from actions.replication import location
 from actions.replication import volumes
 
 
@@ -135,6 +136,24 @@ class TestBegin(base.BaseTestCase):
                      'options': {'store': 'file://' + root}}
         self.cps = checkpoint.Checkpoints(checkpoint.FileStore(root), 'shop')
         self.first = old_id(1)
+        self.probe = self.useFixture(fixtures.MockPatch(
+            'actions.replication.location.backup_path',
+            return_value={'readable': True, 'reason': None, 'checked_at': 'T'})).mock
+
+    def test_backups_the_target_cannot_read_are_refused_before_the_lock(self):
+        self.probe.return_value = {'readable': False, 'reason': 'importing: in error',
+                                   'checked_at': '2026-11-30T12:00:00Z'}
+        exc = self.assertRaises(location.DataLocationError, protect.begin, self.plan)
+        self.assertIn("'backup' would not survive the loss of site-a: site-b cannot read the "
+                      "backups site-a makes (probe of 2026-11-30T12:00:00Z: importing: in "
+                      "error). Use \"image\"", str(exc))
+        self.assertIsNone(self.cps.store.get('shop/lock'))
+        self.assertEqual([], self.cps.list())
+        self.assertEqual(('site-a', 'site-b'), self.probe.call_args[0][:2])
+        # The image method has nothing to prove: no probe.
+        self.probe.reset_mock()
+        protect.begin(dict(self.plan, policy={'name': 'silver', 'replication': 'image'}))
+        self.probe.assert_not_called()
 
     def committed(self, project):
         self.cps.commit(self.first, {}, {'project': project})

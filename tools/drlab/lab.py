@@ -1,7 +1,7 @@
 """The draas lab: two independent OpenStack sites and one Mistral on 127.0.0.1.
 
 Usage: tools/lab up [SITE] | down | status | stop-site SITE | kill PROCESS... | restart-mistral
-       | env | reset | slowest [SINCE]
+       | env | reset | slowest [SINCE] | backups {local,shared} SITE
 
 `up` installs what is missing (Debian packages, a virtualenv with the services from PyPI, draas
 itself), then starts MariaDB and RabbitMQ (shared), site-a and site-b in parallel (Keystone,
@@ -13,6 +13,9 @@ simulates the loss of site-a: every site-a process stops, site-b and Mistral kee
 site-b-nova-api): `up` starts them again. `down` stops exactly what the lab started.
 `slowest` lists the slowest API requests the services logged (a test that timed out: whom it
 waited for, and when), since SINCE (seconds since the epoch) when given: logs outlive a run.
+`backups local SITE` restarts SITE's cinder-backup writing to a directory of SITE (Cinder's
+posix driver), as a deployment whose backups stay next to the source; `backups shared SITE`
+puts it back to writing into site-b's vault Swift (the default, which the recovery site reads).
 
 Runs as root on Debian. Everything lives in $DRAAS_LAB (default /opt/draas-lab).
 """
@@ -979,12 +982,41 @@ for kind, port in zip(('account', 'container', 'object'), map(int, sys.argv[2:])
             self.start('nova-' + svc, ['nova-' + svc, '--config-file', f'{e}/nova/nova.conf'])
         self.start('nova-compute', ['nova-compute', '--config-file', f'{e}/nova/nova-cpu.conf'])
         for svc in ('api', 'scheduler', 'volume', 'backup'):
+            local = svc == 'backup' and os.path.exists(self.local_backups)
             self.start('cinder-' + svc, ['cinder-' + svc, '--config-file',
-                                         f'{e}/cinder/cinder.conf'],
+                                         f'{e}/cinder/cinder.conf'] +
+                       (['--config-file', self.local_backups] if local else []),
                        self.env(PYTHONPATH=self.lab.plugins))
         for kind in ('account', 'container', 'object', 'proxy'):
             self.start('swift-' + kind, ['swift-%s-server' % kind,
                                          f'{e}/swift/{kind}-server.conf'])
+
+    @property
+    def local_backups(self):
+        """Present: this site's cinder-backup keeps its backups at this site (`backups`)."""
+        return f'{self.etc}/cinder/backups-local.conf'
+
+    def backups(self, where):
+        """Restart cinder-backup writing `where`: 'local' (posix, at this site) or 'shared'
+        (the vault's Swift at site-b)."""
+        if where == 'local':
+            with open(self.local_backups, 'w') as f:
+                f.write('[DEFAULT]\nbackup_driver = cinder.backup.drivers.posix.'
+                        'PosixBackupDriver\nbackup_posix_path = %s/cinder/backups\n'
+                        % self.data)
+        elif os.path.exists(self.local_backups):
+            os.unlink(self.local_backups)
+        self.lab.procs.stop(['%s-cinder-backup' % self.name])
+        since = time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime())
+        self.start_services()
+        self.wait_services()
+        conn = self.admin()
+        # Up once the new process has reported (the old one's last report looks alive).
+        wait_for('%s cinder-backup restarted' % self.name, lambda: any(
+            s.binary == 'cinder-backup' and (s.updated_at or '') > since
+            for s in conn.block_storage.services()), 120, 1)
+        self.log('cinder-backup writes %s' % (
+            'to %s/cinder/backups' % self.data if where == 'local' else "to the vault's Swift"))
 
     def wait_services(self):
         for svc in ('glance', 'placement', 'neutron', 'nova', 'cinder', 'swift'):
@@ -1050,7 +1082,7 @@ for kind, port in zip(('account', 'container', 'object'), map(int, sys.argv[2:])
 def main(argv):
     usage = '\n'.join(__doc__.strip().splitlines()[2:4])
     if not argv or argv[0] not in ('up', 'down', 'status', 'stop-site', 'kill',
-                                   'restart-mistral', 'env', 'reset', 'slowest'):
+                                   'restart-mistral', 'env', 'reset', 'slowest', 'backups'):
         print(usage, file=sys.stderr)
         return 2
     cmd = argv[0]
@@ -1065,6 +1097,11 @@ def main(argv):
     if (cmd == 'stop-site' or cmd == 'up' and site) and (
             len(site) != 1 or site[0] not in SITE_NAMES):
         print('usage: tools/lab %s {%s}' % (cmd, ','.join(SITE_NAMES)), file=sys.stderr)
+        return 2
+    if cmd == 'backups' and (len(site) != 2 or site[0] not in ('local', 'shared') or
+                             site[1] not in SITE_NAMES):
+        print('usage: tools/lab backups {local,shared} {%s}' % ','.join(SITE_NAMES),
+              file=sys.stderr)
         return 2
     if cmd == 'up' and sys.prefix != VENV:
         try:
@@ -1105,6 +1142,8 @@ def main(argv):
             lab.mistral()
         elif cmd == 'kill':
             lab.kill(argv[1:])
+        elif cmd == 'backups':
+            lab.sites[argv[2]].backups(argv[1])
     except LabError as exc:
         log('ERROR: %s' % exc)
         return 1
