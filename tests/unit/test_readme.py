@@ -22,6 +22,8 @@ EXERCISED = [
     (r'^tools/lab restart-mistral$', RUN_BY_README_TEST,
      "readme.command('tools/lab restart-mistral')"),
     (r'tools/lab env', RUN_BY_README_TEST, "readme.command('tools/lab env')"),
+    (r'^tools/lab backups (local|shared) site-a$', 'tests/functional/test_tenant.py',
+     "base.lab('backups', 'local', 'site-a')"),
     (r'^openstack --os-cloud site-a server list$', RUN_BY_README_TEST,
      "readme.command('openstack --os-cloud site-a server list')"),
     (r'application credential create', RUN_BY_README_TEST,
