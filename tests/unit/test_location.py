@@ -116,3 +116,26 @@ class TestCache(base.BaseTestCase):
                 posix, swift, probed['checked_at']), str(exc))
         self.assertEqual(['b1', 'b2'], exc.orphan_backups)
         self.assertFalse(self.path()['cached'])  # probed again
+
+
+class TestPairs(base.BaseTestCase):
+
+    def test_each_ordered_pair_is_probed_anew_except_where_a_member_cannot(self):
+        conns = {'a': mock.Mock(draas_mode='admin'), 'b': mock.Mock(draas_mode='admin'),
+                 'm': mock.Mock(draas_mode='member')}
+        self.useFixture(fixtures.MockPatch('actions.sites.connect', side_effect=conns.get))
+        self.useFixture(fixtures.MockPatchObject(location, '_cache', return_value=None))
+        path = self.useFixture(fixtures.MockPatchObject(
+            location, 'backup_path', side_effect=lambda s, t, *a, **kw: {
+                'readable': True, 'pair': (s, t), 'fresh': kw['fresh']})).mock
+        found = location.check_pairs(['a', 'b', 'm'])
+        self.assertEqual({'a -> b', 'b -> a', 'a -> m', 'm -> a', 'b -> m', 'm -> b'},
+                         set(found))
+        self.assertEqual({'readable': True, 'pair': ('a', 'b'), 'fresh': True},
+                         found['a -> b']['backup'])
+        self.assertEqual(2, path.call_count)
+        self.assertEqual(
+            {'readable': None, 'reason': "not probed: Cinder exports and imports backup "
+                                         "records for admins only, and m is a member's"},
+            found['m -> a']['backup'])
+        self.assertEqual({}, location.check_pairs(['a']))
