@@ -168,9 +168,13 @@ SCHEMA = {
                                                           'frozen' % hooks.MAX_FREEZE_SECONDS}}},
                 'transfer': {
                     'type': 'object', 'additionalProperties': False,
-                    'description': 'an object {bytes_per_second}: how checkpoints copy data '
-                                   'to the recovery site',
+                    'description': 'an object {bytes_per_second, streams}: how checkpoints '
+                                   'copy data to the recovery site',
                     'properties': {
+                        'streams': {
+                            'type': 'integer', 'minimum': 1, 'maximum': 16,
+                            'description': 'copies at once (1-16, default 4): images, root '
+                                           'disks, volumes of the image method'},
                         'bytes_per_second': {
                             'type': 'integer', 'minimum': 1024,
                             'description': 'bytes a second (1024 or more) every copy of a '

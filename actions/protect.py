@@ -182,7 +182,9 @@ def replicate(document, checkpoint_id, hooks=None):
     source = sites.connect(plan['source'])
     started = time.monotonic()
     owner = images_mod.owner_key(plan['name'], checkpoints.store.url)
-    throttle = images_mod.Throttle(plan['options'].get('transfer', {}).get('bytes_per_second'))
+    transfer = plan['options'].get('transfer', {})
+    throttle = images_mod.Throttle(transfer.get('bytes_per_second'),
+                                   transfer.get('streams', images_mod.STREAMS))
     with sites.calls_to('%s -> %s' % (plan['source'], plan['target']), 'image copy'):
         image_map = images_mod.copy_images(source, target, resources.get('image', []), owner,
                                            throttle)

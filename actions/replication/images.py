@@ -3,6 +3,7 @@ plan already has a copy with the same hash there.
 
 Each plan has its own copies (OWNER_PROPERTY names the plan): two plans never share one, so
 one plan's retention, or a tenant deleting its image, never takes another plan's copy."""
+import concurrent.futures
 import hashlib
 import os
 import tempfile
@@ -62,13 +63,17 @@ def same_image(image, doc):
             and (image.get('min_ram') or 0) == (doc.get('min_ram') or 0))
 
 
+STREAMS = 4  # copies at once by default (options.transfer.streams)
+
+
 class Throttle:
     """At most `rate` bytes a second read from the source by every copy that shares it (a
-    checkpoint's: options.transfer.bytes_per_second; None: no limit). Mistral runs at the
-    recovery site: what it reads from the source is what crosses between the sites."""
+    checkpoint's: options.transfer.bytes_per_second; None: no limit), in at most `streams`
+    copies at once (options.transfer.streams). Mistral runs at the recovery site: what it
+    reads from the source is what crosses between the sites."""
 
-    def __init__(self, rate=None, clock=time.monotonic, sleep=time.sleep):
-        self.rate, self.clock, self.sleep = rate, clock, sleep
+    def __init__(self, rate=None, streams=STREAMS, clock=time.monotonic, sleep=time.sleep):
+        self.rate, self.streams, self.clock, self.sleep = rate, streams, clock, sleep
         self._lock = threading.Lock()
         self._free_at = None
 
@@ -131,8 +136,20 @@ def copy_image(src, dst, doc, owner, workdir=None, throttle=None):
 
 
 def copy_images(src, dst, docs, owner, throttle=None):
-    """Copy every image document; returns {source image ID: result of copy_image}."""
-    return {doc['id']: copy_image(src, dst, doc, owner, throttle=throttle) for doc in docs}
+    """Copy every image document, throttle.streams at once; returns {source image ID:
+    result of copy_image}."""
+    return dict(zip([d['id'] for d in docs], each(
+        lambda doc: copy_image(src, dst, doc, owner, throttle=throttle), docs, throttle)))
+
+
+def each(call, items, throttle=None):
+    """[call(item) for item in items], `throttle.streams` at a time (STREAMS without)."""
+    items = list(items)
+    if not items:
+        return []
+    streams = throttle.streams if throttle else STREAMS
+    with concurrent.futures.ThreadPoolExecutor(streams) as pool:
+        return list(pool.map(call, items))
 
 
 def delete_copy(dst, image_id, owner):

@@ -183,7 +183,8 @@ def copy_servers(plan, source, target, servers, made, owner, shelved=None, throt
         sid = server['id']
         found[sid] = copy_one(source, target, server, made.get(sid) or shelved[sid], owner,
                               delete=sid in made, throttle=throttle)
-    _each(one, [s for s in servers if s['id'] in made or s['id'] in shelved])
+    _each(one, [s for s in servers if s['id'] in made or s['id'] in shelved],
+          throttle.streams if throttle else PARALLEL)
     return found
 
 

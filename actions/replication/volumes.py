@@ -16,7 +16,7 @@ import time
 from openstack import exceptions
 
 from actions import errors
-from actions.replication.images import copy_image
+from actions.replication import images as images_mod
 from actions import sites
 from actions import waits
 
@@ -327,15 +327,16 @@ def image(src, dst, volumes, checkpoint_id, snaps, owner, timeout=1800, throttle
                 container_format='bare')['image_id']
         wait_all(lambda: src.image.images(id='in:' + ','.join(uploads.values())),
                  list(uploads.values()), 'active', timeout, 'uploaded image')
-        for vid, image_id in uploads.items():
-            up = src.image.get_image(image_id)
-            copy = copy_image(src, dst, {
-                'id': image_id, 'name': 'draas-volume-%s' % vid, 'disk_format': IMAGE_FORMAT,
+        def one(vid):
+            up = src.image.get_image(uploads[vid])
+            copy = images_mod.copy_image(src, dst, {
+                'id': up.id, 'name': 'draas-volume-%s' % vid, 'disk_format': IMAGE_FORMAT,
                 'container_format': 'bare', 'hash_algo': up.hash_algo,
                 'hash_value': up.hash_value}, owner, throttle=throttle)
             data[vid] = {'method': 'image', 'image_id': copy['target_id'],
                          'hash_value': copy['hash_value'],
                          'bytes_copied': copy['bytes_copied'], 'image_bytes': up.size}
+        images_mod.each(one, uploads, throttle)
     finally:
         _delete_quietly(src.image.delete_image, uploads.values())
         _delete_quietly(bs.delete_volume, temps.values())

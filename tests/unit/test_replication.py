@@ -4,6 +4,7 @@ import collections
 import concurrent.futures
 import hashlib
 import json
+import threading
 import time
 from unittest import mock
 
@@ -276,7 +277,8 @@ class TestImageMethod(base.BaseTestCase):
                                               mock.Mock(id='up-tmp-v2', status='active')]
         self.src.image.get_image.side_effect = lambda i: mock.Mock(
             id=i, hash_algo='sha512', hash_value='h-' + i, size=1 << 30)
-        self.copy = self.useFixture(fixtures.MockPatchObject(volumes, 'copy_image')).mock
+        self.copy = self.useFixture(fixtures.MockPatchObject(volumes.images_mod,
+                                                             'copy_image')).mock
         self.copy.side_effect = lambda src, dst, doc, owner, throttle: {
             'target_id': 'copy-' + doc['id'], 'hash_value': doc['hash_value'],
             'bytes_copied': 0 if doc['id'].endswith('v2') else 1 << 30}
@@ -291,6 +293,21 @@ class TestImageMethod(base.BaseTestCase):
         self.assertEqual(['snap-v1', 'snap-v2'], self.bs.deleted_snaps)
         self.assertEqual(2, self.bs.delete_volume.call_count)
         self.assertEqual(2, self.src.image.delete_image.call_count)
+
+    def test_copies_run_as_many_at_once_as_the_plan_s_streams(self):
+        both = threading.Barrier(2, timeout=1)  # each copy waits for the other: in parallel
+        copied = self.copy.side_effect
+        self.copy.side_effect = lambda *a, **kw: (both.wait(), copied(*a, **kw))[1]
+        vols = [{'id': 'v1', 'size': 1}, {'id': 'v2', 'size': 1}]
+        snaps = {'v1': 'snap-v1', 'v2': 'snap-v2'}
+        data = volumes.replicate('image', self.src, 'dst', vols, 'cp1', dict(snaps),
+                                 throttle=images.Throttle(streams=2))
+        self.assertEqual({'v1', 'v2'}, set(data))
+        # One stream: the first copy waits alone, in vain.
+        both.reset()
+        self.assertRaises(threading.BrokenBarrierError, volumes.replicate, 'image',
+                          self.src, 'dst', vols, 'cp1', dict(snaps),
+                          throttle=images.Throttle(streams=1))
 
     def test_a_failed_copy_still_removes_the_temporaries(self):
         self.copy.side_effect = RuntimeError('glance down')
