@@ -91,8 +91,9 @@ class SitesCheck(actions.Action):
             errors.flag('data_paths', self.data_paths)
             report = sites.check_sites(self.sites, timeout=self.timeout)
             if self.data_paths:
-                report['data_paths'] = location.check_pairs(
-                    [name for name, r in report['sites'].items() if r['healthy']])
+                with sites.closing_connections():
+                    report['data_paths'] = location.check_pairs(
+                        [name for name, r in report['sites'].items() if r['healthy']])
         except errors.DraasError as exc:
             # Bad input: the same shape as a report, so workflows publish it alike.
             return actions.Result(error={'healthy': False, 'problems': [str(exc)]})

@@ -137,34 +137,50 @@ def require(method, source_name, target_name, source, target):
         return None
     result = backup_path(source_name, target_name, source, target, _cache(target))
     if not result['readable']:
-        raise refusal(method, source_name, target_name, result)
+        raise DataLocationError(
+            'plan.policy.replication: %r would not survive the loss of %s: %s cannot read '
+            'the backups %s makes (probe of %s: %s). Use "image" (volume snapshots uploaded '
+            'to Glance and copied to %s\'s), or have %s\'s cinder-backup write where %s '
+            'reads it (e.g. a Swift at %s)' % (
+                method, source_name, target_name, source_name, result['checked_at'],
+                result['reason'], target_name, source_name, target_name, target_name))
     return result
 
 
 def confirm(source_name, target_name, target, volume_data):
-    """After a checkpoint's backups (`volume_data`, volumes.backup's): each was written by
-    the driver the trusted probe proved readable; else cinder-backup was reconfigured since:
-    the probe is dropped (the next checkpoint probes again) and DataLocationError raised,
-    naming the backups as orphan_backups (the caller has them deleted)."""
-    records = [v['record'] for v in volume_data.values()]
+    """After a checkpoint's backups (`volume_data`, volumes.backup's): the pair's latest
+    probe passed and saw the driver that wrote each; else (cinder-backup reconfigured, or a
+    probe failed meanwhile) the probe is dropped (the next checkpoint probes again) and
+    DataLocationError raised, naming the backups as orphan_backups (the caller has them
+    deleted)."""
     store = _cache(target)
     key = CACHE % (source_name, target_name)
     try:
         known = json.loads(store.get(key) or 'null') if store else None
     except (errors.DraasError, ValueError):
         known = None
-    changed = sorted({r.get('backup_service') for r in records} - {known and known.get(
-        'service')}) if known and known.get('service') else []
-    if changed:
-        store.delete(key)
+    if not known:
+        return
+    changed = sorted({v['record'].get('backup_service') for v in volume_data.values()} -
+                     {known.get('service')})
+    if known['readable'] and not changed:
+        return
+    store.delete(key)
+    if not known['readable']:  # probed anew (draas.sites.check) while this checkpoint ran
+        exc = DataLocationError(
+            '%s cannot read the backups %s makes (probe of %s: %s): this checkpoint\'s '
+            'would not survive the loss of %s' % (target_name, source_name,
+                                                  known['checked_at'], known['reason'],
+                                                  source_name))
+    else:
         exc = DataLocationError(
             'the backups of %s were written by %s, not by %s that the probe of %s proved '
             'readable at %s: its cinder-backup was reconfigured. Run the checkpoint again: '
             'it probes where the backups are read first' % (
                 source_name, ', '.join(changed), known['service'], known['checked_at'],
                 target_name))
-        exc.orphan_backups = [v['backup_id'] for v in volume_data.values()]
-        raise exc
+    exc.orphan_backups = [v['backup_id'] for v in volume_data.values()]
+    raise exc
 
 
 def check_pairs(names):
@@ -188,15 +204,3 @@ def check_pairs(names):
         return {}
     with concurrent.futures.ThreadPoolExecutor(len(pairs)) as pool:
         return {'%s -> %s' % pair: found for pair, found in zip(pairs, pool.map(one, pairs))}
-
-
-def refusal(method, source_name, target_name, result):
-    """The error refusing `method` when `result` (backup_path) says its data would not
-    survive the loss of the source."""
-    return DataLocationError(
-        'plan.policy.replication: %r would not survive the loss of %s: %s cannot read the '
-        'backups %s makes (probe of %s: %s). Use "image" (volume snapshots uploaded to '
-        'Glance and copied to %s\'s), or have %s\'s cinder-backup write where %s reads '
-        'it (e.g. a Swift at %s)' % (
-            method, source_name, target_name, source_name, result['checked_at'],
-            result['reason'], target_name, source_name, target_name, target_name))

@@ -118,6 +118,19 @@ class TestCache(base.BaseTestCase):
         self.assertFalse(self.path()['cached'])  # probed again
 
 
+    def test_a_probe_failed_while_the_checkpoint_ran_fails_it(self):
+        self.useFixture(fixtures.MockPatchObject(location, '_cache', return_value=self.store))
+        self.probe.return_value = {'readable': False, 'reason': 'importing: in error',
+                                   'service': 'swift', 'seconds': 1.0}
+        probed = self.path()
+        exc = self.assertRaises(location.DataLocationError, location.confirm, 'site-a',
+                                'site-b', 'dst', {'v1': {'backup_id': 'b1', 'record': {
+                                    'backup_service': 'swift'}}})
+        self.assertEqual("site-b cannot read the backups site-a makes (probe of %s: "
+                         "importing: in error): this checkpoint's would not survive the loss "
+                         "of site-a" % probed['checked_at'], str(exc))
+        self.assertEqual(['b1'], exc.orphan_backups)
+
 class TestPairs(base.BaseTestCase):
 
     def test_each_ordered_pair_is_probed_anew_except_where_a_member_cannot(self):
@@ -139,3 +152,4 @@ class TestPairs(base.BaseTestCase):
                                          "records for admins only, and m is a member's"},
             found['m -> a']['backup'])
         self.assertEqual({}, location.check_pairs(['a']))
+
