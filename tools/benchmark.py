@@ -1,6 +1,7 @@
 """draas benchmark: what a checkpoint and a failover cost as the workload grows (issue 7).
 
-    tools/bench [--sizes 10,50,200] [--volume-every 10] [--out results]
+    tools/bench [--sizes 10,50,200] [--volume-every 10] [--checkpoints-only]
+                [--replication backup|image] [--member] [--out results]
 
 Not a test: it runs on the lab (tools/lab up) and takes minutes per size. For each size N:
 
@@ -19,7 +20,9 @@ Not a test: it runs on the lab (tools/lab up) and takes minutes per size. For ea
 6. memory: peak RSS of draas' export and of a restore's servers level (re-run: nothing left
    to make), each in a child process;
 7. CPU: the CPU seconds of the busiest lab processes during the failover and the baseline;
-then removes all of it (--checkpoints-only: steps 1 to 3). Writes results.json, results.md
+then removes all of it (--checkpoints-only: steps 1 to 3). --member: a project member's
+credentials at both sites (site-a-demo, site-b-demo): the workload in project demo, volume
+data by the image method, no export floor (an admin's lists). Writes results.json, results.md
 and results.png (time and requests against N) into <out>/<date>/, with the machine, the
 versions and the date.
 """
@@ -94,23 +97,27 @@ def small_image(conn, name):
                                    container_format='bare', wait=True)
 
 
-def project_with_network(cloud, name):
-    """A new project with a network, an image and the flavor servers use there; returns
-    (project connection, network, image, flavor)."""
-    admin = openstack.connect(cloud=cloud)
-    project = admin.identity.create_project(name=name, domain_id='default')
-    admin.identity.assign_project_role_to_user(project, admin.current_user_id,
-                                               admin.identity.find_role('admin'))
-    c = workload.project_conn(cloud, name)
+def project_with_network(cloud, name, entry=None):
+    """A new project with a network, an image and the flavor servers use there (with
+    `entry`, a member's clouds.yaml entry: in its project); returns (project connection,
+    network, image, flavor)."""
+    if entry:
+        c = openstack.connect(cloud=entry)
+    else:
+        admin = openstack.connect(cloud=cloud)
+        project = admin.identity.create_project(name=name, domain_id='default')
+        admin.identity.assign_project_role_to_user(project, admin.current_user_id,
+                                                   admin.identity.find_role('admin'))
+        c = workload.project_conn(cloud, name)
     net = c.network.create_network(name=name + '-net')
     c.network.create_subnet(network_id=net.id, ip_version=4, cidr='10.20.0.0/16',
                             name=name + '-subnet')
     return c, net, small_image(c, name + '-image'), c.compute.find_flavor('m1.tiny')
 
 
-def build(name, n, volume_every):
-    """The workload of N servers on site-a, in project `name`."""
-    c, net, image, flavor = project_with_network('site-a', name)
+def build(name, n, volume_every, entry=None):
+    """The workload of N servers on site-a, in project `name` (or `entry`'s)."""
+    c, net, image, flavor = project_with_network('site-a', name, entry)
 
     def sg_and_port(i):
         sg = c.network.create_security_group(name='%s-sg-%d' % (name, i))
@@ -154,7 +161,7 @@ def floor_export(project_name):
 
 
 def draas_export(plan):
-    c = openstack.connect(cloud='site-a', timing=True)
+    c = openstack.connect(cloud=plan['source'], timing=True)
     started = time.monotonic()
     wl = discovery.discover(c, plan)
     return {'seconds': round(time.monotonic() - started, 3),
@@ -233,27 +240,38 @@ CHECKPOINT_RUNS = (('without root disks', 'base_image'), ('with root disks', 'sn
                    ('with root disks, unchanged', 'snapshot'))
 
 
-def run_size(n, volume_every, mistral, start, checkpoints_only=False, replication='backup'):
+MEMBERS = {'site-a': 'site-a-demo', 'site-b': 'site-b-demo'}  # of project demo
+
+
+def run_size(n, volume_every, mistral, start, checkpoints_only=False, replication='backup',
+             member=False):
     name = 'bench%d-%x' % (n, int(time.time()))
-    result = {'n': n, 'project': name, 'replication': replication}
-    plan = plan_mod.validate({'name': name, 'source': 'site-a', 'target': 'site-b',
-                              'scope': {'project': name},
+    result = {'n': n, 'project': name, 'replication': replication,
+              'credentials': 'member' if member else 'admin'}
+    entries = MEMBERS if member else {'site-a': 'site-a', 'site-b': 'site-b'}
+    plan = plan_mod.validate({'name': name, 'source': entries['site-a'],
+                              'target': entries['site-b'],
+                              'scope': {'project': 'demo' if member else name},
                               'policy': {'name': 'silver', 'replication': replication}})
-    store = checkpoint.SwiftStore(openstack.connect(cloud='site-b'), 'draas-checkpoints')
+    store = checkpoint.SwiftStore(openstack.connect(cloud=plan['target']),
+                                  'draas-checkpoints')
     try:
         t = time.monotonic()
-        result['workload'] = build(name, n, volume_every)
+        result['workload'] = build(name, n, volume_every, member and plan['source'])
         result['build_seconds'] = round(time.monotonic() - t, 1)
         log(start, 'N=%d: workload built in %.0f s' % (n, result['build_seconds']))
 
         result['export'] = draas_export(plan)
-        result['floor'] = floor_export(name)
         result['export']['peak_rss_mib'] = peak_rss_mib(
             'import openstack\nfrom actions import discovery, plan\n'
-            'discovery.discover(openstack.connect(cloud="site-a"), plan.validate(%r))' % plan)
-        log(start, 'N=%d: export %s requests in %.2f s, floor %s in %.2f s' % (
-            n, result['export']['requests']['total'], result['export']['seconds'],
-            result['floor']['requests']['total'], result['floor']['seconds']))
+            'discovery.discover(openstack.connect(cloud=%r), plan.validate(%r))' % (
+                plan['source'], plan))
+        log(start, 'N=%d: export %s requests in %.2f s' % (
+            n, result['export']['requests']['total'], result['export']['seconds']))
+        if not member:  # the floor lists every project's: an admin's calls
+            result['floor'] = floor_export(name)
+            log(start, 'N=%d: export floor %s requests in %.2f s' % (
+                n, result['floor']['requests']['total'], result['floor']['seconds']))
 
         result['checkpoints'] = []
         for label, root_disk in CHECKPOINT_RUNS:
@@ -312,7 +330,9 @@ def run_size(n, volume_every, mistral, start, checkpoints_only=False, replicatio
         t = time.monotonic()
         cps = checkpoint.Checkpoints(store, name)
         in_parallel(lambda args: workload.delete(*args),
-                    [('site-a', name), ('site-b', name), ('site-b', name + '-base')])
+                    [('site-a', name, member and plan['source']),
+                     ('site-b', name, member and plan['target']),
+                     ('site-b', name + '-base', None)])
         workload.delete_checkpoints(cps)
         for key in store.list(name + '/'):
             store.delete(key)
@@ -370,14 +390,15 @@ def markdown(results):
                          r['failover']['servers_level_peak_rss_mib']))
     lines += ['', 'Checkpoints without and with root disks (every server boots from an '
               'image):', '', '| N | run | seconds | snapshot step s | root disks | root disk '
-              'bytes sent | volumes (method) | volume bytes sent |',
+              'bytes sent | volumes (method, credentials) | volume bytes sent |',
               '|---|---|---|---|---|---|---|---|']
     for r in results['sizes']:
         for c in r.get('checkpoints', ()):
-            lines.append('| %d | %s | %.0f | %.1f | %d | %d | %s (%s) | %s |' % (
+            lines.append('| %d | %s | %.0f | %.1f | %d | %d | %s (%s, %s) | %s |' % (
                 r['n'], c['run'], c['seconds'], c['snapshot_seconds'], c['root_disks'],
                 c['root_disk_bytes_copied'], c.get('volumes', '-'),
-                r.get('replication', 'backup'), c.get('volume_bytes_copied', '-')))
+                r.get('replication', 'backup'), r.get('credentials', 'admin'),
+                c.get('volume_bytes_copied', '-')))
     lines += ['', 'Failover seconds per level:', '',
               '| N | ' + ' | '.join(lv['level'] for lv in next(
                   (r['failover']['levels'] for r in results['sizes'] if 'failover' in r),
@@ -455,6 +476,10 @@ def main(argv=None):
     parser.add_argument('--replication', choices=('backup', 'image'), default='backup',
                         help='the volume data method of the plan (default backup; image: '
                              'the one member credentials may use)')
+    parser.add_argument('--member', action='store_true',
+                        help='a project member\'s credentials at both sites (site-a-demo, '
+                             'site-b-demo: project demo, which must hold nothing else); '
+                             'implies --replication image and needs --checkpoints-only')
     parser.add_argument('--out', default=os.path.join(ROOT, 'results'),
                         help='results folder (default results/)')
     args = parser.parse_args(argv)
@@ -464,6 +489,10 @@ def main(argv=None):
         parser.error('--sizes: expected numbers separated by commas, got %r' % args.sizes)
     if not sizes or min(sizes) < 1 or args.volume_every < 1:
         parser.error('--sizes and --volume-every must be positive')
+    if args.member and not args.checkpoints_only:
+        parser.error('--member measures checkpoints only: add --checkpoints-only')
+    if args.member:
+        args.replication = 'image'  # members may not run the backup method
     start = time.monotonic()
     mistral = install.mistral_for('site-b')
     install.upload(mistral)
@@ -475,7 +504,8 @@ def main(argv=None):
     for n in sizes:
         try:
             results['sizes'].append(run_size(n, args.volume_every, mistral, start,
-                                             args.checkpoints_only, args.replication))
+                                             args.checkpoints_only, args.replication,
+                                             args.member))
         except Exception as exc:  # keep what the other sizes measured
             failed = True
             log(start, 'N=%d failed: %s' % (n, exc))
