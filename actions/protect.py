@@ -143,7 +143,7 @@ def snapshot(document, checkpoint_id, freeze_seconds=None):
                              list(made['volumes'].values()), 'available', left(),
                              'volume snapshot')
     except Exception as exc:
-        _release(source, made)
+        _release(source, made)  # at once: the post-hook thaws next; abort then waits
         if freeze_seconds and time.time() - started >= freeze_seconds:
             raise errors.DraasError(
                 'the snapshots did not fit in the freeze window of %d s (options.hooks.'
@@ -156,8 +156,9 @@ def snapshot(document, checkpoint_id, freeze_seconds=None):
             'freeze_seconds': freeze_seconds}
 
 
-def _release(source, made):
-    """Delete the snapshots a run made (those already used are gone: ignored)."""
+def _release(source, made, settle=0):
+    """Delete the snapshots a run made (those already used are gone: ignored), waiting up
+    to `settle` seconds for those still 'creating' (Cinder deletes them only after)."""
     nova = made.get('quiesced', {}).values()
     try:  # Nova's volume snapshots, even those the run had not recorded yet
         by_nova = quiesce.snapshots(source, nova).values()
@@ -167,7 +168,7 @@ def _release(source, made):
                                     list(nova))
     volumes.delete_snapshots(source.block_storage,
                              set(made.get('volumes', {}).values()) | set(by_nova),
-                             made.get('group_snapshots', {}), settle=RELEASE_SETTLE)
+                             made.get('group_snapshots', {}), settle=settle)
 
 
 def replicate(document, checkpoint_id, hooks=None):
@@ -458,7 +459,7 @@ def abort(document, checkpoint_id):
         try:
             if made:
                 with sites.calls_to(plan['source'], 'deleting the run\'s snapshots'):
-                    _release(sites.connect(plan['source']), made)
+                    _release(sites.connect(plan['source']), made, RELEASE_SETTLE)
         except errors.DraasError:
             pass  # the source unreachable: its snapshots stay, the run's parts go
         checkpoints.delete(checkpoint_id)

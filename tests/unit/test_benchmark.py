@@ -30,7 +30,7 @@ def size(n, failover_seconds):
                              'snapshot_seconds': 8.0, 'root_disks': n,
                              'root_disk_bytes_copied': n << 20, 'volumes': n // 10,
                              'volume_bytes_copied': n // 10 << 30}],
-            'replication': 'image',
+            'replication': 'image', 'credentials': 'member',
             'failover': {'seconds': failover_seconds + 3, 'rto_seconds': failover_seconds,
                          'requests': 39, 'task_executions': 11, 'levels': levels,
                          'servers_level_peak_rss_mib': 95,
@@ -64,8 +64,8 @@ class TestBenchmark(base.BaseTestCase):
                       '1.17 | 80 / 95 |', text)
         self.assertIn('| 50 | 27 (23) |', text)
         self.assertIn('| 200 | failed: boom |', text)
-        self.assertIn('| 50 | without root disks | 30 | 1.2 | 0 | 0 | - (image) | - |', text)
-        self.assertIn('| 50 | with root disks | 40 | 8.0 | 50 | 52428800 | 5 (image) | '
+        self.assertIn('| 50 | without root disks | 30 | 1.2 | 0 | 0 | - (image, member) | - |', text)
+        self.assertIn('| 50 | with root disks | 40 | 8.0 | 50 | 52428800 | 5 (image, member) | '
                       '5368709120 |', text)
         self.assertIn('| 50 | 20.0 s, 30 req | 20.0 s, 9 req |', text)
         self.assertIn('Machine: 2 CPUs, 24 GiB, Linux, Python 3.11.', text)
