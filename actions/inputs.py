@@ -130,6 +130,7 @@ KINDS = {
     'keep': flag,
     'require_healthy': flag,
     'data_paths': flag,
+    'reprobe': flag,
     'fail_on_violation': flag,
     'min_age_minutes': optional_minutes,
 }

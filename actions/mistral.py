@@ -74,26 +74,30 @@ class SitesCheck(actions.Action):
     :param require_healthy: when true the task fails if a core service of a site does
         not answer (the error lists the problems); when false the report is returned as is
     :param timeout: seconds to wait for each API call
-    :param data_paths: also probe, for each ordered pair of healthy sites, whether the
+    :param data_paths: also say, for each ordered pair of healthy sites, whether the
         second reads the backups the first makes (location.check_pairs)
+    :param reprobe: probe those pairs anew, not trusting a pass of the last day
     """
 
     def __init__(self, sites, require_healthy=True, timeout=sites.DEFAULT_TIMEOUT,
-                 data_paths=True):
+                 data_paths=True, reprobe=False):
         self.sites = sites
         self.require_healthy = require_healthy
         self.timeout = timeout
         self.data_paths = data_paths
+        self.reprobe = reprobe
 
     def run(self, context):
         try:
             errors.flag('require_healthy', self.require_healthy)
             errors.flag('data_paths', self.data_paths)
+            errors.flag('reprobe', self.reprobe)
             report = sites.check_sites(self.sites, timeout=self.timeout)
             if self.data_paths:
                 with sites.closing_connections():
                     report['data_paths'] = location.check_pairs(
-                        [name for name, r in report['sites'].items() if r['healthy']])
+                        [name for name, r in report['sites'].items() if r['healthy']],
+                        self.reprobe)
         except errors.DraasError as exc:
             # Bad input: the same shape as a report, so workflows publish it alike.
             return actions.Result(error={'healthy': False, 'problems': [str(exc)]})

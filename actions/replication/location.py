@@ -6,7 +6,8 @@ recovery site can read them: a probe volume is backed up at the source, its reco
 at the target and restored into a new volume there; all of it is deleted after. The result
 is kept per site pair in the target's default Swift store with its time: checkpoints trust a
 pass for PROBE_MAX_AGE (and check each backup was written by the driver probed: confirm), a
-failure not at all (it may have been fixed); draas.sites.check always probes anew.
+failure not at all (it may have been fixed); draas.sites.check too, unless asked to probe
+anew (reprobe: after reconfiguring a cinder-backup).
 `image`: draas copies the data into the target's Glance itself: nothing to prove.
 `replication`: the array's; Cinder reports the replicated types (not probed here).
 """
@@ -183,10 +184,11 @@ def confirm(source_name, target_name, target, volume_data):
     raise exc
 
 
-def check_pairs(names):
-    """Where the backups of each site of `names` can be read: {"A -> B": {backup: a new
-    probe (backup_path), or {readable: None, reason} when a member's credentials cannot
-    probe}} for each ordered pair, probed in parallel."""
+def check_pairs(names, fresh=False):
+    """Where the backups of each site of `names` can be read: {"A -> B": {backup: the probe
+    (backup_path: a pass of the last day, or a new one; always new with `fresh`), or
+    {readable: None, reason} when a member's credentials cannot probe}} for each ordered
+    pair, probed in parallel."""
     conns = {name: sites.connect(name) for name in names}
     pairs = list(itertools.permutations(names, 2))
 
@@ -199,7 +201,7 @@ def check_pairs(names):
                 'and %s %s a member\'s' % (' and '.join(members),
                                           'are' if len(members) > 1 else 'is'))}}
         return {'backup': backup_path(source, target, conns[source], conns[target],
-                                      _cache(conns[target]), fresh=True)}
+                                      _cache(conns[target]), fresh=fresh)}
     if not pairs:
         return {}
     with concurrent.futures.ThreadPoolExecutor(len(pairs)) as pool:

@@ -7,7 +7,8 @@ from tests.functional import base
 class TestSitesCheck(base.FunctionalTestCase):
 
     def test_both_sites_healthy_through_mistral(self):
-        execution = self.run_workflow('draas.sites.check', {'sites': ['site-a', 'site-b']})
+        execution = self.run_workflow('draas.sites.check', {'sites': ['site-a', 'site-b'],
+                                                            'reprobe': True})
         output = self.output(execution)
         self.assertEqual('SUCCESS', execution.state, execution.state_info)
         self.assertTrue(output['healthy'])
@@ -17,7 +18,7 @@ class TestSitesCheck(base.FunctionalTestCase):
             for service in list(sites.CORE_SERVICES) + list(sites.OPTIONAL_SERVICES):
                 self.assertEqual('ok', services[service]['status'], (site, service))
         # Both sites' backups go to site-b's vault Swift, which both read: each pair is
-        # proven by a probe just made, and the probes left nothing behind.
+        # proven by a probe just made (reprobe), and the probes left nothing behind.
         paths = output['report']['data_paths']
         self.assertEqual({'site-a -> site-b', 'site-b -> site-a'}, set(paths))
         for pair, found in paths.items():

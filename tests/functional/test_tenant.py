@@ -58,8 +58,10 @@ class TestTenantMode(base.FunctionalTestCase):
         return {s.name: s for s in self.member.compute.servers()}
 
     def test_0_backups_site_b_cannot_read_are_refused_with_the_reason(self):
-        # draas.sites.check probes each pair anew: neither site reads the other's backups.
-        execution = self.run_workflow('draas.sites.check', {'sites': ['site-a', 'site-b']})
+        # Probed anew (the lab's cinder-backup was just reconfigured): site-b cannot read
+        # site-a's backups.
+        execution = self.run_workflow('draas.sites.check', {'sites': ['site-a', 'site-b'],
+                                                            'reprobe': True})
         self.assertEqual('SUCCESS', execution.state, execution.state_info)
         out = self.output(execution)
         probe = out['report']['data_paths']['site-a -> site-b']['backup']

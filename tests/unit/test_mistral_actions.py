@@ -34,7 +34,7 @@ class TestSitesCheckAction(base.BaseTestCase):
             'Backups of b are NOT readable at a (importing: in error): plans b -> a use '
             'replication "image".']), result)
         check.assert_called_once_with(['site-a'], timeout=sites.DEFAULT_TIMEOUT)
-        self.pairs.assert_called_once_with(['a', 'b'])
+        self.pairs.assert_called_once_with(['a', 'b'], False)
         # Without data_paths: no probe.
         check.return_value = self.report(True)
         result = mistral.SitesCheck(['site-a'], data_paths=False).run(mock.Mock())
@@ -53,7 +53,7 @@ class TestSitesCheckAction(base.BaseTestCase):
         self.assertEqual(dict(self.report(False), data_paths={}, outcome=[
             'Sites a, b are not healthy:', "site 'a': compute: x",
             'Next: fix this before a failover.']), result)
-        self.pairs.assert_called_with(['b'])  # only healthy sites are probed
+        self.pairs.assert_called_with(['b'], False)  # only healthy sites are probed
 
     @mock.patch.object(sites, 'check_sites', side_effect=sites.SiteError('unknown site x'))
     def test_bad_input_is_an_error_result_with_the_message(self, check):
