@@ -327,6 +327,7 @@ def image(src, dst, volumes, checkpoint_id, snaps, owner, timeout=1800, throttle
                 container_format='bare')['image_id']
         wait_all(lambda: src.image.images(id='in:' + ','.join(uploads.values())),
                  list(uploads.values()), 'active', timeout, 'uploaded image')
+
         def one(vid):
             up = src.image.get_image(uploads[vid])
             copy = images_mod.copy_image(src, dst, {
