@@ -35,6 +35,8 @@ def reverse_plan(document):
     restore.pop('replica_host', None)  # the original site's replica backend is another one
     # Its project is the restored one at the target: bound by its first checkpoint.
     scope = {k: v for k, v in plan['scope'].items() if k != 'project_id'}
+    if restore.get('project'):  # restored under another name: back into the original
+        scope['project'], restore['project'] = restore['project'], plan['scope']['project']
     reverse = dict(copy.deepcopy(plan), name=plan['name'] + SUFFIX, source=plan['target'],
                    target=plan['source'], options=options, scope=scope,
                    description='reverse of plan %s (draas reprotect)' % plan['name'])

@@ -243,6 +243,12 @@ SCHEMA = {
                                             'networks whose MTU the target cannot carry '
                                             '(0: the target\'s default), e.g. {"9000": '
                                             '1500}'},
+                        project={'type': 'string', 'minLength': 1, 'maxLength': 64,
+                                 'description': 'the name of the target project the '
+                                                'workload is restored into (default: the '
+                                                'source project\'s name; with a member\'s '
+                                                'credentials at the target: its entry\'s '
+                                                'project, which only it may name)'},
                         create_volume_types={'type': 'boolean', 'description': 'true to '
                                              'create the volume types the target lacks '
                                              '(like the source\'s, extra specs included) '

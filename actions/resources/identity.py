@@ -138,9 +138,9 @@ class Project(Kind):
     service = 'identity'
     sdk = sdk_project.Project
     restores = (
-        Field('name', how='a project of that name in the domain is used when there is one '
-              '(with a member\'s credentials at the target: the target entry\'s project, '
-              'as it is)'),
+        Field('name', how='options.restore.project, else the same; a project of that name '
+              'in the domain is used when there is one (with a member\'s credentials at the '
+              'target: the target entry\'s project, as it is)'),
         Field('description'),
         Field('domain_id', arg=False, ref='domain', how='the restored domain (checkpoints '
               'without domains: the same domain ID when the target has it, else Default)'),
@@ -169,7 +169,7 @@ class Project(Kind):
         for doc in rc.docs('project'):
             domain = rc.domain(doc['domain_id'])
             found = domain and rc.admin.identity.find_project(
-                rc.name(doc['name']), domain_id=domain, ignore_missing=True)
+                rc.project_name(doc), domain_id=domain, ignore_missing=True)
             if found:
                 out[doc['id']] = found.id
         return out
@@ -184,7 +184,8 @@ class Project(Kind):
         identity = rc.admin.identity
         if not target_id:
             target_id = identity.create_project(**dict(
-                self.args(rc, doc), domain_id=placed(rc, 'project', doc),
+                self.args(rc, doc), name=rc.project_name(doc),
+                domain_id=placed(rc, 'project', doc),
                 description=doc.get('description') or '', is_enabled=True,
                 tags=list(doc.get('tags') or ()) + [RESTORE_TAG + rc.restore_id])).id
         identity.assign_project_role_to_user(target_id, rc.admin.current_user_id,
@@ -197,6 +198,8 @@ class Project(Kind):
             # raised to the source's, never lowered: may be higher; in tenant mode the
             # target entry's project is used as it is
             return NOT_COMPARED
+        if field.name == 'name':
+            return rc.project_name(doc)
         return super().intended(rc, field, doc)
 
     def remove(self, bubble):

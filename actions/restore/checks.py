@@ -83,7 +83,6 @@ def _made_already(r, exists, found):
     a failback replaces (preview). As the admin: the restoring user may have no role on the
     project yet."""
     admin, servers = r.admin, r.docs('server')
-    project = r.doc('project', r.source_project_id)
     done = {k: resources.by_source_tag(getattr(admin.network, call)(**r.tag_query()))
             for k, call in (('network', 'networks'), ('subnet', 'subnets'), ('port', 'ports'),
                             ('router', 'routers'), ('security_group', 'security_groups'),
@@ -116,20 +115,20 @@ def _made_already(r, exists, found):
             'project %s on %s already holds copies of these servers (%s) made by restore %s: '
             'a failover of another checkpoint would run a second copy beside them. Run the '
             'failover of that checkpoint again (checkpoint_id) to finish it, or delete those '
-            'servers first' % (project['name'], r.site, ', '.join(sorted(copies)),
+            'servers first' % (exists.name, r.site, ', '.join(sorted(copies)),
                                restore_id))
     clash = sorted(s['name'] for s in servers
                    if s['name'] in names and s['id'] not in done['server'] and
                    s['name'] not in originals)
     if clash:
         found.warnings.append('project %s on %s already has servers named %s (not made by '
-                              'this restore)' % (project['name'], r.site, ', '.join(clash)))
+                              'this restore)' % (exists.name, r.site, ', '.join(clash)))
     cidrs = {s.cidr for s in admin.network.subnets(project_id=exists.id)}
     overlap = sorted(s['cidr'] for s in r.docs('subnet')
                      if s['cidr'] in cidrs and s['id'] not in done['subnet'])
     if overlap:
         found.warnings.append('project %s on %s already has subnets %s' % (
-            project['name'], r.site, ', '.join(overlap)))
+            exists.name, r.site, ', '.join(overlap)))
     return done
 
 
@@ -170,10 +169,15 @@ def preflight(document, checkpoint_id=None, mode='unplanned', restore_id=None,
             preview.insert(0, 'use project %s (of %s, whose credentials are a member\'s: '
                               'no project, user, flavor or quota is made or changed)' % (
                                   exists.name, r.site))
+            wanted = r.options.get('project')
+            if wanted and wanted not in (exists.name, exists.id):
+                problems.append('options.restore.project: %r is not the project of %s '
+                                '(%s), whose credentials are a member\'s: they restore into '
+                                'that project only' % (wanted, r.site, exists.name))
         else:
-            exists = admin.identity.find_project(r.name(project['name']), ignore_missing=True)
+            exists = admin.identity.find_project(r.project_name(project), ignore_missing=True)
             preview.insert(0, '%s project %s' % ('use' if exists else 'create',
-                                                 r.name(project['name'])))
+                                                 r.project_name(project)))
             domains = {d.name for d in admin.identity.domains()} if r.docs('domain') else ()
             for domain in r.docs('domain'):
                 if domain['name'] not in domains:

@@ -107,6 +107,11 @@ class Restore:
         """The name a restored resource gets: in a drill, with the drill ID appended."""
         return '%s-%s' % (name, self.restore_id) if self.drill and name else name
 
+    def project_name(self, doc):
+        """The name of the project the workload (project document `doc`) is restored into:
+        options.restore.project, else the source project's (a drill's: with its ID)."""
+        return self.name(self.options.get('project') or doc['name'])
+
     @property
     def member(self):
         """Tenant mode: the target entry is a project member's."""

@@ -35,7 +35,7 @@ def stage(document, checkpoint_id):
     project = r.doc('project', r.source_project_id)
     with sites.calls_to(r.site, 'warm standby'):
         there = (r.admin.identity.get_project(r.admin.current_project_id) if r.member else
-                 r.admin.identity.find_project(project['name'], ignore_missing=True))
+                 r.admin.identity.find_project(r.project_name(project), ignore_missing=True))
         restored = sorted({t[len(resources.RESTORE_TAG):] for s in (r.admin.compute.servers(
             **sites.in_every_project(r.admin, there.id)) if there else ())
             for t in s.tags or () if t.startswith(resources.RESTORE_TAG)})

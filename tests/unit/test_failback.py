@@ -34,6 +34,12 @@ class TestReversePlan(base.BaseTestCase):
         self.assertNotIn('replica_host', reverse['options']['restore'])
         self.assertEqual(reverse, plan_mod.validate(reverse))
 
+    def test_a_workload_restored_into_another_project_goes_back_into_its_own(self):
+        self.plan['options']['restore']['project'] = 'shop-dr'
+        reverse = failback.reverse_plan(self.plan)
+        self.assertEqual('shop-dr', reverse['scope']['project'])
+        self.assertEqual('shop', reverse['options']['restore']['project'])
+
     def test_no_reverse_of_a_reverse_nor_a_name_too_long(self):
         err = self.assertRaises(plan_mod.PlanError, failback.reverse_plan,
                                 failback.reverse_plan(self.plan))

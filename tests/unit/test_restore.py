@@ -257,7 +257,7 @@ class TestPreflight(RestoreTestCase):
     def project_exists(self):
         """The target has the project, with 3 instances of quota in use, and no network."""
         conn = self.target.conn
-        conn.identity.find_project.return_value = mock.Mock(id='tp1')
+        conn.identity.find_project.return_value = types.SimpleNamespace(id='tp1', name='shop')
         self.target.project_quotas(instances=3, used=3)
         return conn
 
@@ -806,6 +806,17 @@ class TestTenantPreflight(RestoreTestCase):
                       "only), and site-b's are a member's", text)
         self.assert_nothing_made()
 
+    def test_a_project_option_may_name_only_the_entry_s_own(self):
+        self.commit_checkpoint(RESOURCES)
+        out = restore.preflight(self.plan(project='demo'), self.cid, dry_run=True)
+        self.assertTrue(out['preview'][0].startswith('use project demo (of site-b'))
+        err = self.assertRaises(restore.RestoreError, restore.preflight,
+                                self.plan(project='shop-dr'), self.cid, dry_run=True)
+        self.assertIn("options.restore.project: 'shop-dr' is not the project of site-b "
+                      "(demo), whose credentials are a member's: they restore into that "
+                      "project only", str(err))
+        self.assert_nothing_made()
+
     def test_the_plans_mapping_wins_and_must_name_a_flavor_it_may_use(self):
         out = restore.preflight(self.plan(flavors={'m1.small': 'm1.large'}), dry_run=True)
         self.assertIn('use flavor m1.large', out['preview'])
@@ -843,6 +854,21 @@ class TestDrillPreflight(RestoreTestCase):
         self.assertNotIn('map network public -> public', out['preview'])
         self.target.conn.identity.find_project.assert_called_with('shop-drill-ab12cd',
                                                                   ignore_missing=True)
+        self.assert_nothing_made()
+
+    def test_the_plan_s_project_option_names_the_target_project(self):
+        out = restore.preflight(self.plan(project='shop-dr'), dry_run=True)
+        self.assertIn('create project shop-dr', out['preview'])
+        self.target.conn.identity.find_project.assert_called_with('shop-dr',
+                                                                  ignore_missing=True)
+        out = restore.preflight(self.plan(project='shop-dr'), mode='drill',
+                                restore_id='drill-ab12cd', dry_run=True)
+        self.assertIn('create project shop-dr-drill-ab12cd', out['preview'])
+        # The copy's name is the intended one: no fidelity difference.
+        r = restore.Restore(self.plan(project='shop-dr'), self.cid)
+        kind = resources.all_kinds()['project']
+        name = [f for f in kind.restores if f.name == 'name'][0]
+        self.assertEqual('shop-dr', kind.intended(r, name, {'name': 'shop'}))
         self.assert_nothing_made()
 
     def test_drill_ids_and_modes_go_together(self):
