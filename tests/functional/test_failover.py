@@ -33,10 +33,11 @@ class FailoverTestCase(base.FunctionalTestCase):
                                       stop_after=stop_after)
         return execution, self.output(execution)
 
-    def restored(self):
-        """What exists in the workload's project on site-b, by kind (names and IDs)."""
+    def restored(self, project=None):
+        """What exists in the workload's project on site-b (or `project`), by kind (names
+        and IDs)."""
         b = self.target
-        project = b.identity.find_project(self.name, ignore_missing=True)
+        project = b.identity.find_project(project or self.name, ignore_missing=True)
         if project is None:
             return None
         pid = project.id
@@ -284,10 +285,14 @@ class TestImageMethod(FailoverTestCase):
     """Volume data as images copied to the target: checkpoint, then fail over."""
     prefix = 'img'
 
-    def test_volumes_as_images_fail_over_with_their_data(self):
-        # Server db only: its boot volume and one data volume (2 GiB to copy, not 3).
+    def test_volumes_as_images_fail_over_with_their_data_into_another_project(self):
+        # Server db only: its boot volume and one data volume (2 GiB to copy, not 3),
+        # restored into a project of another name (options.restore.project).
+        into = self.name + '-dr'
+        self.addCleanup(workload.delete, 'site-b', into)
         self.plan = dict(self.plan, policy={'name': 'silver', 'replication': 'image'},
-                         scope={'project': self.name, 'servers': [self.name + '-db']})
+                         scope={'project': self.name, 'servers': [self.name + '-db']},
+                         options={'restore': {'project': into}})
         runs, ids = [], []
         for _ in range(2):
             execution = self.run_workflow('draas.checkpoint.create', {'plan': self.plan},
@@ -306,7 +311,10 @@ class TestImageMethod(FailoverTestCase):
         execution, out = self.failover()
         self.assertEqual('SUCCESS', execution.state, execution.state_info)
         base.measured('failover, image method: summary %s' % out['summary'])
-        made = self.restored()
+        self.assertIn('create project %s' % into, out['preflight']['preview'])
+        self.assertEqual([], out['summary']['fidelity']['differences'])
+        self.assertIsNone(self.restored())  # no project of the source's name
+        made = self.restored(into)
         self.assertEqual({'ACTIVE'}, {s.status for s in made['server']})
         self.assertEqual([self.name + '-db'], [s.name for s in made['server']])
         volumes = {v.name: v for v in made['volume']}

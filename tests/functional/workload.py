@@ -168,11 +168,11 @@ def delete(cloud, name, entry=None):
         return
     admin = openstack.connect(cloud=cloud)
     project = admin.identity.find_project(name)
-    if project is None:
-        return
-    c = project_conn(cloud, name, admin.identity.get_domain(project.domain_id).name)
-    _empty(c, project, name)
-    admin.identity.delete_project(project)
+    if project is not None:
+        c = project_conn(cloud, name, admin.identity.get_domain(project.domain_id).name)
+        _empty(c, project, name)
+        admin.identity.delete_project(project)
+    # also when a restore put the workload into another project (options.restore.project)
     owner = admin.identity.find_user(name + '-owner', domain_id='default')
     if owner is not None:
         admin.identity.delete_user(owner)
