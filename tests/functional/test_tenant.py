@@ -107,7 +107,13 @@ class TestTenantMode(base.FunctionalTestCase):
         self.assertEqual([], self.checkpoints.list())
 
     def test_2_checkpoints_hold_the_workload_and_send_unchanged_data_once(self):
+        # The first one's copies (image, root disks, volumes) read 256 KiB/s together,
+        # two at once (options.transfer).
+        rate, plan = 1 << 18, self.plan
+        self.plan = dict(plan, options={'transfer': {'bytes_per_second': rate,
+                                                     'streams': 2}})
         execution, out = self.workflow('draas.checkpoint.create')
+        self.plan = plan
         self.assertEqual('SUCCESS', execution.state, execution.state_info)
         self.assertIn('Member credentials at site-a-demo: not protected: domains, groups, '
                       'role assignments, users.', out['outcome'])
@@ -133,6 +139,12 @@ class TestTenantMode(base.FunctionalTestCase):
         first = out['summary']['replicate']
         self.assertGreater(first['volume_bytes_copied'], 0)
         self.assertGreater(first['root_disk_bytes_copied'], 0)
+        sent = sum(first[k] for k in ('image_bytes_copied', 'root_disk_bytes_copied',
+                                      'volume_bytes_copied'))
+        # Each chunk (at most 1 MiB) waits for those before it: all but the last at `rate`.
+        self.assertGreaterEqual(first['seconds'], (sent - (1 << 20)) / rate)
+        base.measured('tenant checkpoint at %d bytes/s, 2 streams: %d bytes in %s s' % (
+            rate, sent, first['seconds']))
 
         execution, out = self.workflow('draas.checkpoint.create')
         self.assertEqual('SUCCESS', execution.state, execution.state_info)
