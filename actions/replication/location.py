@@ -101,14 +101,10 @@ def backup_path(source_name, target_name, source, target, store=None, max_age=PR
     a new probe (cached in `store`, the target's default store; None: not cached). Returns
     the probe's result with checked_at (UTC, ISO 8601) and cached (bool)."""
     key = CACHE % (source_name, target_name)
-    if store is not None and not fresh:
-        try:
-            known = json.loads(store.get(key) or 'null')
-            age = (_now() - datetime.datetime.fromisoformat(known['checked_at'])).total_seconds()
-        except (errors.DraasError, ValueError, TypeError, KeyError):
-            known = None
-        if known and known.get('readable') and age < max_age:
-            return dict(known, cached=True)
+    known = None if fresh else _known(store, key)
+    if known and known['readable'] and (_now() - datetime.datetime.fromisoformat(
+            known['checked_at'])).total_seconds() < max_age:
+        return dict(known, cached=True)
     result = dict(probe_backup(source, target),
                   checked_at=_now().strftime('%Y-%m-%dT%H:%M:%SZ'))
     if store is not None:
@@ -117,6 +113,16 @@ def backup_path(source_name, target_name, source, target, store=None, max_age=PR
         except errors.DraasError:
             pass  # not cached: the next check probes again
     return dict(result, cached=False)
+
+
+def _known(store, key):
+    """The probe kept at `key` of `store` (None: no store, none kept, or unreadable)."""
+    try:
+        known = json.loads(store.get(key) or 'null') if store is not None else None
+        datetime.datetime.fromisoformat(known['checked_at'])  # a time we can compare
+        return known if 'readable' in known else None
+    except (errors.DraasError, ValueError, TypeError, KeyError):
+        return None
 
 
 def _now():
@@ -156,10 +162,7 @@ def confirm(source_name, target_name, target, volume_data):
     deleted)."""
     store = _cache(target)
     key = CACHE % (source_name, target_name)
-    try:
-        known = json.loads(store.get(key) or 'null') if store else None
-    except (errors.DraasError, ValueError):
-        known = None
+    known = _known(store, key)
     if not known:
         return
     changed = sorted({v['record'].get('backup_service') for v in volume_data.values()} -
