@@ -70,8 +70,12 @@ def _against(name, seconds, target):
 def restore(plan, summary):
     """A finished restore's: a failover, a failback (a planned failover of the reverse
     plan) or a drill."""
-    times = '%s, %s.' % (_against('RTO', summary['rto_seconds'], summary['rto_target_seconds']),
-                         _against('RPO', summary['rpo_seconds'], summary['rpo_target_seconds']))
+    rpo = _against('RPO', summary['rpo_seconds'], summary['rpo_target_seconds'])
+    if summary.get('rpo_of') == 'replicas':
+        rpo += ', the replicas\' lag (the metadata: the checkpoint of %s before)' % duration(
+            summary['checkpoint_age_seconds'])
+    times = '%s, %s.' % (_against('RTO', summary['rto_seconds'],
+                                  summary['rto_target_seconds']), rpo)
     restored = 'Restored and verified: %s.' % _counts(summary['counts'])
     if summary['mode'] == 'drill':
         return ['Drill %s of plan %s passed.' % (summary['restore_id'], plan['name']),

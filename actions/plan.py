@@ -181,6 +181,21 @@ SCHEMA = {
                                            'checkpoint reads from the source together '
                                            '(images, root disks, volumes of the image '
                                            'method; default: no limit)'}}},
+                'replication': {
+                    'type': 'object', 'additionalProperties': False,
+                    'description': 'an object {adapter, failover_when_lagging}: the storage '
+                                   'replication of policy.replication "replication"',
+                    'properties': {
+                        'adapter': {'type': 'string', 'pattern': NAME,
+                                    'description': 'the storage replication adapter (an '
+                                                   'entry point of draas.replication, '
+                                                   'default "cinder")'},
+                        'failover_when_lagging': {
+                            'type': 'boolean',
+                            'description': 'true to let a failover proceed when a replica '
+                                           'trails its volume by more than the RPO (the '
+                                           'preflight says how many seconds of writes are '
+                                           'lost); default false: refused'}}},
                 'lock_timeout_minutes': {'type': 'integer', 'minimum': 1,
                                          'description': 'minutes after which a checkpoint '
                                                         'lock left by a dead run expires'},
@@ -295,6 +310,7 @@ DEFAULT_RESTORE = {'networks': {}, 'flavors': {}, 'volume_types': {}, 'availabil
                    'keep_floating_ips': False, 'boot_order': [], 'parallel': 8,
                    'timeout_minutes': 30, 'replica_ref': {'source-name': 'volume-{id}'}}
 DEFAULT_VERIFY = {'probes': [], 'timeout_seconds': 120}
+DEFAULT_REPLICATION = {'adapter': 'cinder', 'failover_when_lagging': False}
 
 
 class PlanError(errors.DraasError):
@@ -387,6 +403,8 @@ def validate(document, check_sites=True):
     plan['options']['restore'] = dict(DEFAULT_RESTORE, **plan['options'].get('restore', {}))
     plan['options']['drill'] = dict(plan['options'].get('drill', {}))
     plan['options']['verify'] = dict(DEFAULT_VERIFY, **plan['options'].get('verify', {}))
+    plan['options']['replication'] = dict(DEFAULT_REPLICATION,
+                                          **plan['options'].get('replication', {}))
     if plan['source'] == plan['target']:
         raise PlanError(['plan.target: expected a site other than the source, got %r'
                          % plan['target']])

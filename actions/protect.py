@@ -17,6 +17,7 @@ from actions import checkpoint
 from actions import discovery
 from actions import errors
 from actions import plan as plan_mod
+from actions.replication import adapters
 from actions.replication import consistency as consistency_mod
 from actions.replication import images as images_mod
 from actions.replication import location
@@ -61,6 +62,8 @@ def begin(document):
         plan['source']: sites.mode(source), plan['target']: sites.mode(target)})
     location.require(plan['policy']['replication'], plan['source'], plan['target'], source,
                      target)
+    if plan['policy']['replication'] == 'replication':
+        adapters.load(plan)  # installed, and loads
     checkpoint_id = checkpoint.new_checkpoint_id()
     checkpoints.lock(checkpoint_id, plan['options']['lock_timeout_minutes'])
     try:
@@ -199,9 +202,8 @@ def replicate(document, checkpoint_id, hooks=None):
         previous = checkpoints.get_part(latest, 'data')['volumes'] if latest else {}
         with sites.calls_to(plan['source'], 'volume ' + plan['policy']['replication']):
             volume_data = volumes.replicate(
-                plan['policy']['replication'], source, target, resources.get('volume', []),
-                checkpoint_id, dict(made['volumes'], **made.get('grouped', {})), previous,
-                plan['policy']['retention']['count'], owner, throttle)
+                plan, source, target, resources.get('volume', []), checkpoint_id,
+                dict(made['volumes'], **made.get('grouped', {})), previous, owner, throttle)
         if plan['policy']['replication'] == 'backup':
             location.confirm(plan['source'], plan['target'], target, volume_data)
         # Backed up or copied: the group snapshots go (their members go with them only),

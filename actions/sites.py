@@ -157,11 +157,20 @@ def in_every_project(conn, project_id):
     return dict(all_projects(conn), project_id=project_id) if mode(conn) == ADMIN else {}
 
 
+def settings(site):
+    """What `site`'s clouds.yaml entry tells draas beyond credentials: its mapping draas:
+    (backup_store, replication: {adapter name: settings}), {} without."""
+    found = ((_read_clouds_yaml().get('clouds') or {}).get(site) or {}).get('draas') or {}
+    if not isinstance(found, dict):
+        raise SiteError('clouds.yaml entry %r: "draas" must be a mapping, got %r' % (
+            site, found))
+    return found
+
+
 def backup_store(site):
     """A connection to the Swift holding the Cinder backups of `site`: the clouds.yaml entry
     that `site`'s entry names as draas: {backup_store: ENTRY} (None when it names none)."""
-    entry = (((_read_clouds_yaml().get('clouds') or {}).get(site) or {}).get('draas') or
-             {}).get('backup_store')
+    entry = settings(site).get('backup_store')
     return connect(entry) if entry else None
 
 

@@ -1,7 +1,7 @@
 """Volume data: the policy's replication method, behind one function.
 
-`replication`: volumes of Cinder replicated types; their state is recorded, the array moves
-the data (no lab backend replicates: unit-tested with mocks).
+`replication`: an array replicates the volumes continuously, draas speaks to it through a
+storage replication adapter (adapters.py) and records each replica and its lag.
 `backup` (works on the lab): Cinder backups of the volumes' snapshots (take_snapshots, the
 checkpoint's point-in-time step: requested back to back, each crash-consistent alone),
 incremental when the volume already has one, and each backup record exported into the
@@ -16,6 +16,7 @@ import time
 from openstack import exceptions
 
 from actions import errors
+from actions.replication import adapters
 from actions.replication import images as images_mod
 from actions import sites
 from actions import waits
@@ -273,30 +274,35 @@ def forget_imports(dst, items):
     return left
 
 
-def replication(src, volumes, checkpoint_id):
-    """Volumes of Cinder replicated types: the array copies the data to the recovery site.
+SYNC_TIMEOUT = 900  # seconds a checkpoint waits for new replicas' first copy
 
-    Nothing is copied here; the checkpoint records each volume's replication state (the
-    restore fails the replicated volumes over). A volume that is not replicated would be
-    lost in a disaster, so it fails the checkpoint with a message naming it.
-    """
-    current = {v.id: v for v in src.block_storage.volumes(all_projects=True)
-               if v.id in {d['id'] for d in volumes}}
-    bad = sorted('%s (%s, replication %s)' % (vid, v.volume_type, v.replication_status)
-                 for vid, v in current.items() if v.replication_status != 'enabled')
-    missing = sorted({d['id'] for d in volumes} - set(current))
-    if bad or missing:
-        raise VolumeReplicationError(
-            'the replication method needs volumes of a replicated type with replication '
-            'enabled; not so: %s' % ', '.join(bad + ['%s (gone)' % m for m in missing]))
-    data = {vid: {'method': 'replication', 'replication_status': v.replication_status,
-                  'volume_type': v.volume_type, 'size': v.size,
-                  'backend': getattr(v, 'host', None),
+
+def replication(plan, src, volumes, timeout=SYNC_TIMEOUT):
+    """Volumes a storage array replicates (actions/replication/adapters.py): each one is
+    enabled toward the recovery site (one not replicating yet starts now), then waited for
+    until its replica is in sync. Nothing is copied by draas; the checkpoint records each
+    replica, when it was last in sync and how far it trailed (the data's RPO)."""
+    if not volumes:
+        return {}
+    adapter = adapters.load(plan)
+    replicas = adapter.enable(src, volumes)
+    states = {}
+
+    def in_sync():
+        states.update(adapter.status(replicas))
+        return all(states.get(vid, {}).get('state') == 'replicating'
+                   for vid in replicas) or None
+    waits.until(in_sync, timeout, POLL, lambda: VolumeReplicationError(
+        'replicas not in sync after %d s: %s' % (timeout, ', '.join(
+            '%s (%s)' % (vid, states.get(vid, {}).get('state', 'unknown'))
+            for vid in sorted(replicas)
+            if states.get(vid, {}).get('state') != 'replicating'))))
+    sizes = {d['id']: d['size'] for d in volumes}
+    return {vid: {'method': 'replication', 'adapter': adapter.name, 'replica': replica,
+                  'synced_at': states[vid].get('synced_at'),
+                  'lag_seconds': states[vid].get('lag_seconds'), 'size': sizes[vid],
                   'bytes_copied': None}  # the array moves the data, out of draas' sight
-            for vid, v in current.items()}
-    # The array replicates continuously; consistency across volumes is the backend's
-    # (a replication group gives it, separate volumes do not).
-    return data
+            for vid, replica in replicas.items()}
 
 
 # Cinder converts the upload (qemu-img): a volume's unwritten blocks take no bytes, so a
@@ -367,15 +373,17 @@ def check_method(method, modes):
                 'are' if len(members) > 1 else 'is'))
 
 
-def replicate(method, src, dst, volumes, checkpoint_id, snaps=None, previous=None,
-              full_every=8, owner=None, throttle=None):
-    """Replicate `volumes` by `method`; returns per-volume data. `snaps`: their snapshots
-    (take_snapshots) for the SNAPSHOT_METHODS; `owner`: whose image copies the image method
-    makes (images.owner_key), as fast as `throttle` (images.Throttle) lets."""
+def replicate(plan, src, dst, volumes, checkpoint_id, snaps=None, previous=None,
+              owner=None, throttle=None):
+    """Replicate `volumes` by the plan's method; returns per-volume data. `snaps`: their
+    snapshots (take_snapshots) for the SNAPSHOT_METHODS; `owner`: whose image copies the
+    image method makes (images.owner_key), as fast as `throttle` (images.Throttle) lets."""
+    method = plan['policy']['replication']
     if method == 'backup':
-        return backup(src, volumes, checkpoint_id, snaps, previous, full_every)
+        return backup(src, volumes, checkpoint_id, snaps, previous,
+                      plan['policy']['retention']['count'])
     if method == 'replication':
-        return replication(src, volumes, checkpoint_id)
+        return replication(plan, src, volumes)
     if method == 'image':
         return image(src, dst, volumes, checkpoint_id, snaps, owner, throttle=throttle)
     raise VolumeReplicationError(

@@ -5,6 +5,7 @@ from openstack.block_storage.v3 import type as sdk_type
 from openstack.block_storage.v3 import volume as sdk_volume
 
 from actions import errors
+from actions.replication import adapters
 from actions.replication import volumes as movers
 from actions.resources import ALIAS
 from actions.resources import ASSIGNED
@@ -185,24 +186,58 @@ class Volume(Kind):
                 copy = rc.admin.image.find_image(data['image_id'], ignore_missing=True)
                 restorable = copy is not None and copy.status == 'active'
             elif data.get('method') == 'replication':
-                restorable = bool(rc.options.get('replica_host'))
-                if not restorable:
-                    found.problems.append(
-                        'volume %r (%s) is replicated by the storage array: set options.'
-                        'restore.replica_host to the backend of %s holding the replicas' % (
-                            vol.get('name'), vol['id'], rc.site))
-                    continue
+                continue  # all replicas at once, below
             else:
                 restorable = data.get('method') == 'backup' and data.get('record')
             if not restorable:
                 found.problems.append('volume %r (%s): the checkpoint holds no data %s can '
                                       'restore (method %s)' % (vol.get('name'), vol['id'],
                                                                rc.site, data.get('method')))
+        self._check_replicas(rc, found)
         found.problems.extend(missing_zones(rc, 'block_storage', 'volume'))
         methods = sorted({d['method'] for d in rc.data['volumes'].values()})
         found.preview.append('fill %d volumes from %s' % (len(rc.docs('volume')), ' and '.join(
             {'backup': 'imported backups', 'image': 'image copies',
              'replication': 'array replicas'}.get(m, m) for m in methods)))
+
+    @staticmethod
+    def _check_replicas(rc, found):
+        """Every replicated volume's replica is at the target and trails its volume by
+        no more than the RPO (else refused, or with options.replication.
+        failover_when_lagging a warning saying what is lost); a drill needs clones."""
+        replicated = {v['id']: v for v in rc.docs('volume')
+                      if rc.data['volumes'].get(v['id'], {}).get('method') == 'replication'}
+        todo = {vid: rc.data['volumes'][vid]['replica'] for vid in replicated
+                if vid not in rc.idmap.get('volume', {})}
+        if not todo:
+            return
+        try:
+            adapter = rc.adapter
+            adapter.restorable()
+            if rc.drill and adapters.CLONE not in adapter.capabilities:
+                adapter.clone(None, None)  # says why
+            states = adapter.status(todo)
+        except errors.DraasError as exc:
+            found.problems.append('replicated volumes: %s' % exc)
+            return
+        rpo = rc.plan['policy']['rpo_minutes'] * 60
+        lagging = rc.plan['options']['replication']['failover_when_lagging']
+        for vid in sorted(todo):
+            vol, state = replicated[vid], states.get(vid) or {'state': 'missing'}
+            named = 'volume %r (%s)' % (vol.get('name'), vid)
+            lag = state.get('lag_seconds')
+            if state['state'] not in ('replicating', 'source silent'):
+                found.problems.append('%s: its replica at %s is %s' % (
+                    named, rc.site, state['state']))
+            elif lag is not None and lag > rpo and not rc.drill:
+                (found.warnings if lagging else found.problems).append(
+                    '%s: its replica trailed it by %.1f s when last in contact, past the '
+                    'RPO of %d s: up to %.1f s of writes are lost%s' % (
+                        named, lag, rpo, lag, '' if lagging else
+                        ' (options.replication.failover_when_lagging: true to fail over '
+                        'anyway)'))
+        found.preview.append('%s %d replicas through adapter %s' % (
+            'clone' if rc.drill else 'promote', len(todo), rc.adapter.name))
 
     def needs(self, rc, done):
         todo = [v for v in rc.docs('volume') if v['id'] not in done]
@@ -237,12 +272,15 @@ class Volume(Kind):
         if zone:
             attrs['availability_zone'] = zone
         if target_id is None and data['method'] == 'replication':
-            # The array copied the data: the target's Cinder takes over the replica.
-            ref = {k: v.format(id=doc['id'], name=doc.get('name') or '')
-                   for k, v in rc.options['replica_ref'].items()}
+            # The array copied the data: the target's Cinder takes over the replica (a
+            # drill: a clone of it, the replica goes on receiving).
+            replica = dict(data['replica'], volume_id=doc['id'], name=doc.get('name'))
+            handed = (rc.adapter.clone(replica, rc.restore_id) if rc.drill else
+                      rc.adapter.promote(replica))
+            rc.handed_over(doc['id'], handed)
             attrs.pop('size', None)
             target_id = bs.manage_volume(
-                host=rc.options['replica_host'], ref=ref, **dict(
+                host=handed['host'], ref=handed['ref'], **dict(
                     attrs, metadata=dict(attrs['metadata'], **{DATA_KEY: 'restored'}),
                     bootable=bool(doc.get('is_bootable')))).id
             rc.remember('volume', doc['id'], target_id)

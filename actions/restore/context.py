@@ -11,6 +11,7 @@ from actions import discovery
 from actions import errors
 from actions import plan as plan_mod
 from actions import resources
+from actions.replication import adapters
 from actions.replication import volumes as movers
 from actions import sites
 
@@ -192,6 +193,19 @@ class Restore:
             if name not in self.state['users_to_enable']:
                 self.state['users_to_enable'].append(name)
                 self.save_state()
+
+    @functools.cached_property
+    def adapter(self):
+        """The storage replication adapter of the plan (volumes of method replication)."""
+        return adapters.load(self.plan)
+
+    def handed_over(self, volume_id, handed):
+        """Record when the replica the adapter handed over for volume `volume_id` was last
+        in sync (promote or clone): the summary's RPO of replicated data."""
+        with self._lock:
+            self.state.setdefault('replicas', {})[volume_id] = {
+                k: handed.get(k) for k in ('synced_at', 'lag_seconds')}
+            self.save_state()
 
     def domain(self, source_domain_id):
         """The target's domain for a source domain, or None while the target has none: its

@@ -27,6 +27,11 @@ def finish(document, checkpoint_id, restore_id):
     with sites.calls_to(r.site, 'fidelity report'):
         fidelity_report = fidelity.report(r)
     created_at = checkpoint.checkpoint_time(r.checkpoint_id).timestamp()
+    age = max(0.0, round(r.state.get('started_at', finished) - created_at, 1))
+    # Volumes an array replicates hold what was written until their replica's last sync:
+    # their lag, not the checkpoint's age, is what the data lost.
+    lags = [x.get('lag_seconds') for x in (r.state.get('replicas') or {}).values()]
+    replicated = bool(lags) and None not in lags and len(lags) == len(r.data['volumes'])
     summary = {
         'restore_id': r.restore_id, 'checkpoint_id': r.checkpoint_id,
         'target': r.site, 'project_id': r.project_id,
@@ -38,7 +43,9 @@ def finish(document, checkpoint_id, restore_id):
         'rto_seconds': round(finished - r.state.get('started_at', finished), 1),
         'rto_target_seconds': r.plan['policy']['rto_minutes'] * 60,
         # A planned failover's checkpoint follows the stop: nothing lost.
-        'rpo_seconds': max(0.0, round(r.state.get('started_at', finished) - created_at, 1)),
+        'rpo_seconds': round(max(lags), 1) if replicated else age,
+        'rpo_of': 'replicas' if replicated else 'checkpoint',
+        'checkpoint_age_seconds': age,
         'rpo_target_seconds': r.plan['policy']['rpo_minutes'] * 60,
         'fidelity': fidelity_report,
         'users_to_enable': sorted(r.state['users_to_enable']),

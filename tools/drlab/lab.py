@@ -49,10 +49,11 @@ MISTRAL = ('mistral', 'mistral-executor')  # api, engine and periodic tasks; the
 # Port of each API on site-a; site-b adds 10000.
 BASE_PORTS = {'keystone': 5000, 'glance': 9292, 'cinder': 8776, 'nova': 8774,
               'placement': 8778, 'neutron': 9696, 'swift': 8080, 'swift-account': 6202,
-              'swift-container': 6201, 'swift-object': 6200}
+              'swift-container': 6201, 'swift-object': 6200, 'array': 7480}
 CLOUDS_MARK = '# Written by the draas lab (tools/lab).'
 SYSTEM_CLOUDS_YAML = '/etc/openstack/clouds.yaml'
-VAULT_ENTRY = 'site-b-vault'  # the clouds.yaml entry of the Swift account holding backups
+VAULT_ENTRY = 'site-b-vault'
+REPLICATED_TYPE = 'replicated'  # volumes of this type replicate to the other site  # the clouds.yaml entry of the Swift account holding backups
 
 
 def log(msg):
@@ -473,7 +474,10 @@ class Lab:
                     'region_name': 'RegionOne', 'identity_api_version': 3,
                     'interface': 'public'}
             # Both sites' Cinder back up into the vault: draas reads what each backup wrote.
-            clouds[site.name]['draas'] = {'backup_store': VAULT_ENTRY}
+            # Each site's array (tools/drlab/array.py) for the lab's replication adapter.
+            clouds[site.name]['draas'] = {
+                'backup_store': VAULT_ENTRY,
+                'replication': {'lab': {'url': 'http://127.0.0.1:%d' % site.port('array')}}}
         vault = self.sites[Lab.VAULT_SITE]
         clouds[VAULT_ENTRY] = {
             'auth': {'auth_url': 'http://127.0.0.1:%d/v3' % vault.port('keystone'),
@@ -504,7 +508,7 @@ class Lab:
         conf = os.path.join(d, 'mistral.conf')
         os.makedirs(os.path.join(d, 'logs'), exist_ok=True)
         self.write(conf, configs.mistral(self, site))
-        env = self.env()
+        env = self.env(PYTHONPATH=self.plugins)  # the lab's replication adapter
         # The key draas signs checkpoint manifests with: the executors' (and the tests').
         env['DRAAS_MANIFEST_KEY_FILE'] = key = os.path.join(d, 'manifest.key')
         if not os.path.exists(key):
@@ -699,7 +703,7 @@ class Site:
     PROCESSES = ('keystone', 'glance', 'placement', 'neutron', 'nova-api', 'nova-conductor',
                  'nova-scheduler', 'nova-compute', 'cinder-api', 'cinder-scheduler',
                  'cinder-volume', 'cinder-backup', 'swift-account', 'swift-container',
-                 'swift-object', 'swift-proxy')
+                 'swift-object', 'swift-proxy', 'array')
 
     def __init__(self, lab, name, index):
         self.lab = lab
@@ -793,6 +797,9 @@ class Site:
         shutil.copy(os.path.join(HERE, 'ml2_driver.py'), os.path.join(d, 'draas_lab_ml2.py'))
         shutil.copy(os.path.join(HERE, 'cinder_driver.py'),
                     os.path.join(d, 'draas_lab_cinder.py'))
+        shutil.copy(os.path.join(HERE, 'array.py'), os.path.join(d, 'draas_lab_array.py'))
+        shutil.copy(os.path.join(HERE, 'array_adapter.py'),
+                    os.path.join(d, 'draas_lab_array_adapter.py'))
         # Both sites share the venv and set up in parallel: each replaces the file whole.
         driver = os.path.join(os.path.dirname(importlib.util.find_spec('nova').origin),
                               'virt', 'draas_lab.py')
@@ -804,6 +811,12 @@ class Site:
         self.lab.write(os.path.join(info, 'entry_points.txt'),
                        '[neutron.ml2.mechanism_drivers]\n'
                        'draas_lab = draas_lab_ml2:LabMechanismDriver\n')
+        # draas loads storage replication adapters the same way (Mistral's executor).
+        info = os.path.join(d, 'draas_lab_array_adapter-1.0.dist-info')
+        self.lab.write(os.path.join(info, 'METADATA'), 'Metadata-Version: 2.1\n'
+                       'Name: draas-lab-array-adapter\nVersion: 1.0\n')
+        self.lab.write(os.path.join(info, 'entry_points.txt'),
+                       '[draas.replication]\nlab = draas_lab_array_adapter:LabAdapter\n')
 
     def swift_rings(self):
         """One device, one replica per ring. Built in a child process: importing swift
@@ -859,6 +872,7 @@ for kind, port in zip(('account', 'container', 'object'), map(int, sys.argv[2:])
         self.wait_services()
         self.once('resources', self.create_resources)
         self.once('quotas', self.lift_quotas)
+        self.once('replicated-type', self.replicated_type)
         self.warm_up_neutron()
         self.log('ready in %.1f s' % (time.monotonic() - t0))
 
@@ -990,6 +1004,12 @@ for kind, port in zip(('account', 'container', 'object'), map(int, sys.argv[2:])
         for kind in ('account', 'container', 'object', 'proxy'):
             self.start('swift-' + kind, ['swift-%s-server' % kind,
                                          f'{e}/swift/{kind}-server.conf'])
+        self.start('array', [os.path.join(self.lab.venv, 'bin', 'python'),
+                             os.path.join(self.lab.plugins, 'draas_lab_array.py'),
+                             '--site', self.name, '--port', str(self.port('array')),
+                             '--folder', os.path.join(self.data, 'array'),
+                             '--export', self.nfs_export,
+                             '--host', '%s-cinder@nfs#nfs' % self.name])
 
     @property
     def local_backups(self):
@@ -1019,7 +1039,7 @@ for kind, port in zip(('account', 'container', 'object'), map(int, sys.argv[2:])
             'to %s/cinder/backups' % self.data if where == 'local' else "to the vault's Swift"))
 
     def wait_services(self):
-        for svc in ('glance', 'placement', 'neutron', 'nova', 'cinder', 'swift'):
+        for svc in ('glance', 'placement', 'neutron', 'nova', 'cinder', 'swift', 'array'):
             wait_for('%s %s API' % (self.name, svc), lambda: http_answers(
                 'http://127.0.0.1:%d/' % self.port(svc)))
         conn = self.admin()
@@ -1077,6 +1097,13 @@ for kind, port in zip(('account', 'container', 'object'), map(int, sys.argv[2:])
         for name, ram, disk in (('m1.tiny', 512, 1), ('m1.small', 2048, 10)):
             if not conn.compute.find_flavor(name):
                 conn.compute.create_flavor(name=name, ram=ram, vcpus=1, disk=disk)
+
+    def replicated_type(self):
+        """The volume type whose volumes the site's array replicates."""
+        conn = self.admin()
+        if not conn.block_storage.find_type(REPLICATED_TYPE):
+            conn.block_storage.create_type(name=REPLICATED_TYPE, extra_specs={
+                'replication_enabled': '<is> True', 'volume_backend_name': 'nfs'})
 
 
 def main(argv):

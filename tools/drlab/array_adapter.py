@@ -1,0 +1,74 @@
+"""draas' storage replication adapter for the lab's array (array.py): what a vendor ships.
+
+Registered by the lab as the entry point `lab` of draas.replication; each site's clouds.yaml
+entry gives its array's address: draas: {replication: {lab: {url: http://127.0.0.1:PORT}}}.
+Volumes replicate when their type asks for it (extra spec replication_enabled '<is> True':
+the lab's Cinder driver reports the capability); promote, clone and status ask the recovery
+site's array only.
+"""
+import json
+import urllib.error
+import urllib.request
+
+from actions.replication import adapters
+
+
+class LabAdapter(adapters.Adapter):
+    name = 'lab'
+    capabilities = (adapters.LAG, adapters.CLONE)
+
+    def _url(self, site):
+        url = self.settings.get(site, {}).get('url')
+        if not url:
+            raise adapters.ReplicationError(
+                'the clouds.yaml entry of %s names no array for adapter lab (draas: '
+                '{replication: {lab: {url: ...}}})' % site)
+        return url.rstrip('/')
+
+    def _call(self, site, method, path, body=None):
+        request = urllib.request.Request(
+            self._url(site) + path, method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={'Content-Type': 'application/json'})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as resp:
+                return json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            try:
+                why = json.loads(exc.read()).get('error')
+            except ValueError:
+                why = 'HTTP %s' % exc.code
+            raise adapters.ReplicationError('the array of %s: %s' % (site, why)) from None
+        except OSError as exc:
+            raise adapters.ReplicationError('the array of %s does not answer (%s): %s' % (
+                site, self._url(site), exc)) from None
+
+    def enable(self, conn, volumes):
+        ids = {d['id'] for d in volumes}
+        current = {v.id: v for v in conn.block_storage.volumes(all_projects=True)
+                   if v.id in ids}
+        bad = sorted('%s (type %s)' % (vid, v.volume_type) for vid, v in current.items()
+                     if v.replication_status != 'enabled')
+        bad += ['%s (gone)' % m for m in sorted(ids - set(current))]
+        if bad:
+            raise adapters.ReplicationError(
+                'volumes not of a replicated type (replication_enabled "<is> True"): %s' %
+                ', '.join(bad))
+        peer = self._url(self.target)
+        return {vid: self._call(self.source, 'POST', '/replications',
+                                {'volume_id': vid, 'peer': peer})
+                for vid in sorted(ids)}
+
+    def status(self, replicas):
+        found = self._call(self.target, 'GET', '/replicas')
+        return {vid: found.get(r['replica_id'], {'state': 'missing', 'synced_at': None,
+                                                 'lag_seconds': None})
+                for vid, r in replicas.items()}
+
+    def promote(self, replica):
+        return self._call(self.target, 'POST',
+                          '/replicas/%s/promote' % replica['replica_id'])
+
+    def clone(self, replica, name):
+        return self._call(self.target, 'POST', '/replicas/%s/clone' % replica['replica_id'],
+                          {'name': name})
