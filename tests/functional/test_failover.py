@@ -11,13 +11,14 @@ from tests.functional import workload
 
 
 class FailoverTestCase(base.FunctionalTestCase):
-    """A sample workload on site-a in its own project, checkpointed once."""
+    """A sample workload on site-a in its own project, its volumes of `volume_type`."""
+    volume_type = None  # the site's default
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.name = '%s-%x' % (cls.prefix, int(time.time()))
-        cls.sample = workload.create('site-a', cls.name)
+        cls.sample = workload.create('site-a', cls.name, volume_type=cls.volume_type)
         cls.addClassCleanup(workload.delete, 'site-a', cls.name)
         cls.addClassCleanup(workload.delete, 'site-b', cls.name)
         cls.plan = {'name': cls.name, 'source': 'site-a', 'target': 'site-b',

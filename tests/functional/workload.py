@@ -56,11 +56,11 @@ def project_conn(cloud, project, domain='Default'):
     return openstack.connect(cloud=cloud, project_name=project, project_domain_name=domain)
 
 
-def create(cloud, name, servers=3, entry=None, flavor='m1.tiny'):
+def create(cloud, name, servers=3, entry=None, flavor='m1.tiny', volume_type=None):
     """Create the sample workload in a new project `name`, or with `entry` (the clouds.yaml
     entry of a project's member at `cloud`: a tenant of a public cloud) in that entry's
-    project with its credentials, names starting with `name`; its servers of `flavor`.
-    Returns a dict of what exists."""
+    project with its credentials, names starting with `name`; its servers of `flavor`, its
+    volumes of `volume_type` (default: the site's). Returns a dict of what exists."""
     if entry:
         c = openstack.connect(cloud=entry)
         project = types.SimpleNamespace(id=c.current_project_id)
@@ -97,8 +97,10 @@ def create(cloud, name, servers=3, entry=None, flavor='m1.tiny'):
         image_file.flush()
         image = c.image.create_image(name=name + '-image', filename=image_file.name,
                                      disk_format='raw', container_format='bare', wait=True)
-    boot = c.block_storage.create_volume(size=1, image_id=image.id, name=name + '-db-boot')
-    data = [c.block_storage.create_volume(size=1, name='%s-data-%d' % (name, i))
+    typed = {'volume_type': volume_type} if volume_type else {}
+    boot = c.block_storage.create_volume(size=1, image_id=image.id, name=name + '-db-boot',
+                                         **typed)
+    data = [c.block_storage.create_volume(size=1, name='%s-data-%d' % (name, i), **typed)
             for i in (1, 2)]
     boot = wait_status(lambda: c.block_storage.get_volume(boot.id), 'available', what='volume')
     data = [wait_status(lambda v=v: c.block_storage.get_volume(v.id), 'available',

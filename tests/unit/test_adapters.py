@@ -267,6 +267,18 @@ class TestLabArray(base.BaseTestCase):
         self.assertRaises(RuntimeError, self.a.push, 'v1')  # refused: it is promoted
         self.assertEqual('promoted', self.pair.adapter.status(replicas)['v1']['state'])
 
+    def test_a_deleted_volume_takes_its_replica_along(self):
+        path = self.pair.volume('v1', 1 << 20)
+        replicas = self.pair.adapter.enable(self.conn, [{'id': 'v1'}])
+        self.a.push('v1')
+        b = self.pair.arrays['site-b']
+        self.assertTrue(os.path.exists(b.replica_file('v1')))
+        os.unlink(path)
+        self.a.push('v1')
+        self.assertEqual({}, self.a.outgoing)
+        self.assertFalse(os.path.exists(b.replica_file('v1')))
+        self.assertEqual('missing', self.pair.adapter.status(replicas)['v1']['state'])
+
     def test_a_silent_source_leaves_the_replica_as_last_synced(self):
         self.pair.volume('v1', 1 << 20)
         replicas = self.pair.adapter.enable(self.conn, [{'id': 'v1'}])

@@ -10,7 +10,8 @@ every write made before that time. A round with nothing changed still tells the 
 At the recovery site a replica is a file of the array's own folder. Promoted (a failover),
 it moves into that site's NFS export, where Cinder's manage takes it over (the NFS driver
 renames it volume-<new ID>); cloned (a drill), a sparse copy goes there instead and the
-replica goes on receiving. Each site's array stops with its site (`tools/lab stop`), so a
+replica goes on receiving. A volume deleted at the source takes its replica with it (not a
+promoted one). Each site's array stops with its site (`tools/lab stop`), so a
 stopped source sends nothing more: the replica stays as of the last round.
 
     python array.py --site site-a --port 7480 --folder DIR --export DIR --host HOST
@@ -112,7 +113,12 @@ class Array:
             return
         synced_at = time.time()  # every write before this is in what is read next
         path = self.volume_file(item['volume_id'])
-        st = os.stat(path)
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:  # the volume was deleted: its replica goes with it
+            self._call(item['peer'] + '/replicas/' + rid, 'DELETE')
+            self.disable(rid)
+            return
         mtime, size, digests = self.seen.get(rid, (None, None, {}))
         frames = []
         if (st.st_mtime_ns, st.st_size) != (mtime, size):
@@ -144,13 +150,19 @@ class Array:
                     'X-Size': str(st.st_size),
                     # only the last request of a round completes it
                     'X-Synced-At': repr(synced_at) if last else ''})
-            try:
-                urllib.request.urlopen(request, timeout=30).read()
-            except urllib.error.HTTPError as exc:
-                raise RuntimeError('peer: HTTP %s: %s' % (exc.code, exc.read()[:200]))
+            self._call(request)
             item['sent_bytes'] += len(body)
         item['error'] = None
         self.seen[rid] = (st.st_mtime_ns, st.st_size, digests)
+
+    @staticmethod
+    def _call(request, method=None):
+        if method:
+            request = urllib.request.Request(request, method=method)
+        try:
+            urllib.request.urlopen(request, timeout=30).read()
+        except urllib.error.HTTPError as exc:
+            raise RuntimeError('peer: HTTP %s: %s' % (exc.code, exc.read()[:200]))
 
     # ---- the recovery side
     def replica_file(self, rid):
@@ -181,6 +193,14 @@ class Array:
             item['contact_at'] = time.time()
             if headers.get('X-Synced-At'):
                 item['synced_at'] = float(headers['X-Synced-At'])
+            self.save()
+
+    def drop(self, rid):
+        """Forget a replica whose volume is gone (a promoted one belongs to Cinder now)."""
+        with self.lock:
+            item = self.incoming.pop(rid, None)
+            if item and item['state'] != 'promoted' and os.path.exists(self.replica_file(rid)):
+                os.unlink(self.replica_file(rid))
             self.save()
 
     def describe(self, rid):
@@ -287,6 +307,8 @@ def handler(array):
             parts = self.path.strip('/').split('/')
             if parts[0] == 'replications' and len(parts) == 2:
                 self._do(lambda: array.disable(parts[1]) or {})
+            elif parts[0] == 'replicas' and len(parts) == 2:
+                self._do(lambda: array.drop(parts[1]) or {})
             else:
                 self._reply(404, {'error': 'no such path %s' % self.path})
     return Handler
