@@ -21,6 +21,7 @@ from actions import checkpoint
 from actions import cron
 from actions import errors
 from actions import plan as plan_mod
+from actions.replication import adapters
 from actions import sites
 
 DRIFT_IGNORED = ('status', 'updated_at', 'revision_number')  # not a change of the workload
@@ -88,6 +89,31 @@ def rto_status(restores, target_seconds, drill_days, now):
     return 'ok'
 
 
+def replicas(plan, data, checkpoint_age, target):
+    """{replicas, rpo_seconds, rpo_of, rpo_ok} of a plan whose volumes an array replicates:
+    each replica's state and lag as the recovery site's array tells them now; when every
+    volume is replicated, the RPO is their largest lag (the checkpoint's age is the
+    metadata's). {} for other plans."""
+    replicated = {vid: d['replica'] for vid, d in ((data or {}).get('volumes') or {}).items()
+                  if d.get('method') == 'replication' and 'replica' in d}
+    if not replicated:
+        return {}
+    try:
+        with sites.calls_to(plan['target'], 'replication adapter'):
+            states = adapters.load(plan).status(replicated)
+    except errors.DraasError as exc:
+        return {'replicas': {'error': str(exc)}, 'rpo_ok': False}
+    found = {vid: {'state': s.get('state'), 'lag_seconds': s.get('lag_seconds')}
+             for vid, s in states.items()}
+    lags = [s['lag_seconds'] for s in found.values()]
+    healthy = all(s['state'] == 'replicating' for s in found.values())
+    if None in lags or len(replicated) < len(data['volumes']):
+        return {'replicas': found, 'rpo_ok': checkpoint_age <= target and healthy}
+    return {'replicas': found, 'rpo_seconds': max(lags), 'rpo_of': 'replicas',
+            'checkpoint_age_seconds': checkpoint_age,
+            'rpo_ok': max(lags) <= target and healthy}
+
+
 def plan_report(document, now=None):
     """The report of one plan (a small JSON-able dict)."""
     plan = plan_mod.validate(document)
@@ -104,7 +130,7 @@ def plan_report(document, now=None):
                 manifests.append(checkpoints.manifest(cid))
             except checkpoint.StoreError:
                 damaged.append(cid)  # unsigned, signed with another key, unreadable
-        resources = []
+        resources, newest_data = [], None
         while manifests and len(resources) < 2:  # the newest two whole ones
             m = manifests[-1 - len(resources)]
             try:
@@ -116,6 +142,7 @@ def plan_report(document, now=None):
                 manifests.remove(m)
                 continue
             resources.insert(0, parts['resources']['resources'])
+            newest_data = newest_data or parts.get('data')
             if len(manifests) < 2:
                 break
         ids = [m['checkpoint_id'] for m in manifests]
@@ -145,6 +172,7 @@ def plan_report(document, now=None):
                                   'servers': manifests[-1].get('server_consistency', {})}
         out['rpo_seconds'] = round((now - last).total_seconds(), 1)
         out['rpo_ok'] = out['rpo_seconds'] <= out['rpo_target_seconds']
+        out.update(replicas(plan, newest_data, out['rpo_seconds'], out['rpo_target_seconds']))
     else:
         out['last_checkpoint'] = None
         out['rpo_seconds'] = None
@@ -194,6 +222,10 @@ def table(reports):
             for k, v in sorted(r['drift'].items())) or 'none'
         status = [] if r['rpo_ok'] else ['RPO VIOLATED' if r['last_checkpoint']
                                          else 'NO CHECKPOINT']
+        bad = sorted('%s %s' % (vid, s['state']) for vid, s in r.get('replicas', {}).items()
+                     if vid != 'error' and s['state'] != 'replicating')
+        if bad or 'error' in r.get('replicas', {}):
+            status.append('REPLICAS: %s' % (', '.join(bad) or r['replicas']['error']))
         if not r['schedule_ok']:
             status.append('SCHEDULE GAP %s > RPO' % duration(r['schedule_gap_seconds']))
         if not r['rto_ok']:

@@ -65,6 +65,33 @@ class TestReport(base.BaseTestCase):
         self.assertIn('RPO VIOLATED, RTO VIOLATED', text)
         self.assertIn('20m (15m)', text)
 
+    def test_replicated_volumes_give_the_rpo_of_their_lag(self):
+        """Volumes an array replicates: the RPO is the largest lag of their replicas as
+        the adapter tells it now, not the checkpoint's age; a replica not receiving is
+        flagged."""
+        cid = '20261121T100000Z-aaaaaa'
+        parts = {'resources': self.cps.put_part(cid, 'resources', {
+            'project_id': 'p1', 'resources': {'volume': [{'id': 'v1'}, {'id': 'v2'}]}}),
+            'data': self.cps.put_part(cid, 'data', {'volumes': {
+                vid: {'method': 'replication', 'adapter': 'cinder',
+                      'replica': {'replica_id': vid}} for vid in ('v1', 'v2')}})}
+        self.cps.commit(cid, parts, {'consistency': 'backend-replication'})
+        states = {'v1': {'state': 'replicating', 'synced_at': 1.0, 'lag_seconds': 0.8},
+                  'v2': {'state': 'replicating', 'synced_at': 1.0, 'lag_seconds': 1.4}}
+        adapter = mock.Mock()
+        adapter.status.side_effect = lambda replicas: {v: states[v] for v in replicas}
+        self.useFixture(fixtures.MockPatch('actions.replication.adapters.load',
+                                           lambda p: adapter))
+        at = datetime.datetime(2026, 11, 21, 13, 0, tzinfo=datetime.timezone.utc)
+        out = report.plan_report(self.plan, now=at)  # 3 hours after the checkpoint
+        self.assertEqual((1.4, 'replicas', 10800.0, True),
+                         (out['rpo_seconds'], out['rpo_of'], out['checkpoint_age_seconds'],
+                          out['rpo_ok']))
+        states['v2'] = {'state': 'source silent', 'synced_at': 1.0, 'lag_seconds': 1.4}
+        out = report.plan_report(self.plan, now=at)
+        self.assertFalse(out['rpo_ok'])
+        self.assertIn('RPO VIOLATED, REPLICAS: v2 source silent', report.table([out]))
+
     def test_damaged_checkpoints_are_named_and_do_not_count(self):
         """A checkpoint a restore would refuse (manifest signed with another key, a part
         changed) is no evidence: the RPO is the newest whole checkpoint's."""
