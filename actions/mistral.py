@@ -530,8 +530,9 @@ class RestoreFinish(DraasAction):
     Returns its summary: {restore_id, checkpoint_id, target, project_id, mode, counts,
     levels (created, existing, seconds per level), verified (the checks passed),
     verify_seconds, rto_seconds, rto_target_seconds, rpo_seconds, rpo_target_seconds,
-    fidelity (resources, fields, differences), users_to_enable, replaced_servers,
-    finished_at, outcome (lines, actions/outcome.py)}.
+    rpo_of (checkpoint, or replicas: the RPO is the replicas' largest lag),
+    checkpoint_age_seconds, fidelity (resources, fields, differences), users_to_enable,
+    replaced_servers, finished_at, outcome (lines, actions/outcome.py)}.
 
     :param plan: the protection plan (object, YAML/JSON text or "<name>@<site>")
     :param checkpoint_id: the checkpoint restored

@@ -3,6 +3,7 @@ array (tools/drlab/array.py) replicates the sample workload's volumes from site-
 draas speaks to it through the adapter `lab`, an entry point of draas.replication."""
 import json
 import os
+import shutil
 import time
 import urllib.request
 
@@ -46,6 +47,36 @@ class TestContinuousReplication(test_failover.FailoverTestCase):
     def replicas(self):
         found = array('site-b', '/replicas')
         return {vid: found.get(vid) for vid in self.volumes.values()}
+
+    def test_0_an_adapter_of_another_package_is_used_by_a_plan(self):
+        """An adapter installed as any vendor's (a module and its dist-info declaring the
+        draas.replication entry point), picked by options.replication.adapter."""
+        plugins = os.path.join(workload.LAB, 'plugins')
+        module = os.path.join(plugins, 'draas_journal_adapter.py')
+        info = os.path.join(plugins, 'draas_journal_adapter-1.0.dist-info')
+        shutil.copy(os.path.join(os.path.dirname(__file__), 'adapters',
+                                 'draas_journal_adapter.py'), module)
+        os.makedirs(info, exist_ok=True)
+        with open(os.path.join(info, 'METADATA'), 'w') as f:
+            f.write('Metadata-Version: 2.1\nName: draas-journal-adapter\nVersion: 1.0\n')
+        with open(os.path.join(info, 'entry_points.txt'), 'w') as f:
+            f.write('[draas.replication]\njournal = draas_journal_adapter:JournalAdapter\n')
+        journal = os.path.join(plugins, 'draas_journal.log')
+        for path in (module, journal):
+            self.addCleanup(lambda p=path: os.path.exists(p) and os.unlink(p))
+        self.addCleanup(shutil.rmtree, info)
+        plan = dict(self.plan, options={'replication': {'adapter': 'journal'}})
+        execution = self.run_workflow('draas.checkpoint.create', {'plan': plan})
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        data = self.checkpoints.get_part(self.output(execution)['checkpoint_id'],
+                                         'data')['volumes']
+        self.assertEqual({'journal'}, {d['adapter'] for d in data.values()})
+        with open(journal) as f:
+            calls = [json.loads(line) for line in f]
+        self.assertEqual(sorted([self.name, 'site-a', 'POST', '/replications']
+                                for _ in self.volumes),
+                         sorted(c for c in calls if c[2] == 'POST'))
+        self.assertIn([self.name, 'site-b', 'GET', '/replicas'], calls)
 
     def test_1_a_checkpoint_enables_replication_and_records_the_lag(self):
         execution = self.run_workflow('draas.checkpoint.create', {'plan': self.plan})
