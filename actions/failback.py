@@ -12,6 +12,9 @@ stale servers with ones booted from the checkpoint's volumes.
 import copy
 
 from actions import plan as plan_mod
+from actions import protect
+from actions.replication import adapters
+from actions import sites
 
 SUFFIX = '-back'
 MAPS = ('networks', 'flavors', 'volume_types', 'availability_zones')
@@ -44,6 +47,33 @@ def reverse_plan(document):
 
 
 def reprotect(document):
-    """Save the reverse plan at the original site; returns {plan, reference}."""
+    """Save the reverse plan at the original site and, for volumes an array replicated,
+    reverse their replication (reverse_replicas); returns {plan, reference,
+    replicas_reversed}."""
     reverse = reverse_plan(document)
-    return {'plan': reverse, 'reference': plan_mod.save(reverse)}
+    return {'plan': reverse, 'reference': plan_mod.save(reverse),
+            'replicas_reversed': len(reverse_replicas(plan_mod.validate(document)))}
+
+
+def reverse_replicas(plan):
+    """After a failover of volumes an array replicated (policy.replication "replication",
+    an adapter that can reverse): each volume the failover made of a replica replicates
+    back to the original site, its replica there started from the original volume, so the
+    reverse plan's checkpoints and the failback move only what changed since. Idempotent.
+    Returns {volume ID at the target: its replica}."""
+    if plan['policy']['replication'] != 'replication':
+        return {}
+    adapter = adapters.load(plan)
+    if adapters.REVERSE not in adapter.capabilities:
+        return {}
+    checkpoints = protect.checkpoints_of(plan)
+    failovers = [r for r in checkpoints.restores() if r.startswith('failover-')]
+    if not failovers:
+        return {}
+    state = checkpoints.get_restore(failovers[-1], 'state')  # the newest checkpoint's
+    volumes = checkpoints.get_part(state['checkpoint_id'], 'data')['volumes']
+    made = (checkpoints.get_restore(failovers[-1], 'idmap') or {}).get('volume', {})
+    with sites.calls_to(plan['target'], 'reversing replication'):
+        return {copy: adapter.reverse(volumes[orig]['replica'], copy)
+                for orig, copy in sorted(made.items())
+                if volumes.get(orig, {}).get('method') == 'replication'}

@@ -641,8 +641,9 @@ class StandbyStage(_CheckpointStep):
 
 class FailbackReprotect(DraasAction):
     """Make the reverse plan of a failed-over plan (source and target swapped, mappings
-    inverted, named "<plan>-back") and save it at the original site. Returns {plan,
-    reference}.
+    inverted, named "<plan>-back") and save it at the original site; volumes an array
+    replicated replicate back from now on (adapters that can reverse). Returns {plan,
+    reference, replicas_reversed}.
 
     :param plan: the plan that was failed over (object, YAML/JSON text or "<name>@<site>")
     """

@@ -247,6 +247,8 @@ def replicate(document, checkpoint_id, hooks=None):
             'incremental_backups': sum(1 for v in volume_data.values()
                                        if v.get('incremental')),
             'volume_bytes_copied': None if None in moved else sum(moved),
+            'replica_bytes_received': sum(v.get('received_bytes') or 0
+                                          for v in volume_data.values()),
             'consistency': consistency['level'],
             'frozen_seconds': consistency['frozen_seconds'],
             'servers_by_consistency': dict(collections.Counter(

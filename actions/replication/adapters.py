@@ -76,6 +76,14 @@ class Adapter:
         raise ReplicationError('adapter %r cannot clone replicas: a drill of a plan using '
                                'it would have to stop replication' % self.name)
 
+    def reverse(self, replica, volume_id):
+        """After a failover (needs REVERSE): volume `volume_id` at the target, what the
+        failover made of `replica`, replicates to the source from now on, its replica
+        there started from the original volume: only what changed since crosses. Returns
+        the new replica (for the reverse plan, whose source is this target)."""
+        raise ReplicationError('adapter %r cannot reverse replication: a failback sends '
+                               'the volumes back whole' % self.name)
+
 
 class CinderAdapter(Adapter):
     """Cinder's own volume replication: volumes of a replicated type (replication_enabled

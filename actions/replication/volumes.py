@@ -301,6 +301,8 @@ def replication(plan, src, volumes, timeout=SYNC_TIMEOUT):
     return {vid: {'method': 'replication', 'adapter': adapter.name, 'replica': replica,
                   'synced_at': states[vid].get('synced_at'),
                   'lag_seconds': states[vid].get('lag_seconds'), 'size': sizes[vid],
+                  # what the replica received since it was made, if the array tells
+                  'received_bytes': states[vid].get('received_bytes'),
                   'bytes_copied': None}  # the array moves the data, out of draas' sight
             for vid, replica in replicas.items()}
 

@@ -7,6 +7,9 @@ import shutil
 import time
 import urllib.request
 
+import openstack
+
+from actions import checkpoint
 from tests.functional import base
 from tests.functional import test_failover
 from tests.functional import workload
@@ -162,3 +165,49 @@ class TestContinuousReplication(test_failover.FailoverTestCase):
                       'write: RTO %.1f s, RPO %.1f s (the replicas\' lag), checkpoint age '
                       '%.1f s' % (stopped, summary['rto_seconds'], summary['rpo_seconds'],
                                   summary['checkpoint_age_seconds']))
+
+    def test_4_reprotect_and_failback_move_only_what_changed(self):
+        """Site-a back (test 3's cleanup): reprotect reverses the replication, each
+        failed-over volume's replica at site-a started from its original; what site-b
+        writes reaches site-a, and the failback manages those replicas there."""
+        vid = self.sample['data_volumes'][self.name + '-data-2']
+        [copy] = [v for v in self.restored()['volume'] if v.name == self.name + '-data-2']
+        marker = workload.content_for(self.name + '-written-at-site-b', 8192)
+        write('site-b', copy.id, 262144, marker)
+        execution = self.run_workflow('draas.failback.reprotect', {'plan': self.plan},
+                                      timeout=600)
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        self.addCleanup(workload.delete_checkpoints, self.reverse_checkpoints(), 'site-b',
+                        'site-a')
+        cid = self.output(execution)['checkpoint_id']
+        data = self.reverse_checkpoints().get_part(cid, 'data')['volumes']
+        self.assertEqual(3, len(data))
+        moved = sum(d['received_bytes'] for d in data.values())
+        # a whole copy: each data volume holds 1 MiB, the boot volume the 1 MiB image
+        self.assertLess(moved, 1 << 20)
+        self.assertNotIn(vid, array('site-a', '/replications'))  # that direction is over
+
+        execution = self.run_workflow('draas.failback.failback', {'plan': self.plan},
+                                      timeout=600)
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        summary = self.output(execution)['summary']
+        a = openstack.connect(cloud='site-a')
+        pid = self.sample['project']
+        attached = {x['id'] for s in a.compute.servers(all_projects=True, project_id=pid)
+                    for x in s.attached_volumes}
+        [back] = [v for v in a.block_storage.volumes(all_projects=True, project_id=pid)
+                  if v.name == self.name + '-data-2' and v.id in attached]
+        self.assertNotEqual(vid, back.id)  # the replica, not the stale original
+        path = workload.backing_file('site-a', back.id)
+        self.assertEqual(marker, read(path, 262144, 8192))
+        self.assertEqual(workload.content_for(self.name + '-last-write', 8192),
+                         read(path, 65536, 8192))
+        self.assertEqual('replicas', summary['rpo_of'])
+        base.measured('failback of replicated volumes: %d bytes moved back (3 volumes of '
+                      '1 GiB, 3 MiB written), RTO %.1f s, RPO %.1f s' % (
+                          moved, summary['rto_seconds'], summary['rpo_seconds']))
+
+    def reverse_checkpoints(self):
+        a = openstack.connect(cloud='site-a')
+        return checkpoint.Checkpoints(checkpoint.SwiftStore(a, 'draas-checkpoints'),
+                                      self.name + '-back')

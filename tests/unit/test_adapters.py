@@ -150,7 +150,8 @@ class TestReplicationMethod(base.BaseTestCase):
         self.assertEqual(['v1'], adapter.enabled)
         self.assertEqual({'v1': {'method': 'replication', 'adapter': 'fake',
                                  'replica': {'replica_id': 'r-v1'}, 'synced_at': 100.0,
-                                 'lag_seconds': 0.4, 'size': 1, 'bytes_copied': None}},
+                                 'lag_seconds': 0.4, 'size': 1, 'received_bytes': None,
+                                 'bytes_copied': None}},
                          data)
         self.assertEqual([], adapter.states[1:])
 
@@ -198,8 +199,10 @@ class TestLabArray(base.BaseTestCase):
         self.a = self.pair.arrays['site-a']
         self.conn = mock.Mock()
         self.conn.block_storage.volumes.return_value = [
-            mock.Mock(id='v1', replication_status='enabled', volume_type='replicated'),
+            mock.Mock(id='v1', replication_status=None, volume_type='replicated'),
             mock.Mock(id='v2', replication_status='disabled', volume_type='plain')]
+        self.conn.block_storage.find_type.side_effect = lambda name: mock.Mock(extra_specs={
+            'replication_enabled': '<is> True'} if name == 'replicated' else {})
 
     def write(self, path, offset, data):
         with open(path, 'r+b') as f:
@@ -264,8 +267,39 @@ class TestLabArray(base.BaseTestCase):
         with open(os.path.join(b.export, 'replica-v1'), 'rb') as f:
             self.assertEqual(b'after!', f.read(6))
         self.write(path, 0, b'later!')
-        self.assertRaises(RuntimeError, self.a.push, 'v1')  # refused: it is promoted
+        self.a.push('v1')  # refused by the peer: this direction is over
+        self.assertEqual('promoted at the peer', self.a.outgoing['v1']['state'])
+        with open(os.path.join(b.export, 'replica-v1'), 'rb') as f:
+            self.assertEqual(b'after!', f.read(6))
         self.assertEqual('promoted', self.pair.adapter.status(replicas)['v1']['state'])
+
+    def test_a_reversed_volume_sends_back_only_what_changed(self):
+        """After a failover: site-b's copy of v1 replicates back to site-a, its replica
+        there started from the original v1; the original's own replication stops."""
+        path = self.pair.volume('v1')
+        self.write(path, 0, b'x' * (4 << 20))  # 4 MiB of data
+        replicas = self.pair.adapter.enable(self.conn, [{'id': 'v1'}])
+        self.a.push('v1')
+        b = self.pair.arrays['site-b']
+        handed = self.pair.adapter.promote(replicas['v1'])
+        copy = os.path.join(b.export, 'volume-c1')  # as Cinder's manage renames it
+        os.rename(os.path.join(b.export, handed['ref']['source-name'].rsplit('/', 1)[1]),
+                  copy)
+        self.write(copy, 1 << 20, b'written at site-b')
+        back = self.pair.adapter.reverse(replicas['v1'], 'c1')
+        self.assertEqual({'replica_id': 'c1'}, back)
+        self.assertNotIn('v1', self.a.outgoing)
+        b.push('c1')
+        self.assertEqual(array_mod.BLOCK + array_mod.FRAME.size,
+                         b.outgoing['c1']['sent_bytes'])
+        with open(self.a.replica_file('c1'), 'rb') as f:
+            f.seek(1 << 20)
+            self.assertEqual(b'written at site-b', f.read(17))
+            f.seek(0)
+            self.assertEqual(b'x' * 1024, f.read(1024))
+        self.assertEqual(handed['ref'], self.pair.adapter.promote(replicas['v1'])['ref'])
+        self.assertEqual({'replica_id': 'c1'}, self.pair.adapter.reverse(replicas['v1'],
+                                                                         'c1'))
 
     def test_a_deleted_volume_takes_its_replica_along(self):
         path = self.pair.volume('v1', 1 << 20)

@@ -1,11 +1,15 @@
 """Reverse plans (reprotect) and what a restore going back uses again."""
 import types
+from unittest import mock
 
+import fixtures
 from oslotest import base
 
+from actions import checkpoint
 from actions import failback
 from actions import plan as plan_mod
 from actions import resources
+from actions.replication import adapters
 from tests.unit.test_sites import CloudsYamlFixture
 
 
@@ -39,6 +43,34 @@ class TestReversePlan(base.BaseTestCase):
         reverse = failback.reverse_plan(self.plan)
         self.assertEqual('shop-dr', reverse['scope']['project'])
         self.assertEqual('shop', reverse['options']['restore']['project'])
+
+    def test_replicated_volumes_of_the_newest_failover_replicate_back(self):
+        root = self.useFixture(fixtures.TempDir()).path
+        plan = plan_mod.validate(dict(self.plan, policy={
+            'name': 'gold', 'replication': 'replication'}, options={
+            'store': 'file://' + root, 'replication': {'adapter': 'lab'}}))
+        cps = checkpoint.Checkpoints(checkpoint.FileStore(root), 'shop')
+        for cid, vols in (('20261130T100000Z-aaaaaa', {'v1': 'old'}),
+                          ('20261130T110000Z-bbbbbb', {'v1': 'c1', 'v2': 'c2', 'v3': 'c3'})):
+            cps.put_part(cid, 'data', {'volumes': {
+                'v1': {'method': 'replication', 'replica': {'replica_id': 'r1'}},
+                'v2': {'method': 'replication', 'replica': {'replica_id': 'r2'}},
+                'v3': {'method': 'backup'}}})
+            cps.put_restore('failover-' + cid, 'state', {'checkpoint_id': cid})
+            cps.put_restore('failover-' + cid, 'idmap', {'volume': vols})
+        cps.put_restore('drill-abcd', 'state', {'checkpoint_id': 'x'})
+        adapter = mock.Mock(capabilities=(adapters.REVERSE,))
+        adapter.reverse.side_effect = lambda replica, vid: {'replica_id': 'back-' + vid}
+        self.useFixture(fixtures.MockPatch('actions.replication.adapters.load',
+                                           lambda p: adapter))
+        self.useFixture(fixtures.MockPatch('actions.sites.connect'))
+        self.assertEqual({'c1': {'replica_id': 'back-c1'}, 'c2': {'replica_id': 'back-c2'}},
+                         failback.reverse_replicas(plan))
+        self.assertEqual([mock.call({'replica_id': 'r1'}, 'c1'),
+                          mock.call({'replica_id': 'r2'}, 'c2')],
+                         adapter.reverse.call_args_list)
+        adapter.capabilities = ()  # this adapter cannot: the volumes go back whole
+        self.assertEqual({}, failback.reverse_replicas(plan))
 
     def test_no_reverse_of_a_reverse_nor_a_name_too_long(self):
         err = self.assertRaises(plan_mod.PlanError, failback.reverse_plan,

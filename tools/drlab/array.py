@@ -53,6 +53,15 @@ def data_extents(fd, size):
         pos = end
 
 
+def data_blocks(f):
+    """(block number, its bytes) of each block of the open file `f` holding data."""
+    size = os.fstat(f.fileno()).st_size
+    for b in sorted({b for start, end in data_extents(f.fileno(), size)
+                     for b in range(start // BLOCK, (end - 1) // BLOCK + 1)}):
+        f.seek(b * BLOCK)
+        yield b, f.read(BLOCK)
+
+
 class Array:
     def __init__(self, site, folder, export, host):
         self.site, self.folder, self.export, self.host = site, folder, export, host
@@ -81,11 +90,20 @@ class Array:
     def volume_file(self, volume_id):
         return os.path.join(self.export, 'volume-' + volume_id)
 
-    def enable(self, volume_id, peer):
+    def enable(self, volume_id, peer, seed=None):
+        """Replicate a volume to the array at `peer` (idempotent). `seed`: a volume of the
+        peer's site holding an older state of this one (the original this volume was failed
+        over from): the peer starts its replica from it, and only the blocks that differ
+        cross."""
         if not os.path.isfile(self.volume_file(volume_id)):
             raise LookupError('volume %s has no file in %s' % (volume_id, self.export))
+        rid = volume_id
+        if seed and rid not in self.outgoing:
+            digests = self._request(peer + '/replicas/%s/seed' % rid, 'POST', {
+                'volume_id': seed, 'source': self.site})['digests']
+            self.seen[rid] = (None, None, {int(b): bytes.fromhex(d)
+                                           for b, d in digests.items()})
         with self.lock:
-            rid = volume_id
             self.outgoing.setdefault(rid, {'volume_id': volume_id, 'sent_bytes': 0})
             self.outgoing[rid].update(peer=peer, state='replicating', error=None)
             self.save()
@@ -116,7 +134,7 @@ class Array:
         try:
             st = os.stat(path)
         except FileNotFoundError:  # the volume was deleted: its replica goes with it
-            self._call(item['peer'] + '/replicas/' + rid, 'DELETE')
+            self._request(item['peer'] + '/replicas/' + rid, 'DELETE')
             self.disable(rid)
             return
         mtime, size, digests = self.seen.get(rid, (None, None, {}))
@@ -124,11 +142,7 @@ class Array:
         if (st.st_mtime_ns, st.st_size) != (mtime, size):
             digests = dict(digests)
             with open(path, 'rb') as f:
-                blocks = sorted({b for start, end in data_extents(f.fileno(), st.st_size)
-                                 for b in range(start // BLOCK, (end - 1) // BLOCK + 1)})
-                for b in blocks:
-                    f.seek(b * BLOCK)
-                    data = f.read(BLOCK)
+                for b, data in data_blocks(f):
                     digest = hashlib.sha256(data).digest()
                     if digests.get(b) != digest:
                         frames.append((b * BLOCK, data))
@@ -150,19 +164,27 @@ class Array:
                     'X-Size': str(st.st_size),
                     # only the last request of a round completes it
                     'X-Synced-At': repr(synced_at) if last else ''})
-            self._call(request)
+            try:
+                self._request(request)
+            except PermissionError:  # the peer promoted the replica: this one is done
+                item['state'] = 'promoted at the peer'
+                self.save()
+                return
             item['sent_bytes'] += len(body)
         item['error'] = None
         self.seen[rid] = (st.st_mtime_ns, st.st_size, digests)
 
     @staticmethod
-    def _call(request, method=None):
+    def _request(request, method=None, body=None):
         if method:
-            request = urllib.request.Request(request, method=method)
+            request = urllib.request.Request(
+                request, method=method, data=None if body is None else json.dumps(
+                    body).encode(), headers={'Content-Type': 'application/json'})
         try:
-            urllib.request.urlopen(request, timeout=30).read()
+            return json.loads(urllib.request.urlopen(request, timeout=30).read() or b'{}')
         except urllib.error.HTTPError as exc:
-            raise RuntimeError('peer: HTTP %s: %s' % (exc.code, exc.read()[:200]))
+            error = PermissionError if exc.code == 409 else RuntimeError
+            raise error('peer: HTTP %s: %s' % (exc.code, exc.read()[:200]))
 
     # ---- the recovery side
     def replica_file(self, rid):
@@ -194,6 +216,26 @@ class Array:
             if headers.get('X-Synced-At'):
                 item['synced_at'] = float(headers['X-Synced-At'])
             self.save()
+
+    def seed(self, rid, volume_id, source):
+        """Start replica `rid` (of the peer `source`'s volume) from this site's volume
+        `volume_id`, copied here; returns the digests of its data blocks for the sender.
+        The volume's own replication toward that peer stops (its replica there was
+        promoted: the direction is reversed)."""
+        with self.lock:
+            for old, item in list(self.outgoing.items()):
+                if item['volume_id'] == volume_id:
+                    self.outgoing.pop(old)
+                    self.seen.pop(old, None)
+            subprocess.run(['cp', '--sparse=always', self.volume_file(volume_id),
+                            self.replica_file(rid)], check=True)
+            self.incoming[rid] = {'source': source, 'volume_id': rid, 'state': 'replicating',
+                                  'synced_at': None, 'received_bytes': 0,
+                                  'seeded_from': volume_id}
+            self.save()
+        with open(self.replica_file(rid), 'rb') as f:
+            return {'digests': {b: hashlib.sha256(data).hexdigest()
+                                for b, data in data_blocks(f)}}
 
     def drop(self, rid):
         """Forget a replica whose volume is gone (a promoted one belongs to Cinder now)."""
@@ -286,8 +328,10 @@ def handler(array):
             parts = self.path.strip('/').split('/')
             body = json.loads(self._body() or b'{}')
             if parts == ['replications']:
-                self._do(lambda: {'replica_id': array.enable(body['volume_id'],
-                                                             body['peer'])})
+                self._do(lambda: {'replica_id': array.enable(
+                    body['volume_id'], body['peer'], body.get('seed'))})
+            elif parts[0] == 'replicas' and len(parts) == 3 and parts[2] == 'seed':
+                self._do(lambda: array.seed(parts[1], body['volume_id'], body['source']))
             elif parts[0] == 'replicas' and len(parts) == 3 and parts[2] == 'promote':
                 self._do(lambda: array.promote(parts[1]))
             elif parts[0] == 'replicas' and len(parts) == 3 and parts[2] == 'clone':

@@ -4,7 +4,8 @@ Registered by the lab as the entry point `lab` of draas.replication; each site's
 entry gives its array's address: draas: {replication: {lab: {url: http://127.0.0.1:PORT}}}.
 Volumes replicate when their type asks for it (extra spec replication_enabled '<is> True':
 the lab's Cinder driver reports the capability); promote, clone and status ask the recovery
-site's array only.
+site's array only; reverse asks the recovery site's array to replicate a failed-over volume
+back, its replica started from the original volume.
 """
 import json
 import urllib.error
@@ -15,7 +16,7 @@ from actions.replication import adapters
 
 class LabAdapter(adapters.Adapter):
     name = 'lab'
-    capabilities = (adapters.LAG, adapters.CLONE)
+    capabilities = (adapters.LAG, adapters.CLONE, adapters.REVERSE)
 
     def _url(self, site):
         url = self.settings.get(site, {}).get('url')
@@ -45,10 +46,14 @@ class LabAdapter(adapters.Adapter):
 
     def enable(self, conn, volumes):
         ids = {d['id'] for d in volumes}
-        current = {v.id: v for v in conn.block_storage.volumes(all_projects=True)
-                   if v.id in ids}
+        bs = conn.block_storage
+        current = {v.id: v for v in bs.volumes(all_projects=True) if v.id in ids}
+        # The type, not the volume's replication_status: Cinder sets that at create time
+        # only, and a failed-over volume was managed (failback replicates it back).
+        replicated = {t: (bs.find_type(t).extra_specs or {}).get('replication_enabled') ==
+                      '<is> True' for t in {v.volume_type for v in current.values()}}
         bad = sorted('%s (type %s)' % (vid, v.volume_type) for vid, v in current.items()
-                     if v.replication_status != 'enabled')
+                     if not replicated[v.volume_type])
         bad += ['%s (gone)' % m for m in sorted(ids - set(current))]
         if bad:
             raise adapters.ReplicationError(
@@ -72,3 +77,8 @@ class LabAdapter(adapters.Adapter):
     def clone(self, replica, name):
         return self._call(self.target, 'POST', '/replicas/%s/clone' % replica['replica_id'],
                           {'name': name})
+
+    def reverse(self, replica, volume_id):
+        return self._call(self.target, 'POST', '/replications', {
+            'volume_id': volume_id, 'peer': self._url(self.source),
+            'seed': replica['replica_id']})
