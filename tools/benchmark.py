@@ -1,7 +1,7 @@
 """draas benchmark: what a checkpoint and a failover cost as the workload grows (issue 7).
 
     tools/bench [--sizes 10,50,200] [--volume-every 10] [--checkpoints-only]
-                [--replication backup|image] [--member] [--out results]
+                [--replication backup|image|replication] [--member] [--out results]
 
 Not a test: it runs on the lab (tools/lab up) and takes minutes per size. For each size N:
 
@@ -13,13 +13,16 @@ Not a test: it runs on the lab (tools/lab up) and takes minutes per size. For ea
 3. checkpoints: draas.checkpoint.create through Mistral (wall time, task executions), three
    times: root disks not kept (root_disk base_image), kept (snapshot: every disk's bytes
    sent), kept again with nothing changed (no bytes sent);
-4. failover: draas.failover.failover (unplanned) through Mistral (wall time, seconds and API
+4. with --replication replication (volumes of type "replicated", the lab's array and
+   adapter): the replicas' lag, sampled every 0.5 s for 20 s at site-b's array while every
+   volume takes a 4 KiB write each 50 ms;
+5. failover: draas.failover.failover (unplanned) through Mistral (wall time, seconds and API
    requests per level, task executions);
-5. baseline: N servers booted on site-b straight with openstacksdk, all at once (the
+6. baseline: N servers booted on site-b straight with openstacksdk, all at once (the
    target's own throughput), and failover / baseline;
-6. memory: peak RSS of draas' export and of a restore's servers level (re-run: nothing left
+7. memory: peak RSS of draas' export and of a restore's servers level (re-run: nothing left
    to make), each in a child process;
-7. CPU: the CPU seconds of the busiest lab processes during the failover and the baseline;
+8. CPU: the CPU seconds of the busiest lab processes during the failover and the baseline;
 then removes all of it (--checkpoints-only: steps 1 to 3). --member: a project member's
 credentials at both sites (site-a-demo, site-b-demo): the workload in project demo, volume
 data by the image method, no export floor (an admin's lists). Writes results.json, results.md
@@ -35,9 +38,12 @@ import importlib.metadata
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -115,8 +121,9 @@ def project_with_network(cloud, name, entry=None):
     return c, net, small_image(c, name + '-image'), c.compute.find_flavor('m1.tiny')
 
 
-def build(name, n, volume_every, entry=None):
-    """The workload of N servers on site-a, in project `name` (or `entry`'s)."""
+def build(name, n, volume_every, entry=None, volume_type=None):
+    """The workload of N servers on site-a, in project `name` (or `entry`'s), its volumes
+    of `volume_type` (default: the site's)."""
     c, net, image, flavor = project_with_network('site-a', name, entry)
 
     def sg_and_port(i):
@@ -129,15 +136,52 @@ def build(name, n, volume_every, entry=None):
     names = ['%s-vm-%d' % (name, i) for i in range(n)]
     servers = boot(c, names, net.id, image.id, flavor.id, ports)
     with_volume = servers[::volume_every]
+    typed = {'volume_type': volume_type} if volume_type else {}
     volumes = in_parallel(lambda s: c.block_storage.create_volume(
-        size=1, name=s.name + '-data'), with_volume)
+        size=1, name=s.name + '-data', **typed), with_volume)
     volumes = in_parallel(lambda v: workload.wait_status(
         lambda: c.block_storage.get_volume(v.id), 'available', what='volume'), volumes)
     for server, volume in zip(with_volume, volumes):
         c.compute.create_volume_attachment(server, volume_id=volume.id)
     in_parallel(lambda v: workload.wait_status(
         lambda: c.block_storage.get_volume(v.id), 'in-use', what='volume'), volumes)
-    return {'servers': n, 'volumes': len(volumes), 'security_groups': n, 'ports': n}
+    return {'servers': n, 'volumes': len(volumes), 'security_groups': n, 'ports': n,
+            'volume_ids': [v.id for v in volumes]}
+
+
+def replication_lag(volume_ids, seconds=20, every=0.05, block=4096):
+    """The replicas' lag as site-b's array tells it (sampled every 0.5 s for `seconds`)
+    while each volume takes a `block`-byte write every `every` seconds."""
+    stop, samples = threading.Event(), []
+
+    def writer(vid):
+        with open(workload.backing_file('site-a', vid), 'r+b') as f:
+            i = 0
+            while not stop.is_set():
+                f.seek((i % 4096) * 65536)  # a new 64 KiB block each time
+                f.write(os.urandom(block))
+                f.flush()
+                i += 1
+                time.sleep(every)
+    writers = [threading.Thread(target=writer, args=(v,)) for v in volume_ids]
+    for w in writers:
+        w.start()
+    try:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            with urllib.request.urlopen('http://127.0.0.1:17480/replicas', timeout=10) as r:
+                found = json.loads(r.read())
+            samples += [found[v]['lag_seconds'] for v in volume_ids
+                        if found.get(v, {}).get('lag_seconds') is not None]
+            time.sleep(0.5)
+    finally:
+        stop.set()
+        for w in writers:
+            w.join()
+    return {'volumes': len(volume_ids), 'writes_per_second': round(len(volume_ids) / every),
+            'samples': len(samples), 'lag_max': max(samples),
+            'lag_mean': round(statistics.mean(samples), 3),
+            'lag_p95': sorted(samples)[int(len(samples) * 0.95)]}
 
 
 def floor_export(project_name):
@@ -252,12 +296,14 @@ def run_size(n, volume_every, mistral, start, checkpoints_only=False, replicatio
     plan = plan_mod.validate({'name': name, 'source': entries['site-a'],
                               'target': entries['site-b'],
                               'scope': {'project': 'demo' if member else name},
-                              'policy': {'name': 'silver', 'replication': replication}})
+                              'policy': {'name': 'silver', 'replication': replication},
+                              'options': {'replication': {'adapter': 'lab'}}})
     store = checkpoint.SwiftStore(openstack.connect(cloud=plan['target']),
                                   'draas-checkpoints')
     try:
         t = time.monotonic()
-        result['workload'] = build(name, n, volume_every, member and plan['source'])
+        result['workload'] = build(name, n, volume_every, member and plan['source'],
+                                   'replicated' if replication == 'replication' else None)
         result['build_seconds'] = round(time.monotonic() - t, 1)
         log(start, 'N=%d: workload built in %.0f s' % (n, result['build_seconds']))
 
@@ -293,6 +339,11 @@ def run_size(n, volume_every, mistral, start, checkpoints_only=False, replicatio
                     replicated['root_disk_bytes_copied'], replicated['volumes'], replication,
                     replicated['volume_bytes_copied'], tasks))
         result['checkpoint'] = result['checkpoints'][1]
+        if replication == 'replication':
+            result['lag'] = replication_lag(result['workload']['volume_ids'])
+            log(start, 'N=%d: replication lag under %d writes/s: max %.2f s, mean %.2f s' % (
+                n, result['lag']['writes_per_second'], result['lag']['lag_max'],
+                result['lag']['lag_mean']))
         if checkpoints_only:
             return result
 
@@ -399,6 +450,15 @@ def markdown(results):
                 c['root_disk_bytes_copied'], c.get('volumes', '-'),
                 r.get('replication', 'backup'), r.get('credentials', 'admin'),
                 c.get('volume_bytes_copied', '-')))
+    lags = [r for r in results['sizes'] if 'lag' in r]
+    if lags:
+        lines += ['', 'Replication lag (site-b\'s array, sampled every 0.5 s for 20 s) '
+                  'under writes to every volume:', '',
+                  '| N | volumes | writes/s | lag max s | mean s | p95 s |',
+                  '|---|---|---|---|---|---|']
+        lines += ['| %d | %d | %d | %.2f | %.2f | %.2f |' % (
+            r['n'], r['lag']['volumes'], r['lag']['writes_per_second'], r['lag']['lag_max'],
+            r['lag']['lag_mean'], r['lag']['lag_p95']) for r in lags]
     lines += ['', 'Failover seconds per level:', '',
               '| N | ' + ' | '.join(lv['level'] for lv in next(
                   (r['failover']['levels'] for r in results['sizes'] if 'failover' in r),
@@ -473,9 +533,11 @@ def main(argv=None):
                         help='every Nth server gets a 1 GiB volume (default 10)')
     parser.add_argument('--checkpoints-only', action='store_true',
                         help='measure the checkpoints only (no failover, no baseline)')
-    parser.add_argument('--replication', choices=('backup', 'image'), default='backup',
+    parser.add_argument('--replication', choices=('backup', 'image', 'replication'),
+                        default='backup',
                         help='the volume data method of the plan (default backup; image: '
-                             'the one member credentials may use)')
+                             'the one member credentials may use; replication: the lab\'s '
+                             'array, its lag measured under writes)')
     parser.add_argument('--member', action='store_true',
                         help='a project member\'s credentials at both sites (site-a-demo, '
                              'site-b-demo: project demo, which must hold nothing else); '

@@ -59,7 +59,13 @@ class TestBenchmark(base.BaseTestCase):
                                    'machine': {'cpus': 2, 'memory_gib': 24,
                                                'platform': 'Linux', 'python': '3.11'}},
                    'sizes': [size(10, 35.0), size(50, 45.0), {'n': 200, 'error': 'boom'}]}
+        results['sizes'][0]['lag'] = {'volumes': 10, 'writes_per_second': 200,
+                                      'samples': 400, 'lag_max': 1.234, 'lag_mean': 0.61,
+                                      'lag_p95': 0.98}
         text = self.bench.markdown(results)
+        self.assertIn('| N | volumes | writes/s | lag max s | mean s | p95 s |\n'
+                      '|---|---|---|---|---|---|\n| 10 | 10 | 200 | 1.23 | 0.61 | 0.98 |\n',
+                      text)
         self.assertIn('| 10 | 27 (23) | 0.90 (0.80) | 40 | 5 | 38 (35.0) | 39 | 11 | 30 | '
                       '1.17 | 80 / 95 |', text)
         self.assertIn('| 50 | 27 (23) |', text)
