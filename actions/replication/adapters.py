@@ -13,8 +13,8 @@ A plan picks one with options.replication.adapter (default "cinder"). An adapter
 own settings (an array's address, its credentials) in the sites' clouds.yaml entries, under
 draas: {replication: {<adapter name>: {...}}}: never in plans or workflow inputs.
 
-Replicas are plain dicts the adapter makes (`enable`) and the checkpoint keeps; draas never
-looks inside them. Times are seconds since the epoch.
+Replicas are plain dicts the adapter makes (`enable`) and the checkpoint keeps (so no secrets
+in them); draas never looks inside them. Times are seconds since the epoch.
 """
 from importlib import metadata
 

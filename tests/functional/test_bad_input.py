@@ -272,7 +272,13 @@ class TestBadInput(Catalogue):
              "got 'rsync'"),
             ('standby unknown', 'draas.checkpoint.create', {'plan': policy(standby='hot')},
              "plan.policy.standby: expected one of cold, warm, low-capacity, got 'hot'"),
-        ])
+            ('replication adapter not installed', 'draas.checkpoint.create',
+             {'plan': dict(policy(replication='replication'),
+                           options={'replication': {'adapter': 'netapp'}})},
+             # (the list may hold the adapter test_replication installs meanwhile)
+             "plan.options.replication.adapter: no adapter 'netapp' is installed "
+             "(installed: cinder, "),
+        ], checked_by=('begin',))
 
     def test_2_sites_and_scopes(self):
         p = self.plan
