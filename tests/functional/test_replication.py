@@ -36,8 +36,9 @@ def read(path, offset, size):
         return f.read(size)
 
 
-class TestContinuousReplication(test_failover.FailoverTestCase):
-    prefix = 'rep'
+class ReplicationTestCase(test_failover.FailoverTestCase):
+    """The sample workload, its volumes of the lab's replicated type, under a gold policy
+    (warm standby) whose volumes the lab's array replicates."""
     volume_type = 'replicated'
 
     @classmethod
@@ -50,6 +51,11 @@ class TestContinuousReplication(test_failover.FailoverTestCase):
     def replicas(self):
         found = array('site-b', '/replicas')
         return {vid: found.get(vid) for vid in self.volumes.values()}
+
+
+class TestReplicationAndDrill(ReplicationTestCase):
+    """Beside other tests: an adapter of another package, checkpoints, a drill."""
+    prefix = 'repd'
 
     def test_0_an_adapter_of_another_package_is_used_by_a_plan(self):
         """An adapter installed as any vendor's (a module and its dist-info declaring the
@@ -137,7 +143,19 @@ class TestContinuousReplication(test_failover.FailoverTestCase):
         self.assertEqual([], [f for f in os.listdir(export) if f.startswith('clone-')])
         self.assertEqual({'replicating'}, {r['state'] for r in self.replicas().values()})
 
-    def test_3_failover_with_site_a_stopped_holds_what_was_written_seconds_before(self):
+
+
+class TestReplicationFailover(ReplicationTestCase):
+    """Alone (it stops site-a): a failover with the source gone, then the way back."""
+    prefix = 'repf'
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        execution = cls.run_workflow('draas.checkpoint.create', {'plan': cls.plan})
+        assert execution.state == 'SUCCESS', execution.state_info
+
+    def test_1_failover_with_site_a_stopped_holds_what_was_written_seconds_before(self):
         self.addCleanup(base.lab, 'up')
         vid = self.sample['data_volumes'][self.name + '-data-2']
         marker = workload.content_for(self.name + '-last-write', 8192)
@@ -166,8 +184,8 @@ class TestContinuousReplication(test_failover.FailoverTestCase):
                       '%.1f s' % (stopped, summary['rto_seconds'], summary['rpo_seconds'],
                                   summary['checkpoint_age_seconds']))
 
-    def test_4_reprotect_and_failback_move_only_what_changed(self):
-        """Site-a back (test 3's cleanup): reprotect reverses the replication, each
+    def test_2_reprotect_and_failback_move_only_what_changed(self):
+        """Site-a back (test 1's cleanup): reprotect reverses the replication, each
         failed-over volume's replica at site-a started from its original; what site-b
         writes reaches site-a, and the failback manages those replicas there."""
         vid = self.sample['data_volumes'][self.name + '-data-2']
