@@ -6,6 +6,8 @@ volume as volume-<ID>): every INTERVAL it sends the blocks of each replicated vo
 changed since its last round (64 KiB blocks compared by hash, only the file's data extents
 read) to the peer array over HTTP, with the time the round started: the replica then holds
 every write made before that time. A round with nothing changed still tells the peer so.
+It reads a volume's own file only: a volume with Cinder snapshots keeps new writes in a qcow2
+overlay it does not follow (the replication method takes no snapshots).
 
 At the recovery site a replica is a file of the array's own folder. Promoted (a failover),
 it moves into that site's NFS export, where Cinder's manage takes it over (the NFS driver
