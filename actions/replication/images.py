@@ -139,17 +139,29 @@ def copy_images(src, dst, docs, owner, throttle=None):
     """Copy every image document, throttle.streams at once; returns {source image ID:
     result of copy_image}."""
     return dict(zip([d['id'] for d in docs], each(
-        lambda doc: copy_image(src, dst, doc, owner, throttle=throttle), docs, throttle)))
+        lambda doc: copy_image(src, dst, doc, owner, throttle=throttle), docs,
+        throttle.streams if throttle else STREAMS)))
 
 
-def each(call, items, throttle=None):
-    """[call(item) for item in items], `throttle.streams` at a time (STREAMS without)."""
+def each(call, items, streams=STREAMS, gather=None):
+    """[call(item) for item in items], `streams` at a time. The first failure raises; with
+    `gather` (an exception class), those of that class are all named in one."""
     items = list(items)
     if not items:
         return []
-    streams = throttle.streams if throttle else STREAMS
     with concurrent.futures.ThreadPoolExecutor(streams) as pool:
-        return list(pool.map(call, items))
+        futures = [pool.submit(call, item) for item in items]
+        results, failed = [], []
+        for future in futures:
+            try:
+                results.append(future.result())
+            except Exception as exc:
+                if gather is None or not isinstance(exc, gather):
+                    raise
+                failed.append(str(exc))
+    if failed:
+        raise gather('; '.join(failed))
+    return results
 
 
 def delete_copy(dst, image_id, owner):

@@ -12,7 +12,6 @@ Which servers: options.root_disks {server name: mode} of the plan, else the serv
 "draas-root-disk=<mode>", else options.root_disk (default "snapshot"). Volume-backed servers
 have no root disk here: their boot volume is a volume.
 """
-import concurrent.futures
 
 from openstack import exceptions
 
@@ -63,7 +62,7 @@ def start(source, servers, checkpoint_id, made, what='root disk', parallel=PARAL
         except exceptions.HttpException as exc:  # Nova refused (unreachable: SiteError)
             raise RootDiskError('server %r (%s): Nova could not snapshot its %s: %s'
                                 % (server['name'], server['id'], what, exc)) from None
-    _each(one, servers, parallel)
+    images_mod.each(one, servers, parallel, gather=RootDiskError)
     return made
 
 
@@ -88,19 +87,6 @@ def shelved_images(source, servers):
                                                        server.get('status'), server['name']))
         found[server['id']] = shelved[0]['id']
     return found
-
-
-def _each(call, items, parallel=PARALLEL):
-    """call(item) for every item, `parallel` at a time; the failures' messages together."""
-    failed = []
-    with concurrent.futures.ThreadPoolExecutor(parallel) as pool:
-        for future in [pool.submit(call, item) for item in items]:
-            try:
-                future.result()
-            except RootDiskError as exc:
-                failed.append(str(exc))
-    if failed:
-        raise RootDiskError('; '.join(failed))
 
 
 # Nova's task states of a snapshot once the disk's bytes are taken (libvirt, the lab's
@@ -183,8 +169,8 @@ def copy_servers(plan, source, target, servers, made, owner, shelved=None, throt
         sid = server['id']
         found[sid] = copy_one(source, target, server, made.get(sid) or shelved[sid], owner,
                               delete=sid in made, throttle=throttle)
-    _each(one, [s for s in servers if s['id'] in made or s['id'] in shelved],
-          throttle.streams if throttle else PARALLEL)
+    images_mod.each(one, [s for s in servers if s['id'] in made or s['id'] in shelved],
+                    throttle.streams if throttle else PARALLEL, gather=RootDiskError)
     return found
 
 

@@ -345,7 +345,8 @@ def image(src, dst, volumes, checkpoint_id, snaps, owner, timeout=1800, throttle
             data[vid] = {'method': 'image', 'image_id': copy['target_id'],
                          'hash_value': copy['hash_value'],
                          'bytes_copied': copy['bytes_copied'], 'image_bytes': up.size}
-        images_mod.each(one, uploads, throttle)
+        images_mod.each(one, uploads,
+                        throttle.streams if throttle else images_mod.STREAMS)
     finally:
         _delete_quietly(src.image.delete_image, uploads.values())
         _delete_quietly(bs.delete_volume, temps.values())
