@@ -197,6 +197,7 @@ class TestReplicationFailover(ReplicationTestCase):
         self.assertEqual('SUCCESS', execution.state, execution.state_info)
         self.addCleanup(workload.delete_checkpoints, self.reverse_checkpoints(), 'site-b',
                         'site-a')
+        self.assertEqual(3, self.output(execution)['replicas_reversed'])
         cid = self.output(execution)['checkpoint_id']
         data = self.reverse_checkpoints().get_part(cid, 'data')['volumes']
         self.assertEqual(3, len(data))
