@@ -53,9 +53,10 @@ class ReplicationTestCase(test_failover.FailoverTestCase):
         return {vid: found.get(vid) for vid in self.volumes.values()}
 
 
-class TestReplicationAndDrill(ReplicationTestCase):
-    """Beside other tests: an adapter of another package, checkpoints, a drill."""
-    prefix = 'repd'
+class TestReplicationLifecycle(ReplicationTestCase):
+    """Beside other tests: an adapter of another package, checkpoints, a drill, a planned
+    failover, reprotect and failback."""
+    prefix = 'repl'
 
     def test_0_an_adapter_of_another_package_is_used_by_a_plan(self):
         """An adapter installed as any vendor's (a module and its dist-info declaring the
@@ -143,51 +144,25 @@ class TestReplicationAndDrill(ReplicationTestCase):
         self.assertEqual([], [f for f in os.listdir(export) if f.startswith('clone-')])
         self.assertEqual({'replicating'}, {r['state'] for r in self.replicas().values()})
 
-
-
-class TestReplicationFailover(ReplicationTestCase):
-    """Alone (it stops site-a): a failover with the source gone, then the way back."""
-    prefix = 'repf'
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        execution = cls.run_workflow('draas.checkpoint.create', {'plan': cls.plan})
-        assert execution.state == 'SUCCESS', execution.state_info
-
-    def test_1_failover_with_site_a_stopped_holds_what_was_written_seconds_before(self):
-        self.addCleanup(base.lab, 'up')
+    def test_3_a_planned_failover_holds_the_last_writes(self):
+        """The servers stopped, a final checkpoint: each replica promoted with what site-a
+        wrote just before."""
         vid = self.sample['data_volumes'][self.name + '-data-2']
-        marker = workload.content_for(self.name + '-last-write', 8192)
-        write('site-a', vid, 65536, marker)
-        written_at = time.time()
-        time.sleep(1)
-        base.lab('stop-site', 'site-a')
-        stopped = time.time() - written_at  # every site-a process stopped by then
-        execution, out = self.failover()
+        write('site-a', vid, 65536, workload.content_for(self.name + '-last-write', 8192))
+        execution, out = self.failover(mode='planned')
         self.assertEqual('SUCCESS', execution.state, execution.state_info)
         summary = out['summary']
         self.assertEqual('replicas', summary['rpo_of'])
         self.assertLess(summary['rpo_seconds'], LAG_BOUND)
-        self.assertGreater(summary['checkpoint_age_seconds'], summary['rpo_seconds'])
-        made = {v.name: v for v in self.restored()['volume']}
-        self.assertEqual(3, len(made))
-        restored = made[self.name + '-data-2']
-        self.assertEqual('in-use', restored.status)
-        self.assertEqual(marker, read(workload.backing_file('site-b', restored.id), 65536,
-                                      8192))
-        self.assertEqual(workload.content_for(self.name + '-data-2')[:65536], read(
-            workload.backing_file('site-b', restored.id), 0, 65536))
+        [copy] = [v for v in self.restored()['volume'] if v.name == self.name + '-data-2']
+        self.assertEqual(workload.content_for(self.name + '-last-write', 8192),
+                         read(workload.backing_file('site-b', copy.id), 65536, 8192))
         self.assertEqual([], summary['fidelity']['differences'])
-        base.measured('failover of replicated volumes, site-a stopped %.1f s after the last '
-                      'write: RTO %.1f s, RPO %.1f s (the replicas\' lag), checkpoint age '
-                      '%.1f s' % (stopped, summary['rto_seconds'], summary['rpo_seconds'],
-                                  summary['checkpoint_age_seconds']))
 
-    def test_2_reprotect_and_failback_move_only_what_changed(self):
-        """Site-a back (test 1's cleanup): reprotect reverses the replication, each
-        failed-over volume's replica at site-a started from its original; what site-b
-        writes reaches site-a, and the failback manages those replicas there."""
+    def test_4_reprotect_and_failback_move_only_what_changed(self):
+        """Reprotect reverses the replication, each failed-over volume's replica at site-a
+        started from its original; what site-b writes reaches site-a, and the failback
+        manages those replicas there."""
         vid = self.sample['data_volumes'][self.name + '-data-2']
         [copy] = [v for v in self.restored()['volume'] if v.name == self.name + '-data-2']
         marker = workload.content_for(self.name + '-written-at-site-b', 8192)
@@ -230,3 +205,43 @@ class TestReplicationFailover(ReplicationTestCase):
         a = openstack.connect(cloud='site-a')
         return checkpoint.Checkpoints(checkpoint.SwiftStore(a, 'draas-checkpoints'),
                                       self.name + '-back')
+
+
+class TestReplicationSourceLost(ReplicationTestCase):
+    """Alone (it stops site-a): a failover with the source gone."""
+    prefix = 'repf'
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        execution = cls.run_workflow('draas.checkpoint.create', {'plan': cls.plan})
+        assert execution.state == 'SUCCESS', execution.state_info
+
+    def test_1_failover_with_site_a_stopped_holds_what_was_written_seconds_before(self):
+        self.addCleanup(base.lab, 'up')
+        vid = self.sample['data_volumes'][self.name + '-data-2']
+        marker = workload.content_for(self.name + '-last-write', 8192)
+        write('site-a', vid, 65536, marker)
+        written_at = time.time()
+        time.sleep(1)
+        base.lab('stop-site', 'site-a')
+        stopped = time.time() - written_at  # every site-a process stopped by then
+        execution, out = self.failover()
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        summary = out['summary']
+        self.assertEqual('replicas', summary['rpo_of'])
+        self.assertLess(summary['rpo_seconds'], LAG_BOUND)
+        self.assertGreater(summary['checkpoint_age_seconds'], summary['rpo_seconds'])
+        made = {v.name: v for v in self.restored()['volume']}
+        self.assertEqual(3, len(made))
+        restored = made[self.name + '-data-2']
+        self.assertEqual('in-use', restored.status)
+        self.assertEqual(marker, read(workload.backing_file('site-b', restored.id), 65536,
+                                      8192))
+        self.assertEqual(workload.content_for(self.name + '-data-2')[:65536], read(
+            workload.backing_file('site-b', restored.id), 0, 65536))
+        self.assertEqual([], summary['fidelity']['differences'])
+        base.measured('failover of replicated volumes, site-a stopped %.1f s after the last '
+                      'write: RTO %.1f s, RPO %.1f s (the replicas\' lag), checkpoint age '
+                      '%.1f s' % (stopped, summary['rto_seconds'], summary['rpo_seconds'],
+                                  summary['checkpoint_age_seconds']))
