@@ -104,6 +104,13 @@ class TestReplicationLifecycle(ReplicationTestCase):
             self.assertEqual(workload.content_for(name), read(
                 os.path.join(workload.LAB, 'site-b', 'data', 'array', 'replicas', vid),
                 0, 1 << 20))
+        # The report: the RPO is the replicas' lag now, not the checkpoint's age.
+        execution = self.run_workflow('draas.report.report', {'plans': [self.plan]})
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        [report] = self.output(execution)['plans']
+        self.assertEqual(('replicas', True), (report['rpo_of'], report['rpo_ok']))
+        self.assertLess(report['rpo_seconds'], LAG_BOUND)
+        self.assertEqual({'replicating'}, {r['state'] for r in report['replicas'].values()})
         base.measured('replication checkpoint: %s; replicas: %s' % (
             out.get('replicate'), {v: (r['lag_seconds'], r['received_bytes'])
                                    for v, r in replicas.items()}))
