@@ -1,5 +1,5 @@
 """Continuous volume replication through a storage replication adapter (issue 21): the lab's
-array (tools/drlab/array.py) replicates the sample workload's volumes from site-a to site-b,
+array (tools/drlab/storage_array.py) replicates the sample workload's volumes from site-a to site-b,
 draas speaks to it through the adapter `lab`, an entry point of draas.replication."""
 import json
 import os
@@ -18,7 +18,7 @@ LAG_BOUND = 5.0  # seconds: the lab array's rounds are 0.5 s apart
 
 
 def array(site, path):
-    """What a site's array says (tools/drlab/array.py), as JSON."""
+    """What a site's array says (tools/drlab/storage_array.py), as JSON."""
     port = 7480 + (10000 if site == 'site-b' else 0)
     with urllib.request.urlopen('http://127.0.0.1:%d%s' % (port, path), timeout=10) as r:
         return json.loads(r.read())

@@ -23,8 +23,8 @@ def load_tool(name):
     return module
 
 
-array_mod = load_tool('array')
-array_adapter = load_tool('array_adapter')
+array_mod = load_tool('storage_array')
+array_adapter = load_tool('storage_array_adapter')
 
 
 def plan(**replication):

@@ -11,7 +11,7 @@ lab's does so by taking the group's snapshots one after the other while holding 
 "frozen": it appends "<group snapshot ID> frozen <time>" and "... thawed <time>" to the file
 group-snapshots of its export, so tests see the window every member was taken in. It reports
 consistent_group_snapshot_enabled, so that group types asking for it
-("<is> True") land here, and replication_enabled: the lab's array (array.py) replicates
+("<is> True") land here, and replication_enabled: the lab's array (storage_array.py) replicates
 volumes of types asking for it. Loaded by the lab's cinder services as
 volume_driver = draas_lab_cinder.LabNfsDriver.
 """
@@ -29,7 +29,7 @@ class LabNfsDriver(nfs.NfsDriver):
     def _update_volume_stats(self):
         super()._update_volume_stats()
         self._stats['consistent_group_snapshot_enabled'] = True
-        # The site's array (array.py) replicates volumes of types asking for it.
+        # The site's array (storage_array.py) replicates volumes of types asking for it.
         self._stats['replication_enabled'] = True
 
     def _record(self, what):

@@ -474,7 +474,7 @@ class Lab:
                     'region_name': 'RegionOne', 'identity_api_version': 3,
                     'interface': 'public'}
             # Both sites' Cinder back up into the vault: draas reads what each backup wrote.
-            # Each site's array (tools/drlab/array.py) for the lab's replication adapter.
+            # Each site's array (tools/drlab/storage_array.py) for the lab's replication adapter.
             clouds[site.name]['draas'] = {
                 'backup_store': VAULT_ENTRY,
                 'replication': {'lab': {'url': 'http://127.0.0.1:%d' % site.port('array')}}}
@@ -797,8 +797,8 @@ class Site:
         shutil.copy(os.path.join(HERE, 'ml2_driver.py'), os.path.join(d, 'draas_lab_ml2.py'))
         shutil.copy(os.path.join(HERE, 'cinder_driver.py'),
                     os.path.join(d, 'draas_lab_cinder.py'))
-        shutil.copy(os.path.join(HERE, 'array.py'), os.path.join(d, 'draas_lab_array.py'))
-        shutil.copy(os.path.join(HERE, 'array_adapter.py'),
+        shutil.copy(os.path.join(HERE, 'storage_array.py'), os.path.join(d, 'draas_lab_array.py'))
+        shutil.copy(os.path.join(HERE, 'storage_array_adapter.py'),
                     os.path.join(d, 'draas_lab_array_adapter.py'))
         # Both sites share the venv and set up in parallel: each replaces the file whole.
         driver = os.path.join(os.path.dirname(importlib.util.find_spec('nova').origin),

@@ -18,7 +18,7 @@ stopped source sends nothing more: the replica stays as of the last round.
 
     python array.py --site site-a --port 7480 --folder DIR --export DIR --host HOST
 
-The adapter draas uses (array_adapter.py) speaks to it: JSON over HTTP.
+The adapter draas uses (storage_array_adapter.py) speaks to it: JSON over HTTP.
 """
 import argparse
 import errno

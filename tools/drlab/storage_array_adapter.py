@@ -1,4 +1,4 @@
-"""draas' storage replication adapter for the lab's array (array.py): what a vendor ships.
+"""draas' storage replication adapter for the lab's array (storage_array.py): what a vendor ships.
 
 Registered by the lab as the entry point `lab` of draas.replication; each site's clouds.yaml
 entry gives its array's address: draas: {replication: {lab: {url: http://127.0.0.1:PORT}}}.
