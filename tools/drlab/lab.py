@@ -508,7 +508,7 @@ class Lab:
         conf = os.path.join(d, 'mistral.conf')
         os.makedirs(os.path.join(d, 'logs'), exist_ok=True)
         self.write(conf, configs.mistral(self, site))
-        env = self.env(PYTHONPATH=self.plugins)  # the lab's replication adapter
+        env = dict(self.env(), PYTHONPATH=self.plugins)  # the lab's replication adapter
         # The key draas signs checkpoint manifests with: the executors' (and the tests').
         env['DRAAS_MANIFEST_KEY_FILE'] = key = os.path.join(d, 'manifest.key')
         if not os.path.exists(key):
