@@ -12,16 +12,19 @@ lab's does so by taking the group's snapshots one after the other while holding 
 group-snapshots of its export, so tests see the window every member was taken in. It reports
 consistent_group_snapshot_enabled, so that group types asking for it
 ("<is> True") land here, and replication_enabled: the lab's array (storage_array.py) replicates
-volumes of types asking for it. Loaded by the lab's cinder services as
+volumes of types asking for it, and the recovery site's Cinder manages a promoted replica (a
+file of the export) with the remote file system drivers' own manage (their mixin, which
+Cinder's NFS driver does not take). Loaded by the lab's cinder services as
 volume_driver = draas_lab_cinder.LabNfsDriver.
 """
 import os
 import time
 
 from cinder.volume.drivers import nfs
+from cinder.volume.drivers import remotefs
 
 
-class LabNfsDriver(nfs.NfsDriver):
+class LabNfsDriver(remotefs.RemoteFSManageableVolumesMixin, nfs.NfsDriver):
 
     def _is_volume_attached(self, volume):
         return False
