@@ -202,7 +202,8 @@ def _empty(c, project, name):
         if sg.name != 'default':
             c.network.delete_security_group(sg)
     for vol in c.block_storage.volumes():
-        wait_status(lambda v=vol: c.block_storage.get_volume(v.id), 'available', 120)
+        if not vol.status.startswith('error'):  # a failed test's volume goes as it is
+            wait_status(lambda v=vol: c.block_storage.get_volume(v.id), 'available', 120)
         for attempt in range(30):  # snapshots of a checkpoint may still be going away
             try:
                 c.block_storage.delete_volume(vol)
