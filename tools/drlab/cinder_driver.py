@@ -50,6 +50,12 @@ class LabNfsDriver(remotefs.RemoteFSManageableVolumesMixin, nfs.NfsDriver):
             self._record('%s thawed' % group_snapshot.id)
         return {'status': 'available'}, updates
 
+    def manage_existing(self, volume, existing_ref):
+        # Cinder's manage, unlike its create, leaves the volume's service_uuid unset, and
+        # Nova's attach of a volume with shared targets locks on it (and fails on None).
+        # One host, one share: nothing to lock against.
+        return dict(super().manage_existing(volume, existing_ref), shared_targets=False)
+
     def delete_group_snapshot(self, context, group_snapshot, snapshots):
         for snapshot in snapshots:
             self.delete_snapshot(snapshot)
