@@ -112,7 +112,7 @@ class TestReplicationLifecycle(ReplicationTestCase):
         self.assertLess(report['rpo_seconds'], LAG_BOUND)
         self.assertEqual({'replicating'}, {r['state'] for r in report['replicas'].values()})
         base.measured('replication checkpoint: %s; replicas: %s' % (
-            out.get('replicate'), {v: (r['lag_seconds'], r['received_bytes'])
+            out['summary']['replicate'], {v: (r['lag_seconds'], r['received_bytes'])
                                    for v, r in replicas.items()}))
 
     def test_2_a_drill_clones_the_replicas_and_leaves_replication_running(self):

@@ -129,7 +129,7 @@ class Array:
 
     def push(self, rid):
         item = self.outgoing.get(rid)
-        if not item or item['state'] != 'replicating':
+        if not item:
             return
         synced_at = time.time()  # every write before this is in what is read next
         path = self.volume_file(item['volume_id'])
@@ -138,6 +138,8 @@ class Array:
         except FileNotFoundError:  # the volume was deleted: its replica goes with it
             self._request(item['peer'] + '/replicas/' + rid, 'DELETE')
             self.disable(rid)
+            return
+        if item['state'] != 'replicating':
             return
         mtime, size, digests = self.seen.get(rid, (None, None, {}))
         frames = []
