@@ -113,7 +113,7 @@ class TestReplicationLifecycle(ReplicationTestCase):
         self.assertEqual({'replicating'}, {r['state'] for r in report['replicas'].values()})
         base.measured('replication checkpoint: %s; replicas: %s' % (
             out['summary']['replicate'], {v: (r['lag_seconds'], r['received_bytes'])
-                                   for v, r in replicas.items()}))
+                                          for v, r in replicas.items()}))
 
     def test_2_a_drill_clones_the_replicas_and_leaves_replication_running(self):
         execution = self.run_workflow('draas.drill.drill', {'plan': self.plan, 'keep': True},
