@@ -52,8 +52,8 @@ BASE_PORTS = {'keystone': 5000, 'glance': 9292, 'cinder': 8776, 'nova': 8774,
               'swift-container': 6201, 'swift-object': 6200, 'array': 7480}
 CLOUDS_MARK = '# Written by the draas lab (tools/lab).'
 SYSTEM_CLOUDS_YAML = '/etc/openstack/clouds.yaml'
-VAULT_ENTRY = 'site-b-vault'
-REPLICATED_TYPE = 'replicated'  # volumes of this type replicate to the other site  # the clouds.yaml entry of the Swift account holding backups
+VAULT_ENTRY = 'site-b-vault'  # the clouds.yaml entry of the Swift account holding backups
+REPLICATED_TYPE = 'replicated'  # volumes of this type replicate to the other site
 
 
 def log(msg):
@@ -797,7 +797,8 @@ class Site:
         shutil.copy(os.path.join(HERE, 'ml2_driver.py'), os.path.join(d, 'draas_lab_ml2.py'))
         shutil.copy(os.path.join(HERE, 'cinder_driver.py'),
                     os.path.join(d, 'draas_lab_cinder.py'))
-        shutil.copy(os.path.join(HERE, 'storage_array.py'), os.path.join(d, 'draas_lab_array.py'))
+        shutil.copy(os.path.join(HERE, 'storage_array.py'),
+                    os.path.join(d, 'draas_lab_array.py'))
         shutil.copy(os.path.join(HERE, 'storage_array_adapter.py'),
                     os.path.join(d, 'draas_lab_array_adapter.py'))
         # Both sites share the venv and set up in parallel: each replaces the file whole.
