@@ -27,6 +27,7 @@ def finish(document, checkpoint_id, restore_id):
     with sites.calls_to(r.site, 'fidelity report'):
         fidelity_report = fidelity.report(r)
     created_at = checkpoint.checkpoint_time(r.checkpoint_id).timestamp()
+    # A planned failover's checkpoint follows the stop: nothing lost.
     age = max(0.0, round(r.state.get('started_at', finished) - created_at, 1))
     # Volumes an array replicates hold what was written until their replica's last sync:
     # their lag, not the checkpoint's age, is what the data lost.
@@ -42,7 +43,6 @@ def finish(document, checkpoint_id, restore_id):
         'verify_seconds': checkpoint.elapsed(started),
         'rto_seconds': round(finished - r.state.get('started_at', finished), 1),
         'rto_target_seconds': r.plan['policy']['rto_minutes'] * 60,
-        # A planned failover's checkpoint follows the stop: nothing lost.
         'rpo_seconds': round(max(lags), 1) if replicated else age,
         'rpo_of': 'replicas' if replicated else 'checkpoint',
         'checkpoint_age_seconds': age,
