@@ -73,8 +73,20 @@ class Adapter:
     def clone(self, replica, name):
         """A copy of `replica` named after `name` for a drill (needs CLONE): like promote,
         the replica itself untouched and still receiving."""
-        raise ReplicationError('adapter %r cannot clone replicas: a drill of a plan using '
-                               'it would have to stop replication' % self.name)
+        raise self.cannot_clone()
+
+    def cannot_clone(self):
+        return ReplicationError('adapter %r cannot clone replicas: a drill of a plan using '
+                                'it would have to stop replication' % self.name)
+
+    @staticmethod
+    def current(conn, volumes):
+        """({volume ID: volume} of `volumes` (checkpoint documents) as the source lists
+        them now, ["<ID> (gone)" for those it no longer has])."""
+        ids = {d['id'] for d in volumes}
+        found = {v.id: v for v in conn.block_storage.volumes(all_projects=True)
+                 if v.id in ids}
+        return found, ['%s (gone)' % m for m in sorted(ids - set(found))]
 
     def reverse(self, replica, volume_id):
         """After a failover (needs REVERSE): volume `volume_id` at the target, what the
@@ -93,16 +105,13 @@ class CinderAdapter(Adapter):
     name = 'cinder'
 
     def enable(self, conn, volumes):
-        ids = {d['id'] for d in volumes}
-        current = {v.id: v for v in conn.block_storage.volumes(all_projects=True)
-                   if v.id in ids}
+        current, gone = self.current(conn, volumes)
         bad = sorted('%s (%s, replication %s)' % (vid, v.volume_type, v.replication_status)
                      for vid, v in current.items() if v.replication_status != 'enabled')
-        bad += ['%s (gone)' % m for m in sorted(ids - set(current))]
-        if bad:
+        if bad + gone:
             raise ReplicationError(
                 'the replication method needs volumes of a replicated type with '
-                'replication enabled; not so: %s' % ', '.join(bad))
+                'replication enabled; not so: %s' % ', '.join(bad + gone))
         return {vid: {'replication_status': v.replication_status,
                       'volume_type': v.volume_type, 'backend': getattr(v, 'host', None)}
                 for vid, v in current.items()}

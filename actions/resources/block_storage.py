@@ -215,7 +215,7 @@ class Volume(Kind):
             adapter = rc.adapter
             adapter.restorable()
             if rc.drill and adapters.CLONE not in adapter.capabilities:
-                adapter.clone(None, None)  # says why
+                raise adapter.cannot_clone()
             states = adapter.status(todo)
         except errors.DraasError as exc:
             found.problems.append('replicated volumes: %s' % exc)

@@ -45,24 +45,22 @@ class LabAdapter(adapters.Adapter):
                 site, self._url(site), exc)) from None
 
     def enable(self, conn, volumes):
-        ids = {d['id'] for d in volumes}
+        current, gone = self.current(conn, volumes)
         bs = conn.block_storage
-        current = {v.id: v for v in bs.volumes(all_projects=True) if v.id in ids}
         # The type, not the volume's replication_status: Cinder sets that at create time
         # only, and a failed-over volume was managed (failback replicates it back).
         replicated = {t: (bs.find_type(t).extra_specs or {}).get('replication_enabled') ==
                       '<is> True' for t in {v.volume_type for v in current.values()}}
         bad = sorted('%s (type %s)' % (vid, v.volume_type) for vid, v in current.items()
                      if not replicated[v.volume_type])
-        bad += ['%s (gone)' % m for m in sorted(ids - set(current))]
-        if bad:
+        if bad + gone:
             raise adapters.ReplicationError(
                 'volumes not of a replicated type (replication_enabled "<is> True"): %s' %
-                ', '.join(bad))
+                ', '.join(bad + gone))
         peer = self._url(self.target)
         return {vid: self._call(self.source, 'POST', '/replications',
                                 {'volume_id': vid, 'peer': peer})
-                for vid in sorted(ids)}
+                for vid in sorted(current)}
 
     def status(self, replicas):
         found = self._call(self.target, 'GET', '/replicas')
